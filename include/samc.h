@@ -1,0 +1,449 @@
+/*
+ * samc.h -- sharpness-aware minimization in C: the public interface.
+ *
+ * samc trains a model by one of the SAM family of optimizers (SGD, SAM, USAM,
+ * the unified-lambda perturbation, ASAM, GSAM), with either a scheduled step
+ * size eta_t or a Polyak-type step size made for SAM ([PS] Oikonomou & Loizou,
+ * "Adaptive Sharpness-Aware Minimization with a Polyak-type Step size", 2026),
+ * and with learning-rate / rho / batch-size schedules ([IB] Harada & Iiduka,
+ * "Convergence of SAM Algorithms using Increasing Batch Size and Decaying
+ * Learning Rate", 2024).
+ *
+ * Layout of the library (one header, read top to bottom):
+ *   1. status codes            samc_status, samc_strerror
+ *   2. random numbers          samc_rng_*         (explicit state, checkpointable)
+ *   3. the oracle              samc_oracle        (loss-and-gradient callback)
+ *   4. optimizers              samc_optim_*       (SAM family + step-size rules)
+ *   5. schedules               samc_lr_*, samc_rho_*, samc_batch_*  (pure functions)
+ *   6. data sets               samc_data_*        (LIBSVM, CSV, synthetic)
+ *   7. models                  samc_model_*       (linear, logreg, softmax)
+ *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
+ *   9. the trainer             samc_train_*       (what `samc train` runs)
+ *
+ * Conventions: parameters and gradients are flat float arrays; every
+ * reduction (norm, dot product, loss) is accumulated in double.  Functions that
+ * can fail return a samc_status; the library never exits or aborts on user
+ * input, and writes a human-readable cause into a caller-supplied buffer where
+ * one is taken (samc_errbuf, SAMC_ERRLEN bytes).  Every *_free(NULL) is a no-op.
+ */
+#ifndef SAMC_H
+#define SAMC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SAMC_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ 1. status */
+
+typedef enum samc_status {
+    SAMC_OK = 0,
+    SAMC_EINVAL,   /* an argument or setting out of range */
+    SAMC_ENOMEM,   /* allocation failed */
+    SAMC_EIO,      /* file could not be opened, read or written */
+    SAMC_EFORMAT,  /* file contents malformed */
+    SAMC_ENAN,     /* a loss or gradient became NaN or infinite */
+    SAMC_ECALLBACK /* a user callback returned an error */
+} samc_status;
+
+/* A static description of a status code ("invalid argument", ...). */
+const char *samc_strerror(samc_status s);
+
+/* Room for one error message: a single line naming the cause. */
+#define SAMC_ERRLEN 512
+typedef char samc_errbuf[SAMC_ERRLEN];
+
+/* ------------------------------------------------------------ 2. random numbers */
+
+/* xoshiro256** seeded through splitmix64; the state is four words, so a
+ * checkpoint restores a stream exactly. */
+typedef struct samc_rng {
+    uint64_t s[4];
+} samc_rng;
+
+void samc_rng_seed(samc_rng *r, uint64_t seed);
+uint64_t samc_rng_next(samc_rng *r);
+double samc_rng_uniform(samc_rng *r);            /* [0, 1) */
+double samc_rng_normal(samc_rng *r);             /* N(0, 1), Box-Muller */
+uint64_t samc_rng_below(samc_rng *r, uint64_t n); /* uniform on 0..n-1, unbiased */
+void samc_rng_shuffle(samc_rng *r, size_t *a, size_t n); /* Fisher-Yates */
+
+/* ------------------------------------------------------------------ 3. oracle */
+
+/*
+ * The loss-and-gradient oracle every optimizer drives (STYLE: optimizers never
+ * see the network).  f_S is the loss on the current batch S.
+ *
+ *   loss_grad(user, x, grad, &loss, pass)
+ *       sets *loss = f_S(x) and, if grad != NULL, grad[0..n) = grad f_S(x)
+ *       (overwritten, not accumulated).  pass is 1 for the gradient at x_t and
+ *       2 for the gradient at the perturbed point x_t + d (a model with
+ *       BatchNorm must not update running statistics in pass 2).
+ *       Returns 0 on success; any other value aborts the step with
+ *       SAMC_ECALLBACK.
+ */
+typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
+                                 double *loss, int pass);
+
+typedef struct samc_oracle {
+    size_t n;                   /* number of parameters */
+    samc_loss_grad_fn loss_grad;
+    void *user;
+} samc_oracle;
+
+/* Flat-vector reductions in double. */
+double samc_dot(const float *a, const float *b, size_t n);
+double samc_nrm2(const float *a, size_t n);
+
+/* -------------------------------------------------------------- 4. optimizers */
+
+/*
+ * One step (SPEC section 1), on batch S_t:
+ *   g  = grad f_S(x_t),        f  = f_S(x_t)               (pass 1)
+ *   d  = perturbation(x_t, g)  with radius rho_t
+ *   gp = grad f_S(x_t + d),    fp = f_S(x_t + d)           (pass 2; not for sgd)
+ *   u  = direction(g, gp)
+ *   gamma = eta_t (scheduled) or a Polyak rule below
+ *   x_{t+1} = x_t - gamma * m_{t+1},  m_{t+1} = beta m_t + (u + wd x_t)
+ *             (heavy ball in the PyTorch convention; beta = 0: plain SGD step)
+ *
+ * Perturbations d (norms are global L2, eps guards each division):
+ *   SGD      d = 0 (pass 2 skipped; gp = g, fp = f)
+ *   USAM     d = rho g
+ *   SAM      d = rho g / ||g||
+ *   UNIFIED  d = rho ((1 - lambda) + lambda / ||g||) g    (lambda 0: USAM, 1: SAM)
+ *   ASAM     d = rho T^2 g / ||T g||,  T = |x| + asam_eta (elementwise)
+ *   GSAM     d as SAM; u = gp - alpha g_perp,
+ *            g_perp = g - (<g,gp> / ||gp||^2) gp           (alpha 0: SAM)
+ */
+typedef enum samc_opt_kind {
+    SAMC_OPT_SGD = 0,
+    SAMC_OPT_SAM,
+    SAMC_OPT_USAM,
+    SAMC_OPT_UNIFIED,
+    SAMC_OPT_ASAM,
+    SAMC_OPT_GSAM
+} samc_opt_kind;
+
+/*
+ * Step-size rules (SPEC section 2).  With the SAM numerator
+ *     N_t = fp - l* - <gp, d>        and   D_t = ||gp||^2,
+ *   SCHEDULED  gamma_t = eta_t
+ *   POLYAK     gamma_t = min([N_t]_+ / (c D_t), gamma_b)   ([PS] Eq. (SAM-SPS);
+ *              c = 1 is the paper's scheduler; with d = 0 it is SPS_max of
+ *              Loizou et al. 2021 with constant c.  gamma_b = INFINITY and
+ *              l* = f* give the deterministic form.)
+ *   DECSPS     c_k = c sqrt(k+1),
+ *              gamma_k = min([N_k]_+ / D_k, c_{k-1} gamma_{k-1}) / c_k,
+ *              c_{-1} gamma_{-1} = c gamma_b                (Orvieto et al. 2022)
+ * When D_t is (near) zero the step is 0, never NaN.
+ */
+typedef enum samc_step_rule {
+    SAMC_STEP_SCHEDULED = 0,
+    SAMC_STEP_POLYAK,
+    SAMC_STEP_DECSPS
+} samc_step_rule;
+
+typedef struct samc_optim_params {
+    samc_opt_kind kind;
+    double lambda;        /* UNIFIED: mix of unnormalized / normalized, in [0,1] */
+    double alpha;         /* GSAM: weight of the orthogonal component, >= 0 */
+    double asam_eta;      /* ASAM: offset of T = |x| + eta_a, > 0 */
+    double momentum;      /* heavy-ball beta, in [0,1) */
+    double weight_decay;  /* wd >= 0: u += wd x_t in the update only */
+    samc_step_rule rule;
+    double polyak_c;      /* c > 0 (POLYAK: divides the Polyak step; DECSPS: c_0) */
+    double polyak_cap;    /* gamma_b > 0; INFINITY for none */
+    double polyak_lb;     /* l*, a lower bound of f_S */
+    double eps;           /* guard added to norms in divisions, > 0 */
+} samc_optim_params;
+
+/* SGD, no momentum, scheduled step, c = 1, gamma_b = 1, l* = 0, eta_a = 0.01,
+ * lambda = 1, alpha = 0, eps = 1e-12. */
+samc_optim_params samc_optim_default_params(void);
+
+/* Checks every field; on error writes the cause into err (may be NULL). */
+samc_status samc_optim_params_check(const samc_optim_params *p, char *err);
+
+/* What one step measured; the trainer writes these into steps.csv. */
+typedef struct samc_step_info {
+    double loss;           /* f_S(x_t), pass 1 */
+    double loss_perturbed; /* f_S(x_t + d), pass 2 (= loss for SGD) */
+    double grad_norm;      /* ||g|| */
+    double grad_norm_perturbed; /* ||gp|| */
+    double numerator;      /* N_t = fp - l* - <gp, d> */
+    double step;           /* gamma_t actually taken */
+} samc_step_info;
+
+typedef struct samc_optim samc_optim;   /* opaque: buffers and state */
+
+samc_status samc_optim_init(samc_optim **o, size_t n, const samc_optim_params *p,
+                            char *err);
+void samc_optim_free(samc_optim *o);
+const samc_optim_params *samc_optim_get_params(const samc_optim *o);
+
+/* One step of x (length n) in place.  eta is the scheduled step size (used by
+ * SCHEDULED, ignored by the Polyak rules); rho the perturbation radius.
+ * info may be NULL. Returns SAMC_ENAN if a loss or gradient is not finite (x
+ * is then left unchanged). */
+samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *x,
+                            double eta, double rho, samc_step_info *info);
+
+/* The pieces of a step, exposed for tests and for other drivers. */
+/* d := perturbation of kind p->kind for x, g (length n); returns ||g||. */
+double samc_perturbation(const samc_optim_params *p, const float *x,
+                         const float *g, double rho, float *d, size_t n);
+/* The Polyak step of rule POLYAK for the given numerator and ||gp||^2. */
+double samc_polyak_step(const samc_optim_params *p, double numerator,
+                        double gp_norm2);
+
+/* Optimizer state for checkpoints: momentum buffer (n floats, NULL if
+ * momentum is 0), the DecSPS product c_{k-1} gamma_{k-1}, and the step count. */
+typedef struct samc_optim_state {
+    float *momentum;
+    double decsps_prev;
+    int64_t steps;
+} samc_optim_state;
+samc_optim_state samc_optim_get_state(samc_optim *o);
+void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps);
+
+/* --------------------------------------------------------------- 5. schedules */
+
+/*
+ * Pure functions of the step t (0-based), total steps T, and epoch (0-based).
+ *
+ * Learning rate, after an optional linear warm-up from eta_init over
+ * warmup steps (the base schedule then runs over t - warmup of T - warmup):
+ *   CONST   eta_max
+ *   COSINE  eta_min + (eta_max - eta_min)(1 + cos(pi t/T))/2
+ *   POLY    eta_min + (eta_max - eta_min)(1 - t/T)^power   (LINEAR: power 1)
+ *   STEP    eta_max * gamma^floor(epoch / every)
+ */
+typedef enum samc_lr_kind {
+    SAMC_LR_CONST = 0,
+    SAMC_LR_COSINE,
+    SAMC_LR_POLY,
+    SAMC_LR_STEP
+} samc_lr_kind;
+
+typedef struct samc_lr_schedule {
+    samc_lr_kind kind;
+    double eta_max;
+    double eta_min;
+    double power;     /* POLY */
+    double gamma;     /* STEP: factor per stage */
+    int every;        /* STEP: epochs per stage */
+    int64_t warmup;   /* warm-up steps (0 = none) */
+    double eta_init;  /* warm-up start */
+} samc_lr_schedule;
+
+double samc_lr_at(const samc_lr_schedule *s, int64_t t, int64_t T, int epoch);
+
+/* rho: CONST rho_max; PROP  rho_min + (rho_max - rho_min)(eta - eta_min)/(eta_max - eta_min)
+ * (GSAM's rho following the learning rate; rho_max when eta_max == eta_min). */
+typedef enum samc_rho_kind { SAMC_RHO_CONST = 0, SAMC_RHO_PROP } samc_rho_kind;
+typedef struct samc_rho_schedule {
+    samc_rho_kind kind;
+    double rho_max;
+    double rho_min;
+} samc_rho_schedule;
+
+double samc_rho_at(const samc_rho_schedule *s, const samc_lr_schedule *lr,
+                   double eta);
+
+/* Batch size by stage m = floor(epoch / every):
+ *   CONST  b0
+ *   EXP    b0 * delta^m, capped at max (0 = no cap)
+ *   POLY   round((a m + b0)^c), capped at max
+ * and never more than the data set size n (n = 0: no limit).  b0 = 0 means
+ * the full batch throughout. */
+typedef enum samc_batch_kind {
+    SAMC_BATCH_CONST = 0,
+    SAMC_BATCH_EXP,
+    SAMC_BATCH_POLY
+} samc_batch_kind;
+
+typedef struct samc_batch_schedule {
+    samc_batch_kind kind;
+    size_t b0;
+    double delta;  /* EXP */
+    double a, c;   /* POLY */
+    int every;     /* epochs per stage */
+    size_t max;    /* cap, 0 = none */
+} samc_batch_schedule;
+
+size_t samc_batch_at(const samc_batch_schedule *s, int epoch, size_t n);
+/* Steps in epoch `epoch` for n samples: ceil(n / batch) (the last batch may be short). */
+int64_t samc_batch_steps_in_epoch(const samc_batch_schedule *s, int epoch, size_t n);
+
+/* Parse the command-line spec strings (SPEC section 5).  The fields the spec
+ * does not name (eta_max, rho_max, b0) are left as they were. */
+samc_status samc_lr_schedule_parse(samc_lr_schedule *s, const char *spec, char *err);
+samc_status samc_rho_schedule_parse(samc_rho_schedule *s, const char *spec, char *err);
+samc_status samc_batch_schedule_parse(samc_batch_schedule *s, const char *spec, char *err);
+/* Write a spec string back (for the configuration table and config.txt). */
+void samc_lr_schedule_format(const samc_lr_schedule *s, char *buf, size_t len);
+void samc_rho_schedule_format(const samc_rho_schedule *s, char *buf, size_t len);
+void samc_batch_schedule_format(const samc_batch_schedule *s, char *buf, size_t len);
+
+/* --------------------------------------------------------------- 6. data sets */
+
+/*
+ * A data set is dense: n rows of d float features, row-major, and one target
+ * per row.  For classification the target is a class index 0..n_classes-1
+ * (labels read from a file are sorted and numbered; `labels` keeps the
+ * original values); for regression n_classes is 0 and y holds the values.
+ */
+typedef struct samc_dataset {
+    size_t n, d;
+    float *x;          /* n * d */
+    float *y;          /* n: class index (as a float) or regression target */
+    int n_classes;     /* 0 when targets are not a small set of integers */
+    double *labels;    /* n_classes original label values, ascending */
+} samc_dataset;
+
+/* A train set and an optional test set (test.n == 0: none). */
+typedef struct samc_data {
+    samc_dataset train, test;
+    char name[256];
+} samc_data;
+
+/*
+ * Load by spec string:
+ *   libsvm:TRAIN[,TEST]          LIBSVM text format, 1-based sparse indices
+ *   csv:TRAIN[,TEST][,label=first|last|K][,header]
+ *                                numeric CSV; label column default first;
+ *                                a non-numeric first line is taken as a header
+ *   synth:ridge,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]
+ *                                least squares with a designed spectrum: the
+ *                                Hessian A'A/n has eigenvalues spread evenly
+ *                                (in log scale) from 1 down to 1/kappa, and
+ *                                b = A x* + noise (noise 0: interpolation)
+ *   synth:logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]
+ *                                the same design, labels sign(a'x* + noise)
+ * On error, err names the file (and line) and the cause.
+ */
+samc_status samc_data_load(samc_data *data, const char *spec, char *err);
+void samc_data_free(samc_data *data);
+
+/* Readers used by samc_data_load, usable on their own.  d_min pads the
+ * feature count (for a test file read after its train file). */
+samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, char *err);
+samc_status samc_read_csv(samc_dataset *ds, const char *path, int label_col,
+                          int header, char *err);   /* label_col -1: last */
+/* Number the labels of train by their sorted distinct values (at most
+ * max_classes of them, integers only; otherwise n_classes = 0) and map test
+ * (may be NULL) through the same table.  Called by samc_data_load. */
+samc_status samc_data_index_labels(samc_dataset *train, samc_dataset *test,
+                                   int max_classes, char *err);
+/* Pad a data set with zero feature columns up to d (no-op if d <= ds->d). */
+samc_status samc_dataset_widen(samc_dataset *ds, size_t d);
+void samc_dataset_free(samc_dataset *ds);
+
+/* ------------------------------------------------------------------ 7. models */
+
+/*
+ * A model maps a data batch and flat parameters to a loss and its gradient.
+ *   linear   least squares: f = 1/(2|S|) sum (w'a_i + b - y_i)^2
+ *   logreg   binary logistic: f = 1/|S| sum log(1 + exp(-s_i (w'a_i + b))),
+ *            s_i = -1 for the smaller label, +1 for the larger
+ *   softmax  multinomial logistic (cross-entropy), K classes, W is K x d
+ * Each adds (l2/2)||theta||^2 over all parameters; parameters start at zero.
+ * With bias = 0 the model has no bias term.
+ */
+typedef enum samc_model_kind {
+    SAMC_MODEL_LINEAR = 0,
+    SAMC_MODEL_LOGREG,
+    SAMC_MODEL_SOFTMAX
+} samc_model_kind;
+
+typedef struct samc_model samc_model;
+
+/* spec: "linear", "logreg" or "softmax"; d inputs; n_classes of the data. */
+samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
+                              int n_classes, double l2, int bias, char *err);
+void samc_model_free(samc_model *m);
+size_t samc_model_n_params(const samc_model *m);
+const char *samc_model_name(const samc_model *m);
+/* Initial parameters (zero for the linear models); rng for those that draw. */
+void samc_model_init_params(const samc_model *m, float *x, samc_rng *rng);
+
+/* Loss on rows idx[0..nb) of ds (idx NULL: rows 0..nb), including the l2
+ * term.  If grad != NULL, ADDS scale * grad of the data term into grad and
+ * (if add_l2) scale * l2 * x.  Returns the mean loss of the batch times scale
+ * plus (if add_l2) the l2 term times scale.  Accumulating k micro-batches of
+ * b rows with scale 1/k gives the gradient of one batch of k*b rows. */
+samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
+                                 const size_t *idx, size_t nb, const float *x,
+                                 float *grad, double scale, int add_l2,
+                                 double *loss);
+/* Full-pass evaluation: mean loss (with the l2 term) and accuracy
+ * (NAN for regression). */
+samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
+                                const float *x, double *loss, double *acc);
+
+/* -------------------------------------------------------- 8. quadratic problems */
+
+/* f(x) = 1/2 x'Hx - b'x + c with H symmetric n x n (row-major, double).
+ * An oracle for closed-form tests; f* = c - 1/2 b'H^{-1}b when H > 0. */
+typedef struct samc_quad {
+    size_t n;
+    const double *H;
+    const double *b;
+    double c;
+} samc_quad;
+samc_oracle samc_quad_oracle(samc_quad *q);
+double samc_quad_value(const samc_quad *q, const float *x);
+
+/* ----------------------------------------------------------------- 9. trainer */
+
+typedef struct samc_train_params {
+    samc_optim_params optim;
+    samc_lr_schedule lr;
+    samc_rho_schedule rho;
+    samc_batch_schedule batch;
+    int epochs;             /* used when steps == 0 */
+    int64_t steps;          /* total steps T (0: from epochs) */
+    uint64_t seed;
+    double l2;
+    int bias;
+    int threads;
+    int quiet;              /* no progress lines */
+} samc_train_params;
+
+samc_train_params samc_train_default_params(void);
+samc_status samc_train_params_check(const samc_train_params *p, char *err);
+
+/* Total steps of a run over n samples: p->steps, or the sum over epochs of
+ * samc_batch_steps_in_epoch. */
+int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
+
+/* Train model on data from zero parameters (x, length n_params, receives the
+ * result), writing out_dir/steps.csv, out_dir/metrics.csv and
+ * out_dir/final.ckpt.  Progress lines go to log (NULL: none). */
+samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
+                           const samc_model *model, const char *out_dir,
+                           float *x, FILE *log, char *err);
+
+/* ------------------------------------------------------------- checkpoints */
+
+/* Binary checkpoint: magic "SAMCCKPT", version, model name, step, epoch,
+ * parameters, crc32 of everything before it; written to a temporary file,
+ * flushed and renamed. */
+samc_status samc_ckpt_save(const char *path, const char *model_name,
+                           int64_t step, int epoch, const float *x, size_t n,
+                           char *err);
+/* Reads a checkpoint; *x is malloc'd (free() it). */
+samc_status samc_ckpt_load(const char *path, char *model_name, size_t name_len,
+                           int64_t *step, int *epoch, float **x, size_t *n,
+                           char *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAMC_H */
