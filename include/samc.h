@@ -141,7 +141,7 @@ typedef enum samc_opt_kind {
  *   DECSPS     c_k = c sqrt(k+1),
  *              gamma_k = min([N_k]_+ / D_k, c_{k-1} gamma_{k-1}) / c_k,
  *              c_{-1} gamma_{-1} = c gamma_b                (Orvieto et al. 2022)
- * When D_t is (near) zero the step is 0, never NaN.
+ * When D_t is zero (or so small that N_t / D_t overflows) the step is 0, never NaN.
  */
 typedef enum samc_step_rule {
     SAMC_STEP_SCHEDULED = 0,

@@ -1,0 +1,242 @@
+/*
+ * sam.c -- one step of the SAM family over a flat parameter vector (SPEC
+ * section 1), driven by a loss-and-gradient oracle.
+ *
+ *   SAM:   Foret et al., ICLR 2021, Eq. (2):   d = rho g / ||g||
+ *   USAM:  Andriushchenko & Flammarion 2022:   d = rho g
+ *   unified lambda ([PS] Eq. (3)):             d = rho ((1-lambda) + lambda/||g||) g
+ *   ASAM:  Kwon et al., ICML 2021:             d = rho T^2 g / ||T g||, T = |x| + eta_a
+ *   GSAM:  Zhuang et al., ICLR 2022, Alg. 1:   u = gp - alpha g_perp
+ * and the base update: heavy ball m <- beta m + (u + wd x), x <- x - gamma m.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim/optim_internal.h"
+
+struct samc_optim {
+    size_t n;
+    samc_optim_params p;
+    float *g;      /* pass-1 gradient */
+    float *gp;     /* pass-2 gradient (the direction u is built in place) */
+    float *d;      /* perturbation */
+    float *xp;     /* x + d */
+    float *mom;    /* heavy-ball buffer, NULL without momentum */
+    double decsps_prev;
+    int64_t steps;
+};
+
+samc_optim_params samc_optim_default_params(void)
+{
+    samc_optim_params p = {
+        .kind = SAMC_OPT_SGD,
+        .lambda = 1.0,
+        .alpha = 0.0,
+        .asam_eta = 0.01,
+        .momentum = 0.0,
+        .weight_decay = 0.0,
+        .rule = SAMC_STEP_SCHEDULED,
+        .polyak_c = 1.0,
+        .polyak_cap = 1.0,
+        .polyak_lb = 0.0,
+        .eps = 1e-12,
+    };
+    return p;
+}
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            if (err) snprintf(err, SAMC_ERRLEN, __VA_ARGS__);                  \
+            return SAMC_EINVAL;                                                \
+        }                                                                      \
+    } while (0)
+
+samc_status samc_optim_params_check(const samc_optim_params *p, char *err)
+{
+    CHECK(p->kind >= SAMC_OPT_SGD && p->kind <= SAMC_OPT_GSAM, "unknown optimizer kind %d", (int)p->kind);
+    CHECK(p->lambda >= 0.0 && p->lambda <= 1.0, "lambda must be in [0, 1], got %g", p->lambda);
+    CHECK(p->alpha >= 0.0 && isfinite(p->alpha), "alpha must be >= 0, got %g", p->alpha);
+    CHECK(p->asam_eta > 0.0 && isfinite(p->asam_eta), "asam eta must be > 0, got %g", p->asam_eta);
+    CHECK(p->momentum >= 0.0 && p->momentum < 1.0, "momentum must be in [0, 1), got %g", p->momentum);
+    CHECK(p->weight_decay >= 0.0 && isfinite(p->weight_decay), "weight decay must be >= 0, got %g", p->weight_decay);
+    CHECK(p->rule >= SAMC_STEP_SCHEDULED && p->rule <= SAMC_STEP_DECSPS, "unknown step-size rule %d", (int)p->rule);
+    CHECK(p->polyak_c > 0.0 && isfinite(p->polyak_c), "polyak c must be > 0, got %g", p->polyak_c);
+    CHECK(p->polyak_cap > 0.0, "polyak cap gamma_b must be > 0, got %g", p->polyak_cap);
+    CHECK(isfinite(p->polyak_lb), "polyak lower bound l* must be finite, got %g", p->polyak_lb);
+    CHECK(p->eps > 0.0 && isfinite(p->eps), "eps must be > 0, got %g", p->eps);
+    return SAMC_OK;
+}
+
+samc_status samc_optim_init(samc_optim **out, size_t n, const samc_optim_params *p, char *err)
+{
+    *out = NULL;
+    samc_status s = samc_optim_params_check(p, err);
+    if (s != SAMC_OK) return s;
+    if (n == 0) {
+        if (err) snprintf(err, SAMC_ERRLEN, "optimizer needs at least one parameter");
+        return SAMC_EINVAL;
+    }
+    samc_optim *o = calloc(1, sizeof *o);
+    if (!o) return SAMC_ENOMEM;
+    o->n = n;
+    o->p = *p;
+    o->g = malloc(n * sizeof(float));
+    o->gp = malloc(n * sizeof(float));
+    o->d = malloc(n * sizeof(float));
+    o->xp = malloc(n * sizeof(float));
+    if (p->momentum > 0.0) o->mom = calloc(n, sizeof(float));
+    if (!o->g || !o->gp || !o->d || !o->xp || (p->momentum > 0.0 && !o->mom)) {
+        samc_optim_free(o);
+        if (err) snprintf(err, SAMC_ERRLEN, "out of memory for %zu parameters", n);
+        return SAMC_ENOMEM;
+    }
+    o->decsps_prev = samc_decsps_initial(p);
+    *out = o;
+    return SAMC_OK;
+}
+
+void samc_optim_free(samc_optim *o)
+{
+    if (!o) return;
+    free(o->g);
+    free(o->gp);
+    free(o->d);
+    free(o->xp);
+    free(o->mom);
+    free(o);
+}
+
+const samc_optim_params *samc_optim_get_params(const samc_optim *o) { return &o->p; }
+
+samc_optim_state samc_optim_get_state(samc_optim *o)
+{
+    samc_optim_state s = { o->mom, o->decsps_prev, o->steps };
+    return s;
+}
+
+void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps)
+{
+    o->decsps_prev = decsps_prev;
+    o->steps = steps;
+}
+
+double samc_perturbation(const samc_optim_params *p, const float *restrict x,
+                         const float *restrict g, double rho, float *restrict d, size_t n)
+{
+    double gn = samc_nrm2(g, n);
+    double scale;
+    switch (p->kind) {
+    case SAMC_OPT_SGD:
+        memset(d, 0, n * sizeof *d);
+        return gn;
+    case SAMC_OPT_USAM:
+        scale = rho;
+        break;
+    case SAMC_OPT_UNIFIED:
+        scale = rho * ((1.0 - p->lambda) + p->lambda / (gn + p->eps));
+        break;
+    case SAMC_OPT_ASAM: {
+        /* ||T g|| with T = |x| + eta_a, then d = rho T^2 g / ||T g||. */
+        double tg2 = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double t = fabs((double)x[i]) + p->asam_eta;
+            tg2 += t * t * (double)g[i] * (double)g[i];
+        }
+        double c = rho / (sqrt(tg2) + p->eps);
+        for (size_t i = 0; i < n; i++) {
+            double t = fabs((double)x[i]) + p->asam_eta;
+            d[i] = (float)(c * t * t * (double)g[i]);
+        }
+        return gn;
+    }
+    case SAMC_OPT_SAM:
+    case SAMC_OPT_GSAM:
+    default:
+        scale = rho / (gn + p->eps);
+        break;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)(scale * (double)g[i]);
+    return gn;
+}
+
+static int vec_finite(const float *v, size_t n)
+{
+    /* ||v||^2 in double is finite iff every entry is (and none overflows it). */
+    return isfinite(samc_dot(v, v, n));
+}
+
+samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restrict x,
+                            double eta, double rho, samc_step_info *info)
+{
+    const samc_optim_params *p = &o->p;
+    const size_t n = o->n;
+    double f = 0.0, fp = 0.0;
+
+    /* pass 1 */
+    if (orc->loss_grad(orc->user, x, o->g, &f, 1) != 0) return SAMC_ECALLBACK;
+    if (!isfinite(f) || !vec_finite(o->g, n)) return SAMC_ENAN;
+
+    /* perturbation and pass 2 */
+    const float *gp = o->g;
+    double gn = samc_perturbation(p, x, o->g, rho, o->d, n);
+    double gpd = 0.0;
+    if (p->kind == SAMC_OPT_SGD) {
+        fp = f;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o->xp[i] = x[i] + o->d[i];
+        if (orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) != 0) return SAMC_ECALLBACK;
+        if (!isfinite(fp) || !vec_finite(o->gp, n)) return SAMC_ENAN;
+        gp = o->gp;
+        gpd = samc_dot(o->gp, o->d, n);
+    }
+    double gp2 = samc_dot(gp, gp, n);
+    double numer = fp - p->polyak_lb - gpd;
+
+    /* step size */
+    double gamma;
+    switch (p->rule) {
+    case SAMC_STEP_POLYAK: gamma = samc_polyak_step(p, numer, gp2); break;
+    case SAMC_STEP_DECSPS: gamma = samc_decsps_step(p, numer, gp2, o->steps, &o->decsps_prev); break;
+    case SAMC_STEP_SCHEDULED:
+    default: gamma = eta; break;
+    }
+
+    /* direction: GSAM removes alpha times the part of g orthogonal to gp */
+    if (p->kind == SAMC_OPT_GSAM && p->alpha != 0.0) {
+        double c = gp2 > 0.0 ? samc_dot(o->g, o->gp, n) / gp2 : 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double gperp = (double)o->g[i] - c * (double)o->gp[i];
+            o->gp[i] = (float)((double)o->gp[i] - p->alpha * gperp);
+        }
+    }
+    const float *u = gp;
+
+    /* base update */
+    const double wd = p->weight_decay, beta = p->momentum;
+    if (o->mom) {
+        for (size_t i = 0; i < n; i++) {
+            float m = (float)(beta * o->mom[i] + (double)u[i] + wd * x[i]);
+            o->mom[i] = m;
+            x[i] = (float)((double)x[i] - gamma * m);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((double)x[i] - gamma * ((double)u[i] + wd * x[i]));
+    }
+    o->steps++;
+
+    if (info) {
+        info->loss = f;
+        info->loss_perturbed = fp;
+        info->grad_norm = gn;
+        info->grad_norm_perturbed = sqrt(gp2);
+        info->numerator = numer;
+        info->step = gamma;
+    }
+    return SAMC_OK;
+}
