@@ -253,7 +253,7 @@ static const flag train_flags[] = {
     { "seed", "N", set_seed, get_seed, "random seed (initialization and shuffling)" },
     { "threads", "N", set_threads, get_threads, "OpenMP threads (0: all cores)" },
     { "out", "DIR", set_out, get_out, "output directory (steps.csv, metrics.csv, final.ckpt)" },
-    { "quiet", NULL, set_quiet, get_quiet, "no progress lines" },
+    { "quiet", NULL, set_quiet, get_quiet, "no configuration table, no progress lines" },
 };
 #define N_FLAGS (sizeof train_flags / sizeof *train_flags)
 
@@ -355,8 +355,10 @@ static int cmd_train(int argc, char **argv)
         samc_data_free(&data);
         return die(err);
     }
-    print_config(&c, &data, m, stdout);
-    fflush(stdout);
+    if (!c.p.quiet) {
+        print_config(&c, &data, m, stdout);
+        fflush(stdout);
+    }
     float *x = malloc(samc_model_n_params(m) * sizeof(float));
     int rc = 0;
     if (!x) {

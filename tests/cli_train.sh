@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/cli_train.sh -- the `samc train` command-line contract (SPEC section 5):
+# files and columns, determinism, schedules seen in the output, and bad input
+# ending in a one-line error with nothing half-written.  Prints "ok N - ..." /
+# "not ok N - ..." lines that tests/run.sh counts.
+set -u
+SAMC=${SAMC:-./samc}
+HEART=/usr/share/doc/liblinear-tools/examples/heart_scale
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0
+check() { # check "description" command...
+    local d=$1; shift
+    n=$((n + 1))
+    if "$@" >"$T/last.out" 2>&1; then echo "ok $n - $d"; else echo "not ok $n - $d"; sed 's/^/#   /' "$T/last.out" | head -20; fi
+}
+# fails "description" expected-regex command...: exit non-zero, exactly one
+# line on stderr, matching the regex.
+fails() {
+    local d=$1 re=$2; shift 2
+    n=$((n + 1))
+    "$@" >"$T/f.out" 2>"$T/f.err"; local rc=$?
+    if [ $rc -ne 0 ] && [ "$(wc -l <"$T/f.err")" -eq 1 ] && grep -Eq "$re" "$T/f.err"; then
+        echo "ok $n - $d"
+    else
+        echo "not ok $n - $d (exit $rc)"; sed 's/^/#   stderr: /' "$T/f.err" | head -5
+    fi
+}
+rows() { tail -n +2 "$1" | wc -l; }
+
+check "--help lists flags with live defaults" \
+    bash -c "$SAMC train --help | grep -q -- '--polyak-cap' && $SAMC train --help | grep -A1 -- '--rho X' | grep -q 'default: 0.05'"
+check "samc --help names the train command" bash -c "$SAMC --help | grep -q train"
+
+# a short default run on the real heart_scale file
+check "train on heart_scale writes steps.csv, metrics.csv, final.ckpt" \
+    $SAMC train --data "libsvm:$HEART" --epochs 3 --batch 32 --out "$T/a" --quiet
+check "steps.csv header is the contract" \
+    bash -c "head -1 '$T/a/steps.csv' | grep -q '^step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm'"
+check "metrics.csv header is the contract" \
+    bash -c "head -1 '$T/a/metrics.csv' | grep -q '^epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s'"
+check "one steps row per step: 3 epochs x ceil(270/32) = 27" test "$(rows "$T/a/steps.csv")" -eq 27
+check "one metrics row per epoch" test "$(rows "$T/a/metrics.csv")" -eq 3
+check "final.ckpt starts with the magic" bash -c "head -c 8 '$T/a/final.ckpt' | grep -q SAMCCKPT"
+check "the loss went down" awk -F, 'NR==2{a=$6} END{exit !($6 < a)}' "$T/a/metrics.csv"
+
+# determinism
+$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 5 --out "$T/s1" --quiet
+$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 5 --out "$T/s2" --quiet
+$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 6 --out "$T/s3" --quiet
+check "same seed, same steps.csv" cmp -s "$T/s1/steps.csv" "$T/s2/steps.csv"
+check "same seed, same checkpoint" cmp -s "$T/s1/final.ckpt" "$T/s2/final.ckpt"
+check "another seed, another shuffle" bash -c "! cmp -s '$T/s1/steps.csv' '$T/s3/steps.csv'"
+
+# schedules seen in the output
+$SAMC train --data "libsvm:$HEART" --epochs 4 --batch 16 --batch-schedule exp:2@1,max=64 \
+    --opt sgd --lr 0.5 --lr-schedule step:0.5@2 --out "$T/b" --quiet
+check "batch sizes 16,32,64,64 by epoch" \
+    test "$(tail -n +2 "$T/b/metrics.csv" | cut -d, -f3 | paste -sd,)" = "16,32,64,64"
+check "step schedule halves lr at epoch 2" \
+    awk -F, 'NR>1 && $2==1 {a=$4} NR>1 && $2==2 {b=$4} END{exit !(a==0.5 && b==0.25)}' "$T/b/steps.csv"
+$SAMC train --data "libsvm:$HEART" --steps 10 --batch full --out "$T/c" --quiet
+check "--steps 10 with --batch full: 10 rows of 270" \
+    bash -c "test \$(tail -n +2 '$T/c/steps.csv' | cut -d, -f3 | sort -u) = 270 && test \$(tail -n +2 '$T/c/steps.csv' | wc -l) = 10"
+check "Polyak step sizes are positive and at most the cap 1" \
+    awk -F, 'NR>1 && !($4 > 0 && $4 <= 1) {bad=1} END{exit bad}' "$T/c/steps.csv"
+check "synthetic data: least squares with USAM" \
+    $SAMC train --data synth:ridge,n=50,d=20,kappa=10 --model linear --opt usam --batch 10 --epochs 2 --out "$T/d" --quiet
+
+# bad input: one line, non-zero exit, nothing written
+fails "missing data file" "nosuchfile" $SAMC train --data libsvm:"$T/nosuchfile" --out "$T/e1"
+check "missing data file: no output directory" test ! -e "$T/e1"
+printf '+1 1:0.5 2:1\n-1 1:0.25 2:x\n' >"$T/bad.svm"
+fails "malformed LIBSVM line names file and line 2" "bad.svm:2" $SAMC train --data libsvm:"$T/bad.svm" --out "$T/e2"
+fails "unknown flag" "unknown flag '--nosuch'" $SAMC train --nosuch 3
+fails "flag without value" "needs a value" $SAMC train --rho
+fails "rho < 0" "rho must be >= 0" $SAMC train --rho -0.1 --out "$T/e3"
+fails "gamma_b <= 0" "cap" $SAMC train --polyak-cap 0 --out "$T/e4"
+fails "bad number" "expected a number" $SAMC train --rho 0.1x
+fails "unknown optimizer" "unknown optimizer" $SAMC train --opt adam
+fails "bad schedule spec" "cosine:abc|ETA_MIN|expected" $SAMC train --lr-schedule cosine:abc
+fails "unknown command" "unknown command" $SAMC fly
+sum_before=$(cat "$T/a/"* | md5sum)
+fails "bad input leaves an earlier run intact" "rho" $SAMC train --rho -1 --out "$T/a"
+check "earlier run's files unchanged" test "$(cat "$T/a/"* | md5sum)" = "$sum_before"
+fails "divergence is reported as NaN/Inf with the step" "NaN/Inf at step [0-9]+" \
+    $SAMC train --data synth:ridge,n=50,d=20,kappa=10 --model linear --opt sgd --lr 1e30 --out "$T/nan"
+check "no NaN row was written before the divergence" bash -c "! grep -qi nan <(cut -d, -f6 '$T/nan/steps.csv')"
