@@ -223,6 +223,7 @@ void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps);
  *   COSINE  eta_min + (eta_max - eta_min)(1 + cos(pi t/T))/2
  *   POLY    eta_min + (eta_max - eta_min)(1 - t/T)^power   (LINEAR: power 1)
  *   STEP    eta_max * gamma^floor(epoch / every)
+ * Progress t'/T' is clamped to [0, 1], so steps past T stay at eta_min.
  */
 typedef enum samc_lr_kind {
     SAMC_LR_CONST = 0,
@@ -245,7 +246,9 @@ typedef struct samc_lr_schedule {
 double samc_lr_at(const samc_lr_schedule *s, int64_t t, int64_t T, int epoch);
 
 /* rho: CONST rho_max; PROP  rho_min + (rho_max - rho_min)(eta - eta_min)/(eta_max - eta_min)
- * (GSAM's rho following the learning rate; rho_max when eta_max == eta_min). */
+ * (GSAM's rho following the learning rate; rho_max when eta_max == eta_min;
+ * the fraction is clamped to [0, 1], so rho stays in [rho_min, rho_max]
+ * during a warm-up from below eta_min). */
 typedef enum samc_rho_kind { SAMC_RHO_CONST = 0, SAMC_RHO_PROP } samc_rho_kind;
 typedef struct samc_rho_schedule {
     samc_rho_kind kind;
@@ -282,7 +285,9 @@ size_t samc_batch_at(const samc_batch_schedule *s, int epoch, size_t n);
 int64_t samc_batch_steps_in_epoch(const samc_batch_schedule *s, int epoch, size_t n);
 
 /* Parse the command-line spec strings (SPEC section 5).  The fields the spec
- * does not name (eta_max, rho_max, b0) are left as they were. */
+ * does not name (eta_max, warmup, eta_init, rho_max, b0) are left as they
+ * were; fields the chosen kind does not use get neutral values, so equal
+ * specs give equal structs.  On error the struct is unchanged. */
 samc_status samc_lr_schedule_parse(samc_lr_schedule *s, const char *spec, char *err);
 samc_status samc_rho_schedule_parse(samc_rho_schedule *s, const char *spec, char *err);
 samc_status samc_batch_schedule_parse(samc_batch_schedule *s, const char *spec, char *err);
@@ -305,6 +310,7 @@ typedef struct samc_dataset {
     float *y;          /* n: class index (as a float) or regression target */
     int n_classes;     /* 0 when targets are not a small set of integers */
     double *labels;    /* n_classes original label values, ascending */
+    int channels, height, width; /* image rows: d = C*H*W, CHW order; 0 if not images */
 } samc_dataset;
 
 /* A train set and an optional test set (test.n == 0: none). */
@@ -359,7 +365,8 @@ void samc_dataset_free(samc_dataset *ds);
 typedef enum samc_model_kind {
     SAMC_MODEL_LINEAR = 0,
     SAMC_MODEL_LOGREG,
-    SAMC_MODEL_SOFTMAX
+    SAMC_MODEL_SOFTMAX,
+    SAMC_MODEL_NET         /* mlp, cnn, resnet: softmax cross-entropy on a network */
 } samc_model_kind;
 
 typedef struct samc_model samc_model;
@@ -367,6 +374,11 @@ typedef struct samc_model samc_model;
 /* spec: "linear", "logreg" or "softmax"; d inputs; n_classes of the data. */
 samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
                               int n_classes, double l2, int bias, char *err);
+/* The same, taking d, n_classes and the image shape from a data set (what
+ * the networks need: "mlp:H1,H2,...", "cnn", "resnet:N"). */
+samc_status samc_model_create_for(samc_model **m, const char *spec,
+                                  const samc_dataset *train, double l2, int bias,
+                                  char *err);
 void samc_model_free(samc_model *m);
 size_t samc_model_n_params(const samc_model *m);
 const char *samc_model_name(const samc_model *m);
@@ -382,8 +394,23 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
                                  const size_t *idx, size_t nb, const float *x,
                                  float *grad, double scale, int add_l2,
                                  double *loss);
-/* Full-pass evaluation: mean loss (with the l2 term) and accuracy
- * (NAN for regression). */
+/* Which pass of a SAM step the next samc_model_loss_grad belongs to.  In
+ * pass 1 BatchNorm normalizes by batch statistics and updates its running
+ * statistics; in pass 2 it normalizes by batch statistics and leaves the
+ * running statistics untouched (SPEC section 1).  Models without BatchNorm
+ * ignore it.  Default: 1. */
+void samc_model_set_pass(samc_model *m, int pass);
+/* Non-trainable state (BatchNorm running means and variances), flat: it
+ * belongs in a checkpoint beside the parameters.  0 / NULL when none. */
+size_t samc_model_n_buffers(const samc_model *m);
+float *samc_model_buffers(samc_model *m);
+/* Outputs before the loss (logits, nb x K row-major; for linear and logreg
+ * one column) on rows idx[0..nb), in evaluation mode. */
+samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
+                              const size_t *idx, size_t nb, const float *x,
+                              float *out);
+/* Full-pass evaluation (evaluation mode): mean loss (with the l2 term) and
+ * accuracy (NAN for regression). */
 samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
                                 const float *x, double *loss, double *acc);
 

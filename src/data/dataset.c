@@ -1,0 +1,364 @@
+/*
+ * dataset.c -- data sets: loading by spec string (libsvm:, csv:, synth:),
+ * label indexing, widening to a common feature count, freeing; plus the small
+ * helpers (error formatting, number parsing) shared by the readers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+#include "samc.h"
+
+#define SAMC_DATA_MAX_CLASSES 1000
+
+/* ------------------------------------------------------------------ helpers */
+
+void samc_data_errf(char *err, const char *fmt, ...)
+{
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+int samc_data_parse_num(const char *s, double *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s)) return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0') return 1;
+    if (!isfinite(v) || fabs(v) > FLT_MAX) return 2; /* nan, inf, overflow */
+    *out = v; /* an underflow (ERANGE towards 0) is accepted as tiny/zero */
+    return 0;
+}
+
+const char *samc_data_quote(const char *s, char *buf, size_t len)
+{
+    size_t n = strlen(s);
+    if (n <= 40 || len < 48)
+        snprintf(buf, len, "%s", s);
+    else
+        snprintf(buf, len, "%.40s...", s);
+    return buf;
+}
+
+const char *samc_data_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+int samc_data_size(size_t n, size_t d, size_t size, size_t *out)
+{
+    if (d && n > SIZE_MAX / d) return 0;
+    size_t nd = n * d;
+    if (size && nd > SIZE_MAX / size) return 0;
+    *out = nd * size;
+    return 1;
+}
+
+/* ----------------------------------------------------------------- freeing */
+
+void samc_dataset_free(samc_dataset *ds)
+{
+    if (!ds) return;
+    free(ds->x);
+    free(ds->y);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+void samc_data_free(samc_data *data)
+{
+    if (!data) return;
+    samc_dataset_free(&data->train);
+    samc_dataset_free(&data->test);
+    memset(data->name, 0, sizeof data->name);
+}
+
+/* ---------------------------------------------------------------- widening */
+
+samc_status samc_dataset_widen(samc_dataset *ds, size_t d)
+{
+    if (!ds) return SAMC_EINVAL;
+    if (d <= ds->d) return SAMC_OK;
+    if (ds->n == 0) {
+        ds->d = d;
+        ds->channels = ds->height = ds->width = 0; /* no longer C*H*W */
+        return SAMC_OK;
+    }
+    size_t bytes;
+    if (!samc_data_size(ds->n, d, sizeof(float), &bytes)) return SAMC_ENOMEM;
+    float *x = malloc(bytes);
+    if (!x) return SAMC_ENOMEM;
+    for (size_t r = 0; r < ds->n; r++) {
+        float *dst = x + r * d;
+        if (ds->d) memcpy(dst, ds->x + r * ds->d, ds->d * sizeof(float));
+        memset(dst + ds->d, 0, (d - ds->d) * sizeof(float));
+    }
+    free(ds->x);
+    ds->x = x;
+    ds->d = d;
+    ds->channels = ds->height = ds->width = 0; /* padded rows are not images */
+    return SAMC_OK;
+}
+
+/* ---------------------------------------------------------- label indexing */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Index of v in the ascending table t[0..k), or -1. */
+static long find_label(const double *t, int k, double v)
+{
+    int lo = 0, hi = k - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (t[mid] < v) lo = mid + 1;
+        else if (t[mid] > v) hi = mid - 1;
+        else return mid;
+    }
+    return -1;
+}
+
+/*
+ * The previous table of train and test (if any) is dropped first, so after a
+ * call both are either indexed by the same table or n_classes = 0.  On error
+ * (an unseen test label) y of both is left as it was and n_classes = 0.
+ * Calling it again on already indexed data would number the indices.
+ */
+samc_status samc_data_index_labels(samc_dataset *train, samc_dataset *test,
+                                   int max_classes, char *err)
+{
+    if (!train || max_classes < 0) {
+        samc_data_errf(err, "samc_data_index_labels: %s",
+                       train ? "max_classes must be >= 0" : "NULL train set");
+        return SAMC_EINVAL;
+    }
+    free(train->labels);
+    train->labels = NULL;
+    train->n_classes = 0;
+    if (test) {
+        free(test->labels);
+        test->labels = NULL;
+        test->n_classes = 0;
+    }
+    if (train->n == 0 || max_classes == 0) return SAMC_OK;
+
+    double *t = malloc(train->n * sizeof *t);
+    if (!t) {
+        samc_data_errf(err, "out of memory indexing %zu labels", train->n);
+        return SAMC_ENOMEM;
+    }
+    for (size_t i = 0; i < train->n; i++) {
+        double v = train->y[i];
+        if (!isfinite(v) || floor(v) != v) { /* not a class label: regression */
+            free(t);
+            return SAMC_OK;
+        }
+        t[i] = v;
+    }
+    qsort(t, train->n, sizeof *t, cmp_double);
+    size_t k = 1;
+    for (size_t i = 1; i < train->n; i++)
+        if (t[i] != t[k - 1]) {
+            if (k >= (size_t)max_classes) { /* too many classes: regression */
+                free(t);
+                return SAMC_OK;
+            }
+            t[k++] = t[i];
+        }
+    int K = (int)k;
+
+    if (test) {
+        for (size_t i = 0; i < test->n; i++) {
+            if (find_label(t, K, test->y[i]) < 0) {
+                samc_data_errf(err,
+                               "test row %zu: label %.9g does not occur in the training "
+                               "set (%d classes)",
+                               i + 1, (double)test->y[i], K);
+                free(t);
+                return SAMC_EFORMAT;
+            }
+        }
+    }
+
+    double *lt = malloc(k * sizeof *lt);
+    double *lv = NULL;
+    if (lt && test && test->n > 0) lv = malloc(k * sizeof *lv);
+    if (!lt || (test && test->n > 0 && !lv)) {
+        free(t);
+        free(lt);
+        free(lv);
+        samc_data_errf(err, "out of memory indexing labels");
+        return SAMC_ENOMEM;
+    }
+    memcpy(lt, t, k * sizeof *lt);
+    for (size_t i = 0; i < train->n; i++)
+        train->y[i] = (float)find_label(t, K, train->y[i]);
+    train->labels = lt;
+    train->n_classes = K;
+    if (lv) {
+        memcpy(lv, t, k * sizeof *lv);
+        for (size_t i = 0; i < test->n; i++)
+            test->y[i] = (float)find_label(t, K, test->y[i]);
+        test->labels = lv;
+        test->n_classes = K;
+    }
+    free(t);
+    return SAMC_OK;
+}
+
+/* ----------------------------------------------------------------- loading */
+
+static const char accepted_forms[] =
+    "libsvm:TRAIN[,TEST], csv:TRAIN[,TEST][,label=first|last|K][,header], "
+    "synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]";
+
+/* Split s (modified in place) at commas; returns the count, at most max. */
+static size_t split_commas(char *s, char **tok, size_t max)
+{
+    size_t n = 0;
+    for (;;) {
+        char *c = strchr(s, ',');
+        if (c) *c = '\0';
+        if (n == max) return max + 1;
+        tok[n++] = s;
+        if (!c) return n;
+        s = c + 1;
+    }
+}
+
+/* Parse "label=..." of a csv spec: first -> 0, last -> -1, K -> K. */
+static int parse_label_col(const char *v, int *col)
+{
+    if (!strcmp(v, "first")) { *col = 0; return 1; }
+    if (!strcmp(v, "last")) { *col = -1; return 1; }
+    if (!*v) return 0;
+    long k = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        k = k * 10 + (*p - '0');
+        if (k > 1000000000L) return 0;
+    }
+    *col = (int)k;
+    return 1;
+}
+
+/* Read TRAIN and optional TEST with the reader of `kind`. */
+static samc_status load_files(samc_data *data, const char *kind, char **paths,
+                              size_t npaths, int label_col, int header, char *err)
+{
+    int libsvm = !strcmp(kind, "libsvm");
+    samc_status st = libsvm ? samc_read_libsvm(&data->train, paths[0], 0, err)
+                            : samc_read_csv(&data->train, paths[0], label_col, header, err);
+    if (st != SAMC_OK) return st;
+    if (npaths > 1) {
+        st = libsvm ? samc_read_libsvm(&data->test, paths[1], data->train.d, err)
+                    : samc_read_csv(&data->test, paths[1], label_col, header, err);
+        if (st != SAMC_OK) return st;
+    }
+    snprintf(data->name, sizeof data->name, "%s:%s", kind, samc_data_basename(paths[0]));
+    return SAMC_OK;
+}
+
+samc_status samc_data_load(samc_data *data, const char *spec, char *err)
+{
+    if (!data || !spec) {
+        samc_data_errf(err, "samc_data_load: NULL argument");
+        return SAMC_EINVAL;
+    }
+    memset(data, 0, sizeof *data);
+
+    const char *colon = strchr(spec, ':');
+    size_t plen = colon ? (size_t)(colon - spec) : 0;
+    int is_libsvm = colon && plen == 6 && !strncmp(spec, "libsvm", 6);
+    int is_csv = colon && plen == 3 && !strncmp(spec, "csv", 3);
+    int is_synth = colon && plen == 5 && !strncmp(spec, "synth", 5);
+    if (!is_libsvm && !is_csv && !is_synth) {
+        samc_data_errf(err, "unknown data spec '%.100s'; accepted forms: %s", spec,
+                       accepted_forms);
+        return SAMC_EINVAL;
+    }
+
+    samc_status st = SAMC_OK;
+    char test_path[200] = ""; /* for naming the file in a label error */
+    if (is_synth) {
+        st = samc_synth_load(data, colon + 1, err);
+    } else {
+        char *buf = strdup(colon + 1);
+        if (!buf) {
+            samc_data_errf(err, "out of memory");
+            return SAMC_ENOMEM;
+        }
+        char *tok[8], *paths[2];
+        size_t ntok = split_commas(buf, tok, 8), npaths = 0;
+        int label_col = 0, header = 0;
+        if (ntok > 8) {
+            samc_data_errf(err, "too many fields in data spec '%.200s'", spec);
+            st = SAMC_EINVAL;
+        }
+        for (size_t i = 0; st == SAMC_OK && i < ntok; i++) {
+            if (is_csv && !strncmp(tok[i], "label=", 6)) {
+                if (!parse_label_col(tok[i] + 6, &label_col)) {
+                    samc_data_errf(err, "bad csv option '%.100s': expected "
+                                        "label=first, label=last or label=K (0-based)",
+                                   tok[i]);
+                    st = SAMC_EINVAL;
+                }
+            } else if (is_csv && !strcmp(tok[i], "header")) {
+                header = 1;
+            } else if (!*tok[i]) {
+                samc_data_errf(err, "empty file name in data spec '%.200s'; expected %s",
+                               spec,
+                               is_csv ? "csv:TRAIN[,TEST][,label=first|last|K][,header]"
+                                      : "libsvm:TRAIN[,TEST]");
+                st = SAMC_EINVAL;
+            } else if (npaths == 2) {
+                samc_data_errf(err, "data spec '%.200s' names more than two files "
+                                    "(TRAIN[,TEST])",
+                               spec);
+                st = SAMC_EINVAL;
+            } else {
+                paths[npaths++] = tok[i];
+            }
+        }
+        if (st == SAMC_OK && npaths == 0) {
+            samc_data_errf(err, "data spec '%.200s' names no file", spec);
+            st = SAMC_EINVAL;
+        }
+        if (st == SAMC_OK && npaths == 2)
+            snprintf(test_path, sizeof test_path, "%s", paths[1]);
+        if (st == SAMC_OK)
+            st = load_files(data, is_csv ? "csv" : "libsvm", paths, npaths, label_col,
+                            header, err);
+        free(buf);
+    }
+
+    if (st == SAMC_OK) {
+        samc_errbuf e = "";
+        st = samc_data_index_labels(&data->train, &data->test, SAMC_DATA_MAX_CLASSES, e);
+        if (st != SAMC_OK)
+            samc_data_errf(err, "%s%s%s", test_path, *test_path ? ": " : "", e);
+    }
+    if (st == SAMC_OK) {
+        size_t d = data->train.d > data->test.d ? data->train.d : data->test.d;
+        st = samc_dataset_widen(&data->train, d);
+        if (st == SAMC_OK && data->test.n > 0) st = samc_dataset_widen(&data->test, d);
+        if (st != SAMC_OK) samc_data_errf(err, "out of memory widening to %zu features", d);
+    }
+    if (st != SAMC_OK) samc_data_free(data);
+    return st;
+}
