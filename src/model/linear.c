@@ -1,0 +1,313 @@
+/*
+ * linear.c -- the three convex models: least squares ("linear"), binary
+ * logistic regression ("logreg") and multinomial logistic regression
+ * ("softmax").  Only the data term is computed here; model.c adds the mean,
+ * the scale and the l2 term.
+ *
+ * Parameter layout:
+ *   linear, logreg   w[0..d), then the bias b (if bias)
+ *   softmax          W row-major K x d (W[k*d + j]), then b[0..K) (if bias)
+ * Every dot product, loss and gradient sum is accumulated in double.
+ */
+#include "model/model_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows and columns per block of the linear / logreg gradient: per-row
+ * derivatives of a block of rows are kept on the stack, and the gradient of a
+ * block of columns is summed over those rows in double before one float add
+ * into grad.  So no allocation, and the handle stays thread-safe. */
+#define ROW_BLOCK 512
+#define COL_BLOCK 512
+
+static const float *row_of(const samc_dataset *ds, const size_t *idx, size_t t)
+{
+    size_t r = idx ? idx[t] : t;
+    return ds->x + r * ds->d;
+}
+
+static float target_of(const samc_dataset *ds, const size_t *idx, size_t t)
+{
+    return ds->y[idx ? idx[t] : t];
+}
+
+/* Least squares regresses on the label values: when the reader numbered
+ * integer targets as classes, y holds an index into ds->labels. */
+static float regression_target(const samc_model *m, const samc_dataset *ds, float y)
+{
+    if (m->kind == SAMC_MODEL_LINEAR && ds->n_classes > 0 && ds->labels)
+        return (float)ds->labels[(size_t)y];
+    return y;
+}
+
+static double dot_fd(const float *a, const float *w, size_t d)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < d; j++) s += (double)a[j] * (double)w[j];
+    return s;
+}
+
+/* log(1 + exp(-m)), stable for every m. */
+static double logistic_loss(double m)
+{
+    return log1p(exp(-fabs(m))) + (m < 0.0 ? -m : 0.0);
+}
+
+/* 1 / (1 + exp(m)) = sigma(-m), stable for every m. */
+static double sigma_neg(double m)
+{
+    if (m >= 0.0) {
+        double e = exp(-m);
+        return e / (1.0 + e);
+    }
+    return 1.0 / (1.0 + exp(m));
+}
+
+/* ------------------------------------------------------------ linear, logreg */
+
+static samc_status glm_setup(samc_model *m, const char *args, char *err)
+{
+    if (args) {
+        samc_model_errf(err, "model %s takes no options (got \"%.64s\")", m->ops->name, args);
+        return SAMC_EINVAL;
+    }
+    if (m->kind == SAMC_MODEL_LOGREG) {
+        if (m->n_classes != 2) {
+            samc_model_errf(err, "model logreg needs data with exactly 2 classes, "
+                            "these have %d (use softmax for more)", m->n_classes);
+            return SAMC_EINVAL;
+        }
+        m->target_classes = 2;
+    } else {
+        m->target_classes = 0;   /* raw targets, class indices included */
+    }
+    m->n_params = m->d + (size_t)m->bias;
+    return SAMC_OK;
+}
+
+/* z = w'a + b for one row; the per-row loss and dloss/dz. */
+static double glm_row(samc_model_kind kind, double z, float y, double *dz)
+{
+    if (kind == SAMC_MODEL_LINEAR) {
+        double e = z - (double)y;
+        *dz = e;
+        return 0.5 * e * e;
+    }
+    /* logreg: class 0 -> s = -1, class 1 -> s = +1 */
+    double s = y > 0.5f ? 1.0 : -1.0;
+    double mg = s * z;
+    *dz = -s * sigma_neg(mg);
+    return logistic_loss(mg);
+}
+
+static samc_status glm_loss_grad(const samc_model *m, const samc_dataset *ds,
+                                 const size_t *idx, size_t nb, const float *x,
+                                 float *grad, double gscale, double *loss_sum)
+{
+    const size_t d = m->d;
+    const double b = m->bias ? (double)x[d] : 0.0;
+    double r[ROW_BLOCK], acc[COL_BLOCK];
+    double lsum = 0.0, bsum = 0.0;
+
+    for (size_t t0 = 0; t0 < nb; t0 += ROW_BLOCK) {
+        const size_t nt = nb - t0 < ROW_BLOCK ? nb - t0 : ROW_BLOCK;
+        for (size_t t = 0; t < nt; t++) {
+            double z = dot_fd(row_of(ds, idx, t0 + t), x, d) + b;
+            lsum += glm_row(m->kind, z, regression_target(m, ds, target_of(ds, idx, t0 + t)), &r[t]);
+            bsum += r[t];
+        }
+        if (!grad) continue;
+        for (size_t j0 = 0; j0 < d; j0 += COL_BLOCK) {
+            const size_t nj = d - j0 < COL_BLOCK ? d - j0 : COL_BLOCK;
+            memset(acc, 0, nj * sizeof acc[0]);
+            for (size_t t = 0; t < nt; t++) {
+                const double rt = r[t];
+                if (rt == 0.0) continue;
+                const float *a = row_of(ds, idx, t0 + t) + j0;
+                for (size_t j = 0; j < nj; j++) acc[j] += rt * (double)a[j];
+            }
+            for (size_t j = 0; j < nj; j++) grad[j0 + j] += (float)(gscale * acc[j]);
+        }
+    }
+    if (grad && m->bias) grad[d] += (float)(gscale * bsum);
+    *loss_sum = lsum;
+    return SAMC_OK;
+}
+
+static samc_status glm_evaluate(const samc_model *m, const samc_dataset *ds,
+                                const float *x, double *loss_sum, double *n_correct)
+{
+    const size_t d = m->d;
+    const double b = m->bias ? (double)x[d] : 0.0;
+    const samc_model_kind kind = m->kind;
+    const long long n = (long long)ds->n;
+    double lsum = 0.0, correct = 0.0;
+#pragma omp parallel for reduction(+ : lsum, correct) schedule(static)
+    for (long long i = 0; i < n; i++) {
+        const float *a = ds->x + (size_t)i * d;
+        const float y = regression_target(m, ds, ds->y[i]);
+        double z = dot_fd(a, x, d) + b, dz;
+        lsum += glm_row(kind, z, y, &dz);
+        if (kind == SAMC_MODEL_LOGREG && (z >= 0.0) == (y > 0.5f)) correct += 1.0;
+    }
+    *loss_sum = lsum;
+    *n_correct = kind == SAMC_MODEL_LOGREG ? correct : NAN;
+    return SAMC_OK;
+}
+
+/* ------------------------------------------------------------------ softmax */
+
+/* Per-model scratch of the softmax gradient: K probabilities and a double
+ * accumulator for the whole gradient.  Because of it, one softmax handle must
+ * not run samc_model_loss_grad from two threads at once (evaluate does not
+ * use it and is safe). */
+typedef struct softmax_scratch {
+    double *p;   /* K */
+    double *g;   /* n_params */
+} softmax_scratch;
+
+static void softmax_destroy(samc_model *m)
+{
+    softmax_scratch *s = m->priv;
+    if (!s) return;
+    free(s->p);
+    free(s->g);
+    free(s);
+    m->priv = NULL;
+}
+
+static samc_status softmax_setup(samc_model *m, const char *args, char *err)
+{
+    if (args) {
+        samc_model_errf(err, "model softmax takes no options (got \"%.64s\")", args);
+        return SAMC_EINVAL;
+    }
+    if (m->n_classes < 2) {
+        samc_model_errf(err, "model softmax needs classification data with at least "
+                        "2 classes, these have %d", m->n_classes);
+        return SAMC_EINVAL;
+    }
+    const size_t K = (size_t)m->n_classes, d = m->d;
+    if (d > (SIZE_MAX / sizeof(double) - 1) / K - 1) {
+        samc_model_errf(err, "model softmax: %zu x %zu parameters overflow", K, d);
+        return SAMC_EINVAL;
+    }
+    m->target_classes = m->n_classes;
+    m->n_params = K * d + (m->bias ? K : 0);
+    softmax_scratch *s = calloc(1, sizeof *s);
+    if (s) {
+        m->priv = s;
+        s->p = malloc(K * sizeof *s->p);
+        s->g = malloc(m->n_params * sizeof *s->g);
+    }
+    if (!s || !s->p || !s->g) {
+        samc_model_errf(err, "model softmax: out of memory (%zu parameters)", m->n_params);
+        return SAMC_ENOMEM;   /* model.c frees through destroy */
+    }
+    return SAMC_OK;
+}
+
+static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds,
+                                     const size_t *idx, size_t nb, const float *x,
+                                     float *grad, double gscale, double *loss_sum)
+{
+    softmax_scratch *s = m->priv;
+    const size_t K = (size_t)m->n_classes, d = m->d, np = m->n_params;
+    const float *bvec = m->bias ? x + K * d : NULL;
+    double *p = s->p, *g = s->g;
+    double lsum = 0.0;
+    if (grad) memset(g, 0, np * sizeof *g);
+
+    for (size_t t = 0; t < nb; t++) {
+        const float *a = row_of(ds, idx, t);
+        const size_t y = (size_t)target_of(ds, idx, t);
+        double zmax = -INFINITY;
+        for (size_t k = 0; k < K; k++) {
+            p[k] = dot_fd(a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
+            if (p[k] > zmax) zmax = p[k];
+        }
+        double se = 0.0;
+        for (size_t k = 0; k < K; k++) se += exp(p[k] - zmax);
+        const double lse = zmax + log(se);
+        lsum += lse - p[y];
+        if (!grad) continue;
+        for (size_t k = 0; k < K; k++) {
+            const double r = exp(p[k] - lse) - (k == y ? 1.0 : 0.0);
+            double *gk = g + k * d;
+            for (size_t j = 0; j < d; j++) gk[j] += r * (double)a[j];
+            if (bvec) g[K * d + k] += r;
+        }
+    }
+    if (grad)
+        for (size_t i = 0; i < np; i++) grad[i] += (float)(gscale * g[i]);
+    *loss_sum = lsum;
+    return SAMC_OK;
+}
+
+static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
+                                    const float *x, double *loss_sum, double *n_correct)
+{
+    const size_t K = (size_t)m->n_classes, d = m->d;
+    const float *bvec = m->bias ? x + K * d : NULL;
+    const long long n = (long long)ds->n;
+    double lsum = 0.0, correct = 0.0;
+    /* One pass over the classes per row, with a running log-sum-exp, so no
+     * buffer is needed (and the threads share nothing but the reductions). */
+#pragma omp parallel for reduction(+ : lsum, correct) schedule(static)
+    for (long long i = 0; i < n; i++) {
+        const float *a = ds->x + (size_t)i * d;
+        const size_t y = (size_t)ds->y[i];
+        double zmax = -INFINITY, se = 0.0, zy = 0.0;
+        size_t arg = 0;
+        for (size_t k = 0; k < K; k++) {
+            double z = dot_fd(a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
+            if (k == y) zy = z;
+            if (z > zmax) {
+                se = se * exp(zmax - z) + 1.0;   /* exp(-inf) = 0 on the first */
+                zmax = z;
+                arg = k;
+            } else {
+                se += exp(z - zmax);
+            }
+        }
+        lsum += zmax + log(se) - zy;
+        if (arg == y) correct += 1.0;
+    }
+    *loss_sum = lsum;
+    *n_correct = correct;
+    return SAMC_OK;
+}
+
+/* ------------------------------------------------------------------- tables */
+
+const samc_model_ops samc_model_linear_ops = {
+    .name = "linear",
+    .kind = SAMC_MODEL_LINEAR,
+    .setup = glm_setup,
+    .destroy = NULL,
+    .init_params = NULL,
+    .loss_grad = glm_loss_grad,
+    .evaluate = glm_evaluate,
+};
+
+const samc_model_ops samc_model_logreg_ops = {
+    .name = "logreg",
+    .kind = SAMC_MODEL_LOGREG,
+    .setup = glm_setup,
+    .destroy = NULL,
+    .init_params = NULL,
+    .loss_grad = glm_loss_grad,
+    .evaluate = glm_evaluate,
+};
+
+const samc_model_ops samc_model_softmax_ops = {
+    .name = "softmax",
+    .kind = SAMC_MODEL_SOFTMAX,
+    .setup = softmax_setup,
+    .destroy = softmax_destroy,
+    .init_params = NULL,
+    .loss_grad = softmax_loss_grad,
+    .evaluate = softmax_evaluate,
+};

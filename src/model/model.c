@@ -1,0 +1,207 @@
+/*
+ * model.c -- the samc_model handle: creation from a spec string through a
+ * registry of model operations (model_internal.h), and the generic parts of
+ * the loss: argument and row checks, the batch mean, the scale and the
+ * (l2/2)||theta||^2 term.  The models themselves live in their own files
+ * (linear.c: linear, logreg, softmax).
+ */
+#include "model/model_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every model samc_model_create knows, in the order listed in messages. */
+static const samc_model_ops *const registry[] = {
+    &samc_model_linear_ops,
+    &samc_model_logreg_ops,
+    &samc_model_softmax_ops,
+};
+#define N_REGISTRY (sizeof registry / sizeof registry[0])
+
+void samc_model_errf(char *err, const char *fmt, ...)
+{
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+/* "linear", "logreg", "softmax" into buf. */
+static void accepted_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_REGISTRY && used < len; i++) {
+        int k = snprintf(buf + used, len - used, "%s\"%s\"", i ? ", " : "",
+                         registry[i]->name);
+        if (k < 0) break;
+        used += (size_t)k;
+    }
+}
+
+samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
+                              int n_classes, double l2, int bias, char *err)
+{
+    if (!m) {
+        samc_model_errf(err, "samc_model_create: NULL model pointer");
+        return SAMC_EINVAL;
+    }
+    *m = NULL;
+    if (!spec) {
+        samc_model_errf(err, "samc_model_create: NULL model spec");
+        return SAMC_EINVAL;
+    }
+    const char *colon = strchr(spec, ':');
+    size_t base_len = colon ? (size_t)(colon - spec) : strlen(spec);
+    const samc_model_ops *ops = NULL;
+    for (size_t i = 0; i < N_REGISTRY; i++) {
+        if (strlen(registry[i]->name) == base_len &&
+            strncmp(registry[i]->name, spec, base_len) == 0) {
+            ops = registry[i];
+            break;
+        }
+    }
+    if (!ops) {
+        char names[256];
+        accepted_names(names, sizeof names);
+        samc_model_errf(err, "unknown model \"%.64s\" (accepted: %s)", spec, names);
+        return SAMC_EINVAL;
+    }
+    if (strlen(spec) >= SAMC_MODEL_NAME_LEN) {
+        samc_model_errf(err, "model spec \"%.64s...\" is too long (at most %d characters)",
+                        spec, SAMC_MODEL_NAME_LEN - 1);
+        return SAMC_EINVAL;
+    }
+    if (d == 0) {
+        samc_model_errf(err, "model %s: the data have no features (d = 0)", ops->name);
+        return SAMC_EINVAL;
+    }
+    if (n_classes < 0) {
+        samc_model_errf(err, "model %s: n_classes = %d is negative", ops->name, n_classes);
+        return SAMC_EINVAL;
+    }
+    if (!(l2 >= 0.0) || !isfinite(l2)) {
+        samc_model_errf(err, "model %s: l2 = %g must be a finite number >= 0", ops->name, l2);
+        return SAMC_EINVAL;
+    }
+    if (bias != 0 && bias != 1) {
+        samc_model_errf(err, "model %s: bias = %d must be 0 or 1", ops->name, bias);
+        return SAMC_EINVAL;
+    }
+
+    samc_model *mm = calloc(1, sizeof *mm);
+    if (!mm) {
+        samc_model_errf(err, "model %s: out of memory", ops->name);
+        return SAMC_ENOMEM;
+    }
+    mm->ops = ops;
+    mm->kind = ops->kind;
+    memcpy(mm->name, spec, strlen(spec) + 1);
+    mm->d = d;
+    mm->n_classes = n_classes;
+    mm->l2 = l2;
+    mm->bias = bias;
+    samc_status st = ops->setup(mm, colon ? colon + 1 : NULL, err);
+    if (st != SAMC_OK) {
+        samc_model_free(mm);
+        return st;
+    }
+    *m = mm;
+    return SAMC_OK;
+}
+
+void samc_model_free(samc_model *m)
+{
+    if (!m) return;
+    if (m->ops && m->ops->destroy) m->ops->destroy(m);
+    free(m);
+}
+
+size_t samc_model_n_params(const samc_model *m)
+{
+    return m ? m->n_params : 0;
+}
+
+const char *samc_model_name(const samc_model *m)
+{
+    return m ? m->name : "";
+}
+
+void samc_model_init_params(const samc_model *m, float *x, samc_rng *rng)
+{
+    if (!m || !x) return;
+    if (m->ops->init_params)
+        m->ops->init_params(m, x, rng);
+    else
+        memset(x, 0, m->n_params * sizeof *x);
+}
+
+/* Row r's target is a valid class index for m (or m takes raw targets). */
+static int target_ok(const samc_model *m, float y)
+{
+    if (m->target_classes == 0) return 1;
+    return y >= 0.0f && y < (float)m->target_classes && y == floorf(y);
+}
+
+/* Checks shared by loss_grad and evaluate: shapes, rows, targets. */
+static samc_status check_rows(const samc_model *m, const samc_dataset *ds,
+                              const size_t *idx, size_t nb)
+{
+    if (ds->d != m->d || !ds->x || !ds->y) return SAMC_EINVAL;
+    if (!idx && nb > ds->n) return SAMC_EINVAL;
+    for (size_t t = 0; t < nb; t++) {
+        size_t r = idx ? idx[t] : t;
+        if (r >= ds->n) return SAMC_EINVAL;
+        if (!target_ok(m, ds->y[r])) return SAMC_EINVAL;
+    }
+    return SAMC_OK;
+}
+
+static double sumsq(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
+                                 const size_t *idx, size_t nb, const float *x,
+                                 float *grad, double scale, int add_l2,
+                                 double *loss)
+{
+    if (!m || !ds || !x || !loss || nb == 0 || !isfinite(scale)) return SAMC_EINVAL;
+    samc_status st = check_rows(m, ds, idx, nb);
+    if (st != SAMC_OK) return st;
+
+    double sum = 0.0;
+    st = m->ops->loss_grad(m, ds, idx, nb, x, grad, scale / (double)nb, &sum);
+    if (st != SAMC_OK) return st;
+    double f = sum / (double)nb;
+    if (add_l2 && m->l2 > 0.0) {
+        f += 0.5 * m->l2 * sumsq(x, m->n_params);
+        if (grad) {
+            const double c = scale * m->l2;
+            for (size_t i = 0; i < m->n_params; i++)
+                grad[i] += (float)(c * (double)x[i]);
+        }
+    }
+    *loss = scale * f;
+    return SAMC_OK;
+}
+
+samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
+                                const float *x, double *loss, double *acc)
+{
+    if (!m || !ds || !x || ds->n == 0) return SAMC_EINVAL;
+    samc_status st = check_rows(m, ds, NULL, ds->n);
+    if (st != SAMC_OK) return st;
+    double sum = 0.0, correct = 0.0;
+    st = m->ops->evaluate(m, ds, x, &sum, &correct);
+    if (st != SAMC_OK) return st;
+    if (loss) *loss = sum / (double)ds->n + 0.5 * m->l2 * sumsq(x, m->n_params);
+    if (acc) *acc = isnan(correct) ? NAN : correct / (double)ds->n;
+    return SAMC_OK;
+}

@@ -1,0 +1,78 @@
+/*
+ * model_internal.h -- the private side of samc_model: the handle's layout and
+ * the table of operations (a vtable) each kind of model provides.  model.c
+ * owns the generic parts (spec lookup, argument and row checks, the l2 term,
+ * the mean and the scale); a model file only computes its data term.  A new
+ * model (an MLP, a CNN, ...) is a new file defining one samc_model_ops and
+ * one line in the registry of model.c.  Not part of the public interface.
+ */
+#ifndef SAMC_MODEL_INTERNAL_H
+#define SAMC_MODEL_INTERNAL_H
+
+#include "samc.h"
+
+typedef struct samc_model_ops samc_model_ops;
+
+#define SAMC_MODEL_NAME_LEN 128
+
+struct samc_model {
+    const samc_model_ops *ops;
+    samc_model_kind kind;   /* meaningful for the three convex models only */
+    char name[SAMC_MODEL_NAME_LEN]; /* the spec string, e.g. "logreg" */
+    size_t d;               /* inputs per row */
+    int n_classes;          /* n_classes of the data the model was made for */
+    /* Targets must be class indices 0..target_classes-1 (checked by model.c
+     * before any work); 0: targets are used as raw values. */
+    int target_classes;
+    double l2;              /* (l2/2)||theta||^2 over all parameters */
+    int bias;               /* 0/1 */
+    size_t n_params;
+    void *priv;             /* the model's own state (scratch, layer table) */
+};
+
+struct samc_model_ops {
+    const char *name;       /* spec name, matched against the spec up to ':' */
+    samc_model_kind kind;
+
+    /* Fill m->n_params, m->target_classes and m->priv from the fields
+     * model.c has already set (d, n_classes, l2, bias, name).  args is the
+     * text after ':' in the spec (NULL if there was none).  On error write
+     * the cause into err (may be NULL) and leave m->priv NULL or freeable by
+     * destroy. */
+    samc_status (*setup)(samc_model *m, const char *args, char *err);
+
+    /* Release m->priv (may be NULL when there is nothing to release). */
+    void (*destroy)(samc_model *m);
+
+    /* Initial parameters; NULL means all zeros. */
+    void (*init_params)(const samc_model *m, float *x, samc_rng *rng);
+
+    /* The data term on rows idx[0..nb) (idx NULL: rows 0..nb-1), which
+     * model.c has checked (nb > 0, rows in range, targets valid, ds->d ==
+     * m->d).  Sets *loss_sum to the SUM over the rows of the per-row loss
+     * and, if grad != NULL, ADDS gscale * (sum of the per-row gradients)
+     * into grad[0..n_params).  No l2 term.  Non-finite values are passed
+     * through (the optimizer reports them). */
+    samc_status (*loss_grad)(const samc_model *m, const samc_dataset *ds,
+                             const size_t *idx, size_t nb, const float *x,
+                             float *grad, double gscale, double *loss_sum);
+
+    /* Over all rows of ds (checked as above, ds->n > 0): the sum of the
+     * per-row losses and the number of correctly classified rows (NAN when
+     * the model does not classify).  May run threads. */
+    samc_status (*evaluate)(const samc_model *m, const samc_dataset *ds,
+                            const float *x, double *loss_sum, double *n_correct);
+};
+
+/* The convex models, defined in linear.c. */
+extern const samc_model_ops samc_model_linear_ops;
+extern const samc_model_ops samc_model_logreg_ops;
+extern const samc_model_ops samc_model_softmax_ops;
+
+/* printf into err (SAMC_ERRLEN bytes; err may be NULL). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void samc_model_errf(char *err, const char *fmt, ...);
+
+#endif
