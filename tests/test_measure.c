@@ -1,0 +1,226 @@
+/*
+ * test_measure.c -- sharpness and Hessian measurements against closed forms
+ * on quadratics f(x) = 1/2 x'Hx - b'x (SPEC section 4).
+ */
+#include "testutil.h"
+
+/* H = Q diag(lam) Q' (Q from Gram-Schmidt), or diagonal when Q is skipped. */
+static double *make_H(size_t n, const double *lam, int rotate, uint64_t seed)
+{
+    double *H = calloc(n * n, sizeof *H), *Q = malloc(n * n * sizeof *Q);
+    samc_rng r;
+    samc_rng_seed(&r, seed);
+    for (size_t i = 0; i < n * n; i++) Q[i] = rotate ? samc_rng_normal(&r) : (i % (n + 1) == 0);
+    for (size_t j = 0; rotate && j < n; j++) {
+        for (size_t k = 0; k < j; k++) {
+            double dot = 0;
+            for (size_t i = 0; i < n; i++) dot += Q[i * n + j] * Q[i * n + k];
+            for (size_t i = 0; i < n; i++) Q[i * n + j] -= dot * Q[i * n + k];
+        }
+        double nr = 0;
+        for (size_t i = 0; i < n; i++) nr += Q[i * n + j] * Q[i * n + j];
+        for (size_t i = 0; i < n; i++) Q[i * n + j] /= sqrt(nr);
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) H[i * n + j] += lam[k] * Q[i * n + k] * Q[j * n + k];
+    free(Q);
+    return H;
+}
+
+static void test_tridiag_toeplitz(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    double a[N], b[N - 1];
+    for (int i = 0; i < N; i++) a[i] = 2.0;
+    for (int i = 0; i < N - 1; i++) b[i] = -0.7;
+    assert_int_equal(samc_tridiag_eigenvalues(a, b, N), SAMC_OK);
+    for (int k = 1; k <= N; k++) /* ascending: 2 - 1.4 cos(k pi/(N+1)) */
+        assert_close(a[k - 1], 2.0 - 1.4 * cos(k * M_PI / (N + 1)), 1e-12, 1e-12);
+}
+
+static void test_hvp_quadratic(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    double lam[N] = { 5, 3, 2, 1, 0.5, 0.1 }, b[N] = { 1, -1, 0.5, 0, 2, 0 };
+    double *H = make_H(N, lam, 1, 3);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N] = { 0.3f, -1, 2, 0.1f, 0, 1 }, v[N] = { 1, 2, -1, 0.5f, 0.25f, -3 }, hv[N];
+    assert_int_equal(samc_hvp(&o, w, v, 1e-3, hv, NULL), SAMC_OK);
+    for (int i = 0; i < N; i++) {
+        double e = 0;
+        for (int j = 0; j < N; j++) e += H[i * N + j] * v[j];
+        assert_close(hv[i], e, 1e-3, 1e-3);
+    }
+    free(H);
+}
+
+/* Lanczos: the top eigenvalues of a rotated H with a known spectrum. */
+static void test_hessian_top(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    double lam[N], b[N] = { 0 };
+    for (int i = 0; i < N; i++) lam[i] = 10.0 * pow(0.85, i);
+    double *H = make_H(N, lam, 1, 5);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N] = { 0 };
+    samc_hessian_params p = samc_hessian_default_params();
+    p.top_k = 3;
+    p.lanczos_steps = 30;
+    double eig[3];
+    assert_int_equal(samc_hessian_top(&o, w, &p, eig, NULL), SAMC_OK);
+    for (int i = 0; i < 3; i++) assert_close(eig[i], lam[i], 1e-4, 0);
+    free(H);
+}
+
+/* Hutchinson: exact with zero error for a diagonal H (v_i^2 = 1); within
+ * four standard errors of tr H otherwise. */
+static void test_hessian_trace(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    double lam[N], b[N] = { 0 }, tr = 0;
+    for (int i = 0; i < N; i++) lam[i] = 1.0 + i % 7, tr += lam[i];
+    float w[N] = { 0 };
+    samc_hessian_params p = samc_hessian_default_params();
+    p.probes = 200;
+    double t, se;
+    double *D = make_H(N, lam, 0, 1);
+    samc_quad qd = { N, D, b, 0.0 };
+    samc_oracle od = samc_quad_oracle(&qd);
+    assert_int_equal(samc_hessian_trace(&od, w, &p, &t, &se, NULL), SAMC_OK);
+    assert_close(t, tr, 1e-5, 0);
+    assert_close(se, 0.0, 0, 1e-4 * tr);
+    double *H = make_H(N, lam, 1, 2);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    assert_int_equal(samc_hessian_trace(&o, w, &p, &t, &se, NULL), SAMC_OK);
+    print_message("Hutchinson: %.4f +- %.4f, exact %.4f\n", t, se, tr);
+    assert_true(se > 0);
+    assert_true(fabs(t - tr) < 4 * se);
+    free(D);
+    free(H);
+}
+
+/* At the minimum, max over the L2 ball of d'Hd/2 is rho^2 lambda_max / 2. */
+static void test_worst_l2_at_minimum(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    double lam[N] = { 4, 2, 1, 0.5, 0.2 }, b[N] = { 0 };
+    double *H = make_H(N, lam, 1, 7);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N] = { 0 }, best[N];
+    samc_sharpness_params p = samc_sharpness_default_params();
+    p.ball = SAMC_BALL_L2;
+    p.rho = 0.05;
+    p.steps = 100;
+    p.restarts = 3;
+    double s;
+    assert_int_equal(samc_sharpness_worst(&o, w, &p, &s, best, NULL), SAMC_OK);
+    print_message("worst L2 at the minimum: %.6g, closed form %.6g\n", s, p.rho * p.rho * 4 / 2);
+    assert_close(s, p.rho * p.rho * lam[0] / 2, 1e-2, 0);
+    assert_true(samc_nrm2(best, N) <= p.rho * (1 + 1e-6));
+    free(H);
+}
+
+/* Diagonal H, away from the minimum: per coordinate the maximum of
+ * g_i d_i + h_i d_i^2/2 on |d_i| <= r_i is r_i |g_i| + h_i r_i^2 / 2, with
+ * r_i = rho (plain) or rho |w_i| (adaptive). */
+static void test_worst_linf_closed_form(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    double lam[N] = { 3, 2.5, 2, 1, 0.7, 0.3, 0.1, 0.05 }, b[N] = { 0.5, -0.2, 0, 0.1, 0.3, -0.4, 0.05, 0 };
+    double *H = make_H(N, lam, 0, 1);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N] = { 0.2f, -0.5f, 1.0f, 0.3f, -0.1f, 0.8f, 2.0f, -1.5f }, best[N];
+    for (int adaptive = 0; adaptive <= 1; adaptive++) {
+        samc_sharpness_params p = samc_sharpness_default_params();
+        p.rho = 0.05;
+        p.adaptive = adaptive;
+        double expect = 0;
+        for (int i = 0; i < N; i++) {
+            double g = lam[i] * w[i] - b[i], r = adaptive ? p.rho * fabs(w[i]) : p.rho;
+            expect += r * fabs(g) + lam[i] * r * r / 2;
+        }
+        double s;
+        assert_int_equal(samc_sharpness_worst(&o, w, &p, &s, best, NULL), SAMC_OK);
+        print_message("worst L-inf (adaptive %d): %.8g, closed form %.8g\n", adaptive, s, expect);
+        assert_close(s, expect, 1e-4, 1e-9);
+        for (int i = 0; i < N; i++) /* never outside the (scaled) ball */
+            assert_true(fabs(best[i]) <= (adaptive ? p.rho * fabs(w[i]) : p.rho) * (1 + 1e-6));
+    }
+    free(H);
+}
+
+/* Nonnegative, deterministic for a seed, and the adaptive ball really scales. */
+static void test_worst_properties(void **state)
+{
+    (void)state;
+    enum { N = 10 };
+    double lam[N], b[N];
+    for (int i = 0; i < N; i++) lam[i] = 1.0 / (1 + i), b[i] = 0.1 * i;
+    double *H = make_H(N, lam, 1, 9);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N];
+    for (int i = 0; i < N; i++) w[i] = (float)(0.3 * i - 1);
+    samc_sharpness_params p = samc_sharpness_default_params();
+    p.restarts = 2;
+    double s1, s2, s3;
+    assert_int_equal(samc_sharpness_worst(&o, w, &p, &s1, NULL, NULL), SAMC_OK);
+    assert_int_equal(samc_sharpness_worst(&o, w, &p, &s2, NULL, NULL), SAMC_OK);
+    assert_true(s1 >= 0);
+    assert_true(s1 == s2);
+    p.adaptive = 1;
+    for (int i = 0; i < N; i++) w[i] *= 2; /* |w| doubles: adaptive radius doubles */
+    assert_int_equal(samc_sharpness_worst(&o, w, &p, &s3, NULL, NULL), SAMC_OK);
+    assert_true(s3 > 0);
+    samc_sharpness_params bad = p;
+    bad.rho = -1;
+    samc_errbuf err;
+    assert_int_equal(samc_sharpness_worst(&o, w, &bad, &s3, NULL, err), SAMC_EINVAL);
+    free(H);
+}
+
+/* Average case at the minimum: E[d'Hd/2] = rho^2 tr(H) / 2. */
+static void test_average_sharpness(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    double lam[N], b[N] = { 0 }, tr = 0;
+    for (int i = 0; i < N; i++) lam[i] = 0.5 + 0.1 * i, tr += lam[i];
+    double *H = make_H(N, lam, 1, 4);
+    samc_quad q = { N, H, b, 0.0 };
+    samc_oracle o = samc_quad_oracle(&q);
+    float w[N] = { 0 };
+    double v, se;
+    assert_int_equal(samc_sharpness_average(&o, w, 0.1, 0, 400, 1, &v, &se, NULL), SAMC_OK);
+    print_message("average: %.6g +- %.2g, closed form %.6g\n", v, se, 0.01 * tr / 2);
+    assert_true(se > 0);
+    assert_true(fabs(v - 0.01 * tr / 2) < 4 * se);
+    free(H);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tridiag_toeplitz),
+        cmocka_unit_test(test_hvp_quadratic),
+        cmocka_unit_test(test_hessian_top),
+        cmocka_unit_test(test_hessian_trace),
+        cmocka_unit_test(test_worst_l2_at_minimum),
+        cmocka_unit_test(test_worst_linf_closed_form),
+        cmocka_unit_test(test_worst_properties),
+        cmocka_unit_test(test_average_sharpness),
+    };
+    return cmocka_run_group_tests_name("measure", tests, NULL, NULL);
+}
