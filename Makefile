@@ -1,6 +1,7 @@
 # samc -- build the library (static + shared), the samc program and the tests.
 #   make            library and program
 #   make test       build and run the test suite (ends with "N passed, N failed")
+#   make bench      samc vs PyTorch on the same SAM step (bench/run.sh)
 #   make clean
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -33,10 +34,17 @@ build/tests/%: tests/%.c tests/testutil.h build/libsamc.a
 
 tests: $(TEST_BIN)
 
+build/bench/%: bench/%.c build/libsamc.a
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) -o $@ $< build/libsamc.a $(LDLIBS)
+
+bench: all build/bench/sam_step
+	@bash bench/run.sh
+
 test: all $(TEST_BIN)
 	@bash tests/run.sh $(TEST_BIN)
 
 clean:
 	rm -rf build samc
 
-.PHONY: all test tests clean
+.PHONY: all test tests bench clean

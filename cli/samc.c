@@ -1,11 +1,13 @@
 /*
- * samc.c -- the command-line program: `samc train`, `samc --help`.
+ * samc.c -- the command-line program: `samc train`, `samc sharpness`.
  *
- * Every flag lives in one table below; --help and the configuration table
- * printed at the start of a run both read the values through describe(), so
- * the defaults shown are the library's live defaults.
+ * Every flag lives in one table below, marked with the commands that take
+ * it; --help and the configuration table printed at the start of a run both
+ * read the values through get_plain(), so the defaults shown are the
+ * library's live defaults.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +19,25 @@
 #define DEFAULT_DATA "libsvm:/usr/share/doc/liblinear-tools/examples/heart_scale"
 
 typedef struct cli {
-    samc_train_params p;
+    samc_train_params p;      /* p.measure serves both commands */
+    samc_data_options dopt;
     char data[1024];
-    char model[64];
+    char data_dir[1024];
+    char model[128];
     char out[1024];
+    char ckpt[1024];
+    char format[16];
 } cli;
 
 static void cli_defaults(cli *c)
 {
     memset(c, 0, sizeof *c);
     c->p = samc_train_default_params();
+    c->dopt = samc_data_default_options();
     snprintf(c->data, sizeof c->data, "%s", DEFAULT_DATA);
     snprintf(c->model, sizeof c->model, "logreg");
     snprintf(c->out, sizeof c->out, "out");
+    snprintf(c->format, sizeof c->format, "table");
 }
 
 /* ---- value parsers: strict, whole string, finite unless allowed ---- */
@@ -62,33 +70,111 @@ static const char *opt_names[] = { "sgd", "sam", "usam", "unified", "asam", "gsa
 
 /* ---- the flag table ---- */
 
+enum { CMD_TRAIN = 1, CMD_SHARP = 2, CMD_BOTH = 3 };
+
+/* Plain fields are set and shown through their type and offset; the rest
+ * through their own setter and getter. */
+typedef enum ftype { F_DOUBLE, F_DOUBLE_INF, F_INT, F_I64, F_U64, F_SIZE, F_ON, F_OFF, F_CUSTOM } ftype;
+
 typedef int (*setter)(cli *c, const char *v, char *err);
 typedef void (*getter)(const cli *c, char *buf, size_t len);
 
 typedef struct flag {
     const char *name;   /* without the leading -- */
     const char *arg;    /* NULL: a switch that takes no value */
-    setter set;
-    getter get;
+    unsigned cmds;      /* CMD_TRAIN, CMD_SHARP */
+    ftype type;
+    size_t off;         /* offset into cli for the plain types */
+    setter set;         /* F_CUSTOM */
+    getter get;         /* F_CUSTOM */
     const char *help;
 } flag;
 
 #define BAD(...) (snprintf(err, SAMC_ERRLEN, __VA_ARGS__), -1)
+#define OFF(field) offsetof(cli, field)
 
-static int set_data(cli *c, const char *v, char *err) { (void)err; snprintf(c->data, sizeof c->data, "%s", v); return 0; }
-static void get_data(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->data); }
-
-static int set_model(cli *c, const char *v, char *err)
+static int set_plain(const flag *fl, cli *c, const char *v, char *err)
 {
-    /* the library checks the name when it builds the model */
-    if (!*v || strlen(v) >= sizeof c->model) return BAD("--model: bad model spec '%.80s'", v);
-    snprintf(c->model, sizeof c->model, "%s", v);
+    char *at = (char *)c + fl->off;
+    double x;
+    long long k;
+    switch (fl->type) {
+    case F_DOUBLE:
+    case F_DOUBLE_INF:
+        if (parse_num(v, &x, fl->type == F_DOUBLE_INF))
+            return BAD("--%s: expected a number%s, got '%s'", fl->name, fl->type == F_DOUBLE_INF ? " or inf" : "", v);
+        *(double *)at = x;
+        return 0;
+    case F_INT:
+    case F_I64:
+    case F_U64:
+    case F_SIZE:
+        if (parse_int64(v, &k) || k < 0 || (fl->type == F_INT && k > 1000000000LL))
+            return BAD("--%s: expected an integer >= 0, got '%s'", fl->name, v);
+        if (fl->type == F_INT) *(int *)at = (int)k;
+        else if (fl->type == F_I64) *(int64_t *)at = k;
+        else if (fl->type == F_U64) *(uint64_t *)at = (uint64_t)k;
+        else *(size_t *)at = (size_t)k;
+        return 0;
+    case F_ON: *(int *)at = 1; return 0;
+    case F_OFF: *(int *)at = 0; return 0;
+    case F_CUSTOM: break;
+    }
+    return fl->set(c, v, err);
+}
+
+static void get_plain(const flag *fl, const cli *c, char *b, size_t n)
+{
+    const char *at = (const char *)c + fl->off;
+    switch (fl->type) {
+    case F_DOUBLE:
+    case F_DOUBLE_INF: snprintf(b, n, "%.9g", *(const double *)at); return;
+    case F_INT: snprintf(b, n, "%d", *(const int *)at); return;
+    case F_I64: snprintf(b, n, "%lld", (long long)*(const int64_t *)at); return;
+    case F_U64: snprintf(b, n, "%llu", (unsigned long long)*(const uint64_t *)at); return;
+    case F_SIZE: snprintf(b, n, "%zu", *(const size_t *)at); return;
+    case F_ON: snprintf(b, n, "%s", *(const int *)at ? "on" : "off"); return;
+    case F_OFF: snprintf(b, n, "%s", *(const int *)at ? "off" : "on"); return;
+    case F_CUSTOM: break;
+    }
+    fl->get(c, b, n);
+}
+
+static int set_string(char *dst, size_t cap, const char *name, const char *v, char *err)
+{
+    if (!*v || strlen(v) >= cap) return BAD("--%s: empty or too long: '%.80s'", name, v);
+    snprintf(dst, cap, "%s", v);
     return 0;
 }
-static void get_model(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->model); }
 
-static int set_nobias(cli *c, const char *v, char *err) { (void)v; (void)err; c->p.bias = 0; return 0; }
-static void get_nobias(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.bias ? "off" : "on"); }
+static int set_data(cli *c, const char *v, char *err) { return set_string(c->data, sizeof c->data, "data", v, err); }
+static void get_data(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->data); }
+/* the library checks the model name when it builds the model */
+static int set_model(cli *c, const char *v, char *err) { return set_string(c->model, sizeof c->model, "model", v, err); }
+static void get_model(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->model); }
+static int set_out(cli *c, const char *v, char *err) { return set_string(c->out, sizeof c->out, "out", v, err); }
+static void get_out(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->out); }
+static int set_ckpt(cli *c, const char *v, char *err) { return set_string(c->ckpt, sizeof c->ckpt, "checkpoint", v, err); }
+static void get_ckpt(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->ckpt[0] ? c->ckpt : "(required)"); }
+
+static int set_data_dir(cli *c, const char *v, char *err)
+{
+    if (set_string(c->data_dir, sizeof c->data_dir, "data-dir", v, err)) return -1;
+    c->dopt.data_dir = c->data_dir;
+    return 0;
+}
+static void get_data_dir(const cli *c, char *b, size_t n)
+{
+    snprintf(b, n, "%s", c->dopt.data_dir ? c->dopt.data_dir : "(the data set's default)");
+}
+
+static int set_format(cli *c, const char *v, char *err)
+{
+    if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json"))
+        return BAD("--format: expected table, csv or json, got '%s'", v);
+    return set_string(c->format, sizeof c->format, "format", v, err);
+}
+static void get_format(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->format); }
 
 static int set_opt(cli *c, const char *v, char *err)
 {
@@ -104,7 +190,7 @@ static void get_opt(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", opt_
 static int set_lr(cli *c, const char *v, char *err)
 {
     samc_optim_params *o = &c->p.optim;
-    double x;
+    double x = 0;
     if (!strcmp(v, "polyak")) {
         o->rule = SAMC_STEP_POLYAK;
         o->polyak_c = 1.0;
@@ -166,108 +252,137 @@ static void get_batch(const cli *c, char *b, size_t n)
     else snprintf(b, n, "%zu", c->p.batch.b0);
 }
 
-/* Plain numeric fields: one setter/getter pair per field through offsets. */
-#define NUM_FLAG(fname, field, allow_inf)                                                   \
-    static int set_##fname(cli *c, const char *v, char *err)                               \
-    {                                                                                       \
-        double x;                                                                           \
-        if (parse_num(v, &x, allow_inf)) return BAD("--%s: expected a number, got '%s'",   \
-                                                    flag_name_##fname, v);                  \
-        c->p.field = x;                                                                     \
-        return 0;                                                                           \
-    }                                                                                       \
-    static void get_##fname(const cli *c, char *b, size_t n) { snprintf(b, n, "%.9g", (double)c->p.field); }
-#define INT_FLAG(fname, field, type)                                                        \
-    static int set_##fname(cli *c, const char *v, char *err)                               \
-    {                                                                                       \
-        long long x;                                                                        \
-        if (parse_int64(v, &x) || x < 0) return BAD("--%s: expected an integer >= 0, got '%s'", \
-                                                    flag_name_##fname, v);                  \
-        c->p.field = (type)x;                                                               \
-        return 0;                                                                           \
-    }                                                                                       \
-    static void get_##fname(const cli *c, char *b, size_t n) { snprintf(b, n, "%lld", (long long)c->p.field); }
-
-static const char flag_name_rho[] = "rho", flag_name_alpha[] = "alpha", flag_name_lambda[] = "lambda",
-                  flag_name_asam_eta[] = "asam-eta", flag_name_momentum[] = "momentum",
-                  flag_name_weight_decay[] = "weight-decay", flag_name_l2[] = "l2",
-                  flag_name_polyak_cap[] = "polyak-cap", flag_name_polyak_lb[] = "polyak-lb",
-                  flag_name_warmup_init[] = "warmup-init", flag_name_epochs[] = "epochs",
-                  flag_name_steps[] = "steps", flag_name_seed[] = "seed", flag_name_threads[] = "threads",
-                  flag_name_warmup[] = "warmup";
-NUM_FLAG(rho, rho.rho_max, 0)
-NUM_FLAG(alpha, optim.alpha, 0)
-NUM_FLAG(lambda, optim.lambda, 0)
-NUM_FLAG(asam_eta, optim.asam_eta, 0)
-NUM_FLAG(momentum, optim.momentum, 0)
-NUM_FLAG(weight_decay, optim.weight_decay, 0)
-NUM_FLAG(l2, l2, 0)
-NUM_FLAG(polyak_cap, optim.polyak_cap, 1)
-NUM_FLAG(polyak_lb, optim.polyak_lb, 0)
-NUM_FLAG(warmup_init, lr.eta_init, 0)
-INT_FLAG(epochs, epochs, int)
-INT_FLAG(steps, steps, int64_t)
-INT_FLAG(seed, seed, uint64_t)
-INT_FLAG(threads, threads, int)
-INT_FLAG(warmup, lr.warmup, int64_t)
-
-static int set_out(cli *c, const char *v, char *err)
+/* --metric worst-linf,hessian-top | all */
+static int set_metric(cli *c, const char *v, char *err)
 {
-    if (!*v) return BAD("--out: empty directory name");
-    snprintf(c->out, sizeof c->out, "%s", v);
+    unsigned which = 0;
+    const char *s = v;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        int found = 0;
+        if (len == 3 && !strncmp(s, "all", 3)) {
+            which = (1u << SAMC_MEASURE_COUNT) - 1;
+            found = 1;
+        } else if (len == 8 && !strncmp(s, "adaptive", 8)) {
+            which |= 1u << SAMC_MEASURE_ADAPTIVE_LINF;
+            found = 1;
+        }
+        for (int k = 0; k < SAMC_MEASURE_COUNT && !found; k++) {
+            const char *name = samc_measure_name((samc_measure_kind)k);
+            int match = strlen(name) == len;
+            for (size_t i = 0; match && i < len; i++)
+                match = s[i] == name[i] || (s[i] == '-' && name[i] == '_');
+            if (match) which |= 1u << k, found = 1;
+        }
+        if (!found)
+            return BAD("--metric: unknown measure '%.*s' (expected worst-linf, worst-l2, adaptive, adaptive-l2, "
+                       "avg, hessian-top, hessian-trace or all, comma-separated)", (int)len, s);
+        s += len;
+        if (*s == ',') s++;
+    }
+    if (!which) return BAD("--metric: empty list");
+    c->p.measure.which = which;
     return 0;
 }
-static void get_out(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->out); }
-static int set_quiet(cli *c, const char *v, char *err) { (void)v; (void)err; c->p.quiet = 1; return 0; }
-static void get_quiet(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.quiet ? "on" : "off"); }
+static void get_metric(const cli *c, char *b, size_t n)
+{
+    size_t used = 0;
+    b[0] = '\0';
+    for (int k = 0; k < SAMC_MEASURE_COUNT; k++)
+        if (c->p.measure.which & (1u << k)) {
+            char name[32];
+            snprintf(name, sizeof name, "%s", samc_measure_name((samc_measure_kind)k));
+            for (char *q = name; *q; q++) if (*q == '_') *q = '-';
+            int w = snprintf(b + used, n - used, "%s%s", used ? "," : "", name);
+            if (w < 0 || (size_t)w >= n - used) break;
+            used += (size_t)w;
+        }
+}
 
-static const flag train_flags[] = {
-    { "data", "SPEC", set_data, get_data,
-      "data set: libsvm:TRAIN[,TEST] | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
+static const flag flags[] = {
+    { "checkpoint", "FILE", CMD_SHARP, F_CUSTOM, 0, set_ckpt, get_ckpt, "checkpoint to measure (e.g. OUT/final.ckpt)" },
+    { "data", "SPEC", CMD_BOTH, F_CUSTOM, 0, set_data, get_data,
+      "fashion-mnist | mnist | idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]\n"
+      "  | cifar10:DIR | npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy] | libsvm:TRAIN[,TEST]\n"
+      "  | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
       "  | synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]" },
-    { "model", "NAME", set_model, get_model, "linear (least squares) | logreg (binary logistic) | softmax" },
-    { "no-bias", NULL, set_nobias, get_nobias, "linear models without a bias term" },
-    { "opt", "NAME", set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
-    { "lambda", "X", set_lambda, get_lambda, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
-    { "alpha", "X", set_alpha, get_alpha, "gsam: weight of the surrogate-gap direction" },
-    { "asam-eta", "X", set_asam_eta, get_asam_eta, "asam: offset of the scaling |x| + eta" },
-    { "lr", "RULE", set_lr, get_lr,
+    { "data-dir", "DIR", CMD_BOTH, F_CUSTOM, 0, set_data_dir, get_data_dir, "where fashion-mnist / mnist files are looked for" },
+    { "val", "N", CMD_TRAIN, F_SIZE, OFF(dopt.val), NULL, NULL, "hold out the last N training rows as a validation set" },
+    { "normalize", NULL, CMD_BOTH, F_ON, OFF(dopt.normalize), NULL, NULL,
+      "standardize inputs with train statistics (per channel for images)" },
+    { "augment", NULL, CMD_TRAIN, F_ON, OFF(p.augment), NULL, NULL, "images: random crop (padding 4) and horizontal flip" },
+    { "model", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_model, get_model,
+      "linear (least squares) | logreg (binary logistic) | softmax\n"
+      "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)" },
+    { "no-bias", NULL, CMD_TRAIN, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term (shows: bias)" },
+    { "opt", "NAME", CMD_TRAIN, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
+    { "lambda", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
+    { "alpha", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.alpha), NULL, NULL, "gsam: weight of the surrogate-gap direction" },
+    { "asam-eta", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.asam_eta), NULL, NULL, "asam: offset of the scaling |x| + eta" },
+    { "lr", "RULE", CMD_TRAIN, F_CUSTOM, 0, set_lr, get_lr,
       "step size: NUMBER (scheduled eta_max) | polyak (the SAM Polyak scheduler)\n"
       "  | sps[:C] (polyak divided by C, default 0.5) | decsps[:C0] (default 1)" },
-    { "lr-schedule", "SPEC", set_lr_schedule, get_lr_schedule,
+    { "lr-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_lr_schedule, get_lr_schedule,
       "const | cosine[:ETA_MIN] | linear[:ETA_MIN] | poly:P[:ETA_MIN] | step:GAMMA@E" },
-    { "warmup", "STEPS", set_warmup, get_warmup, "linear warm-up steps before the schedule" },
-    { "warmup-init", "X", set_warmup_init, get_warmup_init, "learning rate at the start of warm-up" },
-    { "rho", "X", set_rho, get_rho, "perturbation radius (rho at eta_max with --rho-schedule prop)" },
-    { "rho-schedule", "SPEC", set_rho_schedule, get_rho_schedule, "const | prop:RHO_MIN (rho follows the learning rate)" },
-    { "momentum", "X", set_momentum, get_momentum, "heavy-ball momentum in [0,1)" },
-    { "weight-decay", "X", set_weight_decay, get_weight_decay, "decoupled weight decay: u += wd x in the update" },
-    { "l2", "X", set_l2, get_l2, "L2 term (l2/2)||theta||^2 added to the objective" },
-    { "polyak-cap", "X", set_polyak_cap, get_polyak_cap, "gamma_b, the cap of the Polyak step (inf: none)" },
-    { "polyak-lb", "X", set_polyak_lb, get_polyak_lb, "l*, the lower bound of the loss (f* for the deterministic form)" },
-    { "batch", "N|full", set_batch, get_batch, "batch size b_0" },
-    { "batch-schedule", "SPEC", set_batch_schedule, get_batch_schedule,
+    { "warmup", "STEPS", CMD_TRAIN, F_I64, OFF(p.lr.warmup), NULL, NULL, "linear warm-up steps before the schedule" },
+    { "warmup-init", "X", CMD_TRAIN, F_DOUBLE, OFF(p.lr.eta_init), NULL, NULL, "learning rate at the start of warm-up" },
+    { "rho", "X", CMD_TRAIN, F_DOUBLE, OFF(p.rho.rho_max), NULL, NULL,
+      "perturbation radius (rho at eta_max with --rho-schedule prop)" },
+    { "rho-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_rho_schedule, get_rho_schedule,
+      "const | prop:RHO_MIN (rho follows the learning rate)" },
+    { "momentum", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.momentum), NULL, NULL, "heavy-ball momentum in [0,1)" },
+    { "weight-decay", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.weight_decay), NULL, NULL, "weight decay: u += wd x in the update" },
+    { "l2", "X", CMD_TRAIN, F_DOUBLE, OFF(p.l2), NULL, NULL, "L2 term (l2/2)||theta||^2 added to the objective" },
+    { "polyak-cap", "X", CMD_TRAIN, F_DOUBLE_INF, OFF(p.optim.polyak_cap), NULL, NULL,
+      "gamma_b, the cap of the Polyak step (inf: none)" },
+    { "polyak-lb", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.polyak_lb), NULL, NULL,
+      "l*, the lower bound of the loss (f* for the deterministic form)" },
+    { "batch", "N|full", CMD_TRAIN, F_CUSTOM, 0, set_batch, get_batch, "batch size b_0" },
+    { "batch-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_batch_schedule, get_batch_schedule,
       "const | exp:DELTA@E[,max=B] | poly:A,C@E[,max=B]" },
-    { "epochs", "N", set_epochs, get_epochs, "epochs to train (when --steps is 0)" },
-    { "steps", "N", set_steps, get_steps, "total steps T (0: from --epochs)" },
-    { "seed", "N", set_seed, get_seed, "random seed (initialization and shuffling)" },
-    { "threads", "N", set_threads, get_threads, "OpenMP threads (0: all cores)" },
-    { "out", "DIR", set_out, get_out, "output directory (steps.csv, metrics.csv, final.ckpt)" },
-    { "quiet", NULL, set_quiet, get_quiet, "no configuration table, no progress lines" },
+    { "epochs", "N", CMD_TRAIN, F_INT, OFF(p.epochs), NULL, NULL, "epochs to train (when --steps is 0)" },
+    { "steps", "N", CMD_TRAIN, F_I64, OFF(p.steps), NULL, NULL, "total steps T (0: from --epochs)" },
+    { "seed", "N", CMD_TRAIN, F_U64, OFF(p.seed), NULL, NULL, "random seed (initialization, shuffling, augmentation)" },
+    { "threads", "N", CMD_BOTH, F_INT, OFF(p.threads), NULL, NULL, "OpenMP and BLAS threads (0: all cores)" },
+    { "out", "DIR", CMD_TRAIN, F_CUSTOM, 0, set_out, get_out, "output directory (steps.csv, metrics.csv, final.ckpt)" },
+    { "measure-every", "E", CMD_TRAIN, F_INT, OFF(p.measure_every), NULL, NULL,
+      "every E epochs add the --metric measures as metrics.csv columns (0: never)" },
+    { "metric", "LIST", CMD_BOTH, F_CUSTOM, 0, set_metric, get_metric,
+      "worst-linf | worst-l2 | adaptive | adaptive-l2 | avg | hessian-top\n"
+      "  | hessian-trace | all (comma-separated)" },
+    { "sharp-rho", "X", CMD_TRAIN, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
+    { "rho", "X", CMD_SHARP, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
+    { "ascent-steps", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.steps), NULL, NULL, "projected-ascent steps per restart" },
+    { "restarts", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.restarts), NULL, NULL, "ascent restarts" },
+    { "samples", "N", CMD_BOTH, F_SIZE, OFF(p.measure.n_samples), NULL, NULL, "measure on the first N training samples" },
+    { "measure-batch", "M", CMD_BOTH, F_SIZE, OFF(p.measure.batch), NULL, NULL, "sharpness: batches of M samples" },
+    { "draws", "N", CMD_BOTH, F_INT, OFF(p.measure.avg_draws), NULL, NULL, "avg: Gaussian draws per batch" },
+    { "lanczos", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.lanczos_steps), NULL, NULL, "hessian-top: Lanczos steps" },
+    { "probes", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },
+    { "measure-seed", "N", CMD_BOTH, F_U64, OFF(p.measure.sharp.seed), NULL, NULL, "seed of the ascent starts and probes" },
+    { "format", "FMT", CMD_SHARP, F_CUSTOM, 0, set_format, get_format, "table | csv | json" },
+    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
 };
-#define N_FLAGS (sizeof train_flags / sizeof *train_flags)
+#define N_FLAGS (sizeof flags / sizeof *flags)
 
-static void print_train_help(FILE *f)
+static void print_cmd_help(FILE *f, unsigned cmd)
 {
     cli d;
     cli_defaults(&d);
-    fprintf(f, "usage: samc train [flags]\n\n"
-               "Train a model with the SAM family of optimizers; writes OUT/steps.csv (one row\n"
-               "per step), OUT/metrics.csv (one row per epoch) and OUT/final.ckpt.\n\nflags:\n");
+    if (cmd == CMD_TRAIN)
+        fprintf(f, "usage: samc train [flags]\n\n"
+                   "Train a model with the SAM family of optimizers; writes OUT/steps.csv (one row\n"
+                   "per step), OUT/metrics.csv (one row per epoch) and OUT/final.ckpt.\n\nflags:\n");
+    else
+        fprintf(f, "usage: samc sharpness --checkpoint FILE [flags]\n\n"
+                   "Measure the flatness of a checkpoint on the first --samples training rows of\n"
+                   "--data (the same data flags as in training), in evaluation mode. Prints one\n"
+                   "line per measure: NAME VALUE [STDERR] (table), or CSV / JSON.\n\nflags:\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
-        const flag *fl = &train_flags[i];
+        const flag *fl = &flags[i];
+        if (!(fl->cmds & cmd)) continue;
         char val[1200], left[64];
-        fl->get(&d, val, sizeof val);
+        get_plain(fl, &d, val, sizeof val);
         snprintf(left, sizeof left, "--%s%s%s", fl->name, fl->arg ? " " : "", fl->arg ? fl->arg : "");
         fprintf(f, "  %-22s ", left);
         for (const char *h = fl->help; *h; h++) {
@@ -284,7 +399,8 @@ static void print_help(FILE *f)
     fprintf(f, "samc %s -- sharpness-aware minimization with Polyak step sizes\n\n"
                "usage: samc COMMAND [flags]\n\n"
                "commands:\n"
-               "  train        train a model (samc train --help for every flag)\n\n"
+               "  train        train a model (samc train --help for every flag)\n"
+               "  sharpness    measure the flatness of a checkpoint (samc sharpness --help)\n\n"
                "  samc --help, samc --version\n",
             SAMC_VERSION);
 }
@@ -293,12 +409,13 @@ static void print_config(const cli *c, const samc_data *data, const samc_model *
 {
     fprintf(f, "# samc %s configuration\n", SAMC_VERSION);
     for (size_t i = 0; i < N_FLAGS; i++) {
+        if (!(flags[i].cmds & CMD_TRAIN)) continue;
         char val[1200];
-        train_flags[i].get(c, val, sizeof val);
-        fprintf(f, "# %-16s %s\n", train_flags[i].name, val);
+        get_plain(&flags[i], c, val, sizeof val);
+        fprintf(f, "# %-16s %s\n", flags[i].name, val);
     }
-    fprintf(f, "# %-16s %zu x %zu train, %zu test, %d classes\n", "samples", data->train.n,
-            data->train.d, data->test.n, data->train.n_classes);
+    fprintf(f, "# %-16s %zu x %zu train, %zu validation, %zu test, %d classes\n", "samples",
+            data->train.n, data->train.d, data->val.n, data->test.n, data->train.n_classes);
     fprintf(f, "# %-16s %zu\n", "parameters", samc_model_n_params(m));
     fprintf(f, "# %-16s %lld\n", "total steps", (long long)samc_train_total_steps(&c->p, data->train.n));
 }
@@ -309,7 +426,7 @@ static int die(const char *msg)
     return 1;
 }
 
-static int parse_train_args(cli *c, int argc, char **argv, char *err)
+static int parse_args(cli *c, unsigned cmd, int argc, char **argv, char *err)
 {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -317,10 +434,12 @@ static int parse_train_args(cli *c, int argc, char **argv, char *err)
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const flag *fl = NULL;
-        for (size_t k = 0; k < N_FLAGS; k++)
-            if (strlen(train_flags[k].name) == len && !strncmp(train_flags[k].name, name, len))
-                fl = &train_flags[k];
-        if (!fl) return BAD("unknown flag '%.*s' (see samc train --help)", (int)len + 2, a);
+        for (size_t k = 0; k < N_FLAGS && !fl; k++)
+            if ((flags[k].cmds & cmd) && strlen(flags[k].name) == len && !strncmp(flags[k].name, name, len))
+                fl = &flags[k];
+        if (!fl)
+            return BAD("unknown flag '--%.*s' (see samc %s --help)", (int)len, name,
+                       cmd == CMD_TRAIN ? "train" : "sharpness");
         const char *v = NULL;
         if (fl->arg) {
             if (eq) v = eq + 1;
@@ -329,29 +448,44 @@ static int parse_train_args(cli *c, int argc, char **argv, char *err)
         } else if (eq) {
             return BAD("--%s takes no value", fl->name);
         }
-        if (fl->set(c, v, err) != 0) return -1;
+        if (set_plain(fl, c, v, err) != 0) return -1;
     }
     return 0;
 }
 
-static int cmd_train(int argc, char **argv)
+static int wants_help(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_train_help(stdout);
-            return 0;
-        }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+static samc_status load_data(cli *c, samc_data *data, int verbose, char *err)
+{
+    memset(data, 0, sizeof *data);
+    if (verbose) {
+        printf("# loading %s\n", c->data);
+        fflush(stdout);
+    }
+    return samc_data_load_ex(data, c->data, &c->dopt, err);
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        print_cmd_help(stdout, CMD_TRAIN);
+        return 0;
+    }
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
-    if (parse_train_args(&c, argc, argv, err) != 0) return die(err);
+    if (parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) return die(err);
     if (samc_train_params_check(&c.p, err) != SAMC_OK) return die(err);
 
     samc_data data;
-    memset(&data, 0, sizeof data);
-    if (samc_data_load(&data, c.data, err) != SAMC_OK) return die(err);
+    if (load_data(&c, &data, !c.p.quiet, err) != SAMC_OK) return die(err);
     samc_model *m = NULL;
-    if (samc_model_create(&m, c.model, data.train.d, data.train.n_classes, c.p.l2, c.p.bias, err) != SAMC_OK) {
+    if (samc_model_create_for(&m, c.model, &data.train, c.p.l2, c.p.bias, err) != SAMC_OK) {
         samc_data_free(&data);
         return die(err);
     }
@@ -374,6 +508,72 @@ static int cmd_train(int argc, char **argv)
     return rc;
 }
 
+static int cmd_sharpness(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        print_cmd_help(stdout, CMD_SHARP);
+        return 0;
+    }
+    cli c;
+    cli_defaults(&c);
+    samc_errbuf err = "";
+    if (parse_args(&c, CMD_SHARP, argc, argv, err) != 0) return die(err);
+    if (!c.ckpt[0]) return die("--checkpoint FILE is required (e.g. OUT/final.ckpt)");
+    if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return die(err);
+    samc_ckpt ck;
+    if (samc_ckpt_load(c.ckpt, &ck, err) != SAMC_OK) return die(err);
+    if (c.p.threads > 0) samc_set_threads(c.p.threads);
+    samc_data data;
+    samc_model *m = NULL;
+    int rc = 0;
+    if (load_data(&c, &data, 0, err) != SAMC_OK) {
+        samc_ckpt_free(&ck);
+        return die(err);
+    }
+    if (samc_model_create_for(&m, ck.model, &data.train, 0.0, 1, err) != SAMC_OK) {
+        rc = die(err);
+        goto out;
+    }
+    if (samc_model_n_params(m) != ck.n_params || samc_model_n_buffers(m) != ck.n_buffers) {
+        snprintf(err, sizeof err, "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
+                 c.ckpt, ck.n_params, ck.n_buffers, ck.model, c.data, samc_model_n_params(m), samc_model_n_buffers(m));
+        rc = die(err);
+        goto out;
+    }
+    if (ck.n_buffers) memcpy(samc_model_buffers(m), ck.buffers, ck.n_buffers * sizeof(float));
+    samc_measure_result r;
+    if (samc_measure_model(m, &data.train, ck.params, &c.p.measure, &r, err) != SAMC_OK) {
+        rc = die(err);
+        goto out;
+    }
+    int first = 1;
+    if (!strcmp(c.format, "csv")) printf("measure,value,stderr,seconds\n");
+    if (!strcmp(c.format, "json")) printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"measures\": {", c.ckpt, ck.model);
+    for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
+        if (!(c.p.measure.which & (1u << k))) continue;
+        const char *name = samc_measure_name((samc_measure_kind)k);
+        double v = r.value[k], se = r.stderr_[k], t = r.seconds[k];
+        if (!strcmp(c.format, "csv")) {
+            printf("%s,%.9g,%.9g,%.3f\n", name, v, se, t);
+        } else if (!strcmp(c.format, "json")) {
+            printf("%s\"%s\": {\"value\": %.9g", first ? "" : ", ", name, v);
+            if (!isnan(se)) printf(", \"stderr\": %.9g", se);
+            printf(", \"seconds\": %.3f}", t);
+        } else {
+            if (isnan(se)) printf("%s %.9g\n", name, v);
+            else printf("%s %.9g %.9g\n", name, v, se);
+            fprintf(stderr, "# %s took %.2fs\n", name, t);
+        }
+        first = 0;
+    }
+    if (!strcmp(c.format, "json")) printf("}}\n");
+out:
+    samc_model_free(m);
+    samc_data_free(&data);
+    samc_ckpt_free(&ck);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -390,6 +590,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sharpness")) return cmd_sharpness(argc - 2, argv + 2);
     fprintf(stderr, "samc: error: unknown command '%s' (see samc --help)\n", cmd);
     return 2;
 }

@@ -15,10 +15,12 @@
  *   3. the oracle              samc_oracle        (loss-and-gradient callback)
  *   4. optimizers              samc_optim_*       (SAM family + step-size rules)
  *   5. schedules               samc_lr_*, samc_rho_*, samc_batch_*  (pure functions)
- *   6. data sets               samc_data_*        (LIBSVM, CSV, synthetic)
+ *   6. data sets               samc_data_*        (LIBSVM, CSV, synthetic, IDX,
+ *                                                   CIFAR-10, NumPy; augmentation)
  *   7. models                  samc_model_*       (linear, logreg, softmax)
  *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
- *   9. the trainer             samc_train_*       (what `samc train` runs)
+ *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
+ *  10. the trainer             samc_train_*       (what `samc train` runs), checkpoints
  *
  * Conventions: parameters and gradients are flat float arrays; every
  * reduction (norm, dot product, loss) is accumulated in double.  Functions that
@@ -83,7 +85,8 @@ void samc_rng_shuffle(samc_rng *r, size_t *a, size_t n); /* Fisher-Yates */
  *       sets *loss = f_S(x) and, if grad != NULL, grad[0..n) = grad f_S(x)
  *       (overwritten, not accumulated).  pass is 1 for the gradient at x_t and
  *       2 for the gradient at the perturbed point x_t + d (a model with
- *       BatchNorm must not update running statistics in pass 2).
+ *       BatchNorm must not update running statistics in pass 2).  pass 0
+ *       is evaluation mode, used by the measurements (section 9).
  *       Returns 0 on success; any other value aborts the step with
  *       SAMC_ECALLBACK.
  */
@@ -95,6 +98,9 @@ typedef struct samc_oracle {
     samc_loss_grad_fn loss_grad;
     void *user;
 } samc_oracle;
+
+/* Threads for OpenMP loops and for the BLAS (n <= 0: leave the defaults). */
+void samc_set_threads(int n);
 
 /* Flat-vector reductions in double. */
 double samc_dot(const float *a, const float *b, size_t n);
@@ -313,10 +319,12 @@ typedef struct samc_dataset {
     int channels, height, width; /* image rows: d = C*H*W, CHW order; 0 if not images */
 } samc_dataset;
 
-/* A train set and an optional test set (test.n == 0: none). */
+/* A train set, an optional test set (test.n == 0: none) and an optional
+ * validation set split off the end of the train set (val.n == 0: none). */
 typedef struct samc_data {
     samc_dataset train, test;
     char name[256];
+    samc_dataset val;
 } samc_data;
 
 /*
@@ -332,16 +340,63 @@ typedef struct samc_data {
  *                                b = A x* + noise (noise 0: interpolation)
  *   synth:logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]
  *                                the same design, labels sign(a'x* + noise)
- * On error, err names the file (and line) and the cause.
+ *   fashion-mnist                the four gzip IDX files train-images-idx3-ubyte.gz,
+ *                                train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,
+ *                                t10k-labels-idx1-ubyte.gz in the data directory
+ *                                (default /usr/share/datasets/fashion-mnist, from the
+ *                                Debian package dataset-fashion-mnist)
+ *   mnist                        the same four files in /usr/share/datasets/mnist
+ *   idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]
+ *                                IDX files (plain or gzip), 1 x H x W images
+ *   cifar10:DIR                  CIFAR-10 binary batches data_batch_1..5.bin and
+ *                                test_batch.bin in DIR, 3 x 32 x 32 images
+ *   npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]
+ *                                NumPy arrays: X (n,d), (n,H,W) or (n,C,H,W); Y (n,)
+ * Image pixels are scaled to [0, 1] (value / 255).  On error, err names the
+ * file (and line) and the cause, and data holds nothing.
  */
 samc_status samc_data_load(samc_data *data, const char *spec, char *err);
 void samc_data_free(samc_data *data);
+
+/* What samc_data_load_ex does beyond reading. */
+typedef struct samc_data_options {
+    const char *data_dir; /* directory of fashion-mnist / mnist; NULL: default */
+    size_t val;           /* rows split off the END of the train set into
+                           * data->val (0: none); must leave one train row */
+    int normalize;        /* 1: standardize with train statistics (after the
+                           * val split): per channel for images, per feature
+                           * otherwise; applied to train, val and test.  A
+                           * zero-variance channel or feature gets std 1. */
+} samc_data_options;
+
+/* data_dir NULL, val 0, normalize 0. */
+samc_data_options samc_data_default_options(void);
+
+/* samc_data_load with options (opt NULL: defaults); samc_data_load(d, s, e)
+ * is samc_data_load_ex(d, s, NULL, e).  Labels are indexed (over train and
+ * test) before the val split, so val shares the train numbering. */
+samc_status samc_data_load_ex(samc_data *data, const char *spec,
+                              const samc_data_options *opt, char *err);
 
 /* Readers used by samc_data_load, usable on their own.  d_min pads the
  * feature count (for a test file read after its train file). */
 samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, char *err);
 samc_status samc_read_csv(samc_dataset *ds, const char *path, int label_col,
                           int header, char *err);   /* label_col -1: last */
+/* IDX (MNIST) images (magic 0x00000803, n x H x W unsigned bytes) and labels
+ * (magic 0x00000801, n unsigned bytes), plain or gzip-compressed, into ds:
+ * pixels / 255, channels 1, height H, width W, y the raw label values. */
+samc_status samc_read_idx(samc_dataset *ds, const char *images_path,
+                          const char *labels_path, char *err);
+/* CIFAR-10 binary batches in dir: data_batch_1.bin..data_batch_5.bin (test
+ * 0) or test_batch.bin (test 1); records of 1 label byte (0..9) and 3072
+ * pixel bytes (R, G, B planes of 32 x 32), into CHW rows / 255. */
+samc_status samc_read_cifar10(samc_dataset *ds, const char *dir, int test, char *err);
+/* NumPy .npy (format 1.0, 2.0, 3.0; C order; dtypes <f4 <f8 |u1 <i4 <i8):
+ * x_path of shape (n,d), (n,H,W) (1 channel) or (n,C,H,W); y_path of shape
+ * (n,) (or (n,1)).  Values are taken as they are (no scaling). */
+samc_status samc_read_npy(samc_dataset *ds, const char *x_path, const char *y_path,
+                          char *err);
 /* Number the labels of train by their sorted distinct values (at most
  * max_classes of them, integers only; otherwise n_classes = 0) and map test
  * (may be NULL) through the same table.  Called by samc_data_load. */
@@ -350,6 +405,18 @@ samc_status samc_data_index_labels(samc_dataset *train, samc_dataset *test,
 /* Pad a data set with zero feature columns up to d (no-op if d <= ds->d). */
 samc_status samc_dataset_widen(samc_dataset *ds, size_t d);
 void samc_dataset_free(samc_dataset *ds);
+
+/*
+ * Augmentation of nb image rows in[0 .. nb*d) (CHW, the shape of shape_of)
+ * into out (in != out): per image, a crop of the image zero-padded by pad
+ * pixels on each side, at offsets oy, ox uniform on 0..2*pad (the same for
+ * all channels; out(c,y,x) = padded(c, y+oy, x+ox)), then, if flip, a
+ * horizontal mirror with probability 1/2.  Draws per image, in this order:
+ * oy, ox (only if pad > 0), the flip coin (only if flip), all from rng.
+ * pad 0 and flip 0 copy.  A data set without an image shape is copied.
+ */
+void samc_augment_crop_flip(const samc_dataset *shape_of, const float *in, float *out,
+                            size_t nb, int pad, int flip, samc_rng *rng);
 
 /* ------------------------------------------------------------------ 7. models */
 
@@ -427,7 +494,128 @@ typedef struct samc_quad {
 samc_oracle samc_quad_oracle(samc_quad *q);
 double samc_quad_value(const samc_quad *q, const float *x);
 
-/* ----------------------------------------------------------------- 9. trainer */
+/* ------------------------------------------------------------- 9. measurements */
+
+/*
+ * Flatness of a point w, measured through an oracle on its current batch
+ * (SPEC section 4).  All of them only read w.
+ *
+ * Worst-case sharpness ([IB]; Andriushchenko et al. 2023):
+ *     S = max_{delta in C} f(w + delta) - f(w),
+ * C the L-inf or L2 ball of radius rho, or with adaptive = 1 the ball scaled
+ * elementwise by |w| (delta = |w| * u, u in the ball).  Found by projected
+ * ascent with an Auto-PGD-style step schedule (Croce & Hein 2020): momentum
+ * 0.75, step halved at checkpoints where the ascent stalled, restart from
+ * the best point; each restart starts at a uniform random point of C (at a
+ * stationary point the gradient gives no direction).  delta = 0 is the
+ * first candidate and the best point is kept, so S >= 0 always.
+ */
+typedef enum samc_ball { SAMC_BALL_LINF = 0, SAMC_BALL_L2 } samc_ball;
+
+typedef struct samc_sharpness_params {
+    samc_ball ball;
+    double rho;         /* radius (2e-4) */
+    int adaptive;       /* scale the ball by |w| */
+    int steps;          /* ascent steps per restart (20) */
+    int restarts;       /* (1) */
+    uint64_t seed;
+} samc_sharpness_params;
+
+samc_sharpness_params samc_sharpness_default_params(void);
+
+/* S on the oracle's batch; best (length n, may be NULL) receives the
+ * maximizing delta. */
+samc_status samc_sharpness_worst(const samc_oracle *o, const float *w,
+                                 const samc_sharpness_params *p, double *value,
+                                 float *best, char *err);
+
+/* Average-case sharpness: mean over `draws` Gaussian delta ~ N(0, rho^2 I)
+ * (adaptive: scaled by |w|) of f(w + delta) - f(w), and its standard error. */
+samc_status samc_sharpness_average(const samc_oracle *o, const float *w, double rho,
+                                   int adaptive, int draws, uint64_t seed,
+                                   double *value, double *stderr_out, char *err);
+
+/*
+ * Hessian-vector products by central differences of the oracle's gradient:
+ *     H v ~ (grad f(w + h v) - grad f(w - h v)) / (2h),  h = eps / ||v||.
+ * Chosen over forward-over-backward because it needs nothing of a model but
+ * its gradient, so every model and every future layer has it.  Accuracy: exact
+ * up to rounding for a quadratic; otherwise O(h^2 ||D^3 f||) truncation plus
+ * O(u ||grad|| / h) rounding (u = 6e-8 for float gradients); eps = 1e-3 (the
+ * default) balances the two for the networks here.
+ */
+samc_status samc_hvp(const samc_oracle *o, const float *w, const float *v, double eps,
+                     float *hv, char *err);
+
+typedef struct samc_hessian_params {
+    int top_k;          /* eigenvalues wanted (1) */
+    int lanczos_steps;  /* Krylov dimension (30; at most n) */
+    int probes;         /* Hutchinson probes (100) */
+    double eps;         /* HVP displacement (1e-3) */
+    uint64_t seed;
+} samc_hessian_params;
+
+samc_hessian_params samc_hessian_default_params(void);
+
+/* The top_k largest eigenvalues (descending) by Lanczos with full
+ * reorthogonalization. */
+samc_status samc_hessian_top(const samc_oracle *o, const float *w,
+                             const samc_hessian_params *p, double *eig, char *err);
+
+/* Trace by Hutchinson with Rademacher probes: mean of v'Hv and its standard
+ * error. */
+samc_status samc_hessian_trace(const samc_oracle *o, const float *w,
+                               const samc_hessian_params *p, double *trace,
+                               double *stderr_out, char *err);
+
+/*
+ * Measuring a model (what `samc sharpness` and `samc train --measure-every`
+ * run): on the first n_samples rows of a data set, in evaluation mode.
+ * Worst-case and average sharpness are means over batches of `batch` rows
+ * (SPEC section 4: 1024 samples in batches of 128); the Hessian measures use
+ * all n_samples rows as one fixed batch.
+ */
+typedef enum samc_measure_kind {
+    SAMC_MEASURE_WORST_LINF = 0,
+    SAMC_MEASURE_WORST_L2,
+    SAMC_MEASURE_ADAPTIVE_LINF,
+    SAMC_MEASURE_ADAPTIVE_L2,
+    SAMC_MEASURE_AVG,
+    SAMC_MEASURE_HESSIAN_TOP,
+    SAMC_MEASURE_HESSIAN_TRACE,
+    SAMC_MEASURE_COUNT
+} samc_measure_kind;
+
+/* "worst_linf", "worst_l2", ... (the names `samc sharpness` prints). */
+const char *samc_measure_name(samc_measure_kind k);
+
+typedef struct samc_measure_params {
+    unsigned which;               /* bit (1u << kind) per measure wanted */
+    samc_sharpness_params sharp;  /* ball and adaptive are set per measure */
+    size_t n_samples;             /* 1024 */
+    size_t batch;                 /* 128 */
+    int avg_draws;                /* 20 */
+    samc_hessian_params hessian;
+} samc_measure_params;
+
+samc_measure_params samc_measure_default_params(void);
+samc_status samc_measure_params_check(const samc_measure_params *p, char *err);
+
+typedef struct samc_measure_result {
+    double value[SAMC_MEASURE_COUNT];
+    double stderr_[SAMC_MEASURE_COUNT];  /* NAN where the measure is not an estimate */
+    double seconds[SAMC_MEASURE_COUNT];
+} samc_measure_result;
+
+samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const float *x,
+                               const samc_measure_params *p, samc_measure_result *r,
+                               char *err);
+
+/* Eigenvalues of a symmetric tridiagonal matrix (diagonal a[0..n), off-
+ * diagonal b[0..n-1)), ascending, into a (b is destroyed).  Implicit QL. */
+samc_status samc_tridiag_eigenvalues(double *a, double *b, int n);
+
+/* ---------------------------------------------------------------- 10. trainer */
 
 typedef struct samc_train_params {
     samc_optim_params optim;
@@ -439,8 +627,12 @@ typedef struct samc_train_params {
     uint64_t seed;
     double l2;
     int bias;
-    int threads;
+    int threads;            /* OpenMP and BLAS threads (0: library default) */
+    int augment;            /* image data: random crop (padding 4) + horizontal flip */
     int quiet;              /* no progress lines */
+    double progress_s;      /* a progress line at least this often within an epoch */
+    int measure_every;      /* epochs between measurements added to metrics.csv (0: none) */
+    samc_measure_params measure; /* what to measure (section 9) */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);
@@ -450,25 +642,37 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err);
  * samc_batch_steps_in_epoch. */
 int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
 
-/* Train model on data from zero parameters (x, length n_params, receives the
- * result), writing out_dir/steps.csv, out_dir/metrics.csv and
- * out_dir/final.ckpt.  Progress lines go to log (NULL: none). */
+/* Train model on data from its initial parameters (x, length n_params,
+ * receives the result), writing out_dir/steps.csv, out_dir/metrics.csv and
+ * out_dir/final.ckpt.  Progress lines go to log (NULL: none).  The model is
+ * not const: BatchNorm running statistics change as it trains. */
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
-                           const samc_model *model, const char *out_dir,
+                           samc_model *model, const char *out_dir,
                            float *x, FILE *log, char *err);
 
 /* ------------------------------------------------------------- checkpoints */
 
-/* Binary checkpoint: magic "SAMCCKPT", version, model name, step, epoch,
- * parameters, crc32 of everything before it; written to a temporary file,
- * flushed and renamed. */
-samc_status samc_ckpt_save(const char *path, const char *model_name,
-                           int64_t step, int epoch, const float *x, size_t n,
-                           char *err);
-/* Reads a checkpoint; *x is malloc'd (free() it). */
-samc_status samc_ckpt_load(const char *path, char *model_name, size_t name_len,
-                           int64_t *step, int *epoch, float **x, size_t *n,
-                           char *err);
+/* A checkpoint: the model spec, where the run stood, the parameters and the
+ * model's non-trainable buffers (BatchNorm running statistics). */
+typedef struct samc_ckpt {
+    char model[128];
+    int64_t step;
+    int epoch;
+    float *params;
+    size_t n_params;
+    float *buffers;         /* may be NULL when n_buffers == 0 */
+    size_t n_buffers;
+} samc_ckpt;
+
+/* Binary format: magic "SAMCCKPT", version, a 256-byte header, the params,
+ * the buffers and a crc32 of everything before it; written to PATH.tmp,
+ * fsync'd and renamed over PATH. */
+samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err);
+/* Reads PATH into c (params and buffers malloc'd; samc_ckpt_free them).  A
+ * wrong magic, version, size or checksum is refused with a message that
+ * says which. */
+samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
+void samc_ckpt_free(samc_ckpt *c);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,9 @@
 /*
- * dataset.c -- data sets: loading by spec string (libsvm:, csv:, synth:),
- * label indexing, widening to a common feature count, freeing; plus the small
- * helpers (error formatting, number parsing) shared by the readers.
+ * dataset.c -- data sets: loading by spec string (libsvm:, csv:, synth:,
+ * fashion-mnist, mnist, idx:, cifar10:, npy:), label indexing, widening to a
+ * common feature count, the options of samc_data_load_ex (validation split,
+ * standardization with train statistics), freeing; plus the small helpers
+ * (error formatting, number parsing) shared by the readers.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data_internal.h"
 #include "samc.h"
@@ -82,6 +85,7 @@ void samc_data_free(samc_data *data)
     if (!data) return;
     samc_dataset_free(&data->train);
     samc_dataset_free(&data->test);
+    samc_dataset_free(&data->val);
     memset(data->name, 0, sizeof data->name);
 }
 
@@ -225,7 +229,12 @@ samc_status samc_data_index_labels(samc_dataset *train, samc_dataset *test,
 
 static const char accepted_forms[] =
     "libsvm:TRAIN[,TEST], csv:TRAIN[,TEST][,label=first|last|K][,header], "
-    "synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]";
+    "synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S], "
+    "fashion-mnist, mnist, idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS], "
+    "cifar10:DIR, npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]";
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define MNIST_DIR "/usr/share/datasets/mnist"
 
 /* Split s (modified in place) at commas; returns the count, at most max. */
 static size_t split_commas(char *s, char **tok, size_t max)
@@ -274,29 +283,292 @@ static samc_status load_files(samc_data *data, const char *kind, char **paths,
     return SAMC_OK;
 }
 
+/* ----------------------------------------------------------- image loaders */
+
+/* The four IDX files of (Fashion-)MNIST in dir (NULL: the default). */
+static samc_status load_mnist_dir(samc_data *data, int fashion, const char *dir,
+                                  char *test_path, size_t tp_len, char *err)
+{
+    const char *kind = fashion ? "fashion-mnist" : "mnist";
+    if (!dir || !*dir) dir = fashion ? FASHION_MNIST_DIR : MNIST_DIR;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        if (fashion)
+            samc_data_errf(err,
+                           "%s: data directory %.300s not found; install the package "
+                           "`dataset-fashion-mnist` (apt-get install dataset-fashion-mnist) "
+                           "or pass --data-dir",
+                           kind, dir);
+        else
+            samc_data_errf(err,
+                           "%s: data directory %.300s not found; put train-images-idx3-"
+                           "ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz "
+                           "and t10k-labels-idx1-ubyte.gz there or pass --data-dir",
+                           kind, dir);
+        return SAMC_EIO;
+    }
+    static const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    char *paths[4] = {NULL};
+    samc_status st = SAMC_OK;
+    size_t dlen = strlen(dir);
+    for (int i = 0; i < 4 && st == SAMC_OK; i++) {
+        size_t len = dlen + 1 + strlen(names[i]) + 1;
+        paths[i] = malloc(len);
+        if (!paths[i]) {
+            samc_data_errf(err, "out of memory");
+            st = SAMC_ENOMEM;
+        } else {
+            snprintf(paths[i], len, "%s/%s", dir, names[i]);
+        }
+    }
+    if (st == SAMC_OK) st = samc_read_idx(&data->train, paths[0], paths[1], err);
+    if (st == SAMC_OK) st = samc_read_idx(&data->test, paths[2], paths[3], err);
+    if (st == SAMC_OK && (data->test.height != data->train.height ||
+                          data->test.width != data->train.width)) {
+        samc_data_errf(err, "%s: images are %dx%d, but the training images are %dx%d",
+                       paths[2], data->test.height, data->test.width, data->train.height,
+                       data->train.width);
+        st = SAMC_EFORMAT;
+    }
+    if (st == SAMC_OK) {
+        snprintf(test_path, tp_len, "%s", paths[3]);
+        snprintf(data->name, sizeof data->name, "%s", kind);
+    }
+    for (int i = 0; i < 4; i++) free(paths[i]);
+    return st;
+}
+
+/* cifar10:DIR (the whole rest of the spec is the directory). */
+static samc_status load_cifar(samc_data *data, const char *dir, char *test_path,
+                              size_t tp_len, char *err)
+{
+    if (!*dir) {
+        samc_data_errf(err, "data spec 'cifar10:' names no directory; expected cifar10:DIR");
+        return SAMC_EINVAL;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        samc_data_errf(err, "cifar10: %.300s is not a directory (expected the one holding "
+                            "data_batch_1.bin .. data_batch_5.bin and test_batch.bin)",
+                       dir);
+        return SAMC_EIO;
+    }
+    samc_status st = samc_read_cifar10(&data->train, dir, 0, err);
+    if (st == SAMC_OK) st = samc_read_cifar10(&data->test, dir, 1, err);
+    if (st == SAMC_OK) {
+        snprintf(test_path, tp_len, "%s/test_batch.bin", dir);
+        snprintf(data->name, sizeof data->name, "cifar10:%s", samc_data_basename(dir));
+    }
+    return st;
+}
+
+/* idx: or npy: with TRAIN_X,TRAIN_Y[,TEST_X,TEST_Y]. */
+static samc_status load_pairs(samc_data *data, int is_idx, const char *spec,
+                              const char *rest, char *test_path, size_t tp_len, char *err)
+{
+    const char *form = is_idx ? "idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]"
+                              : "npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]";
+    char *buf = strdup(rest);
+    if (!buf) {
+        samc_data_errf(err, "out of memory");
+        return SAMC_ENOMEM;
+    }
+    char *tok[5];
+    size_t ntok = split_commas(buf, tok, 4);
+    samc_status st = SAMC_OK;
+    if (ntok != 2 && ntok != 4) {
+        samc_data_errf(err, "data spec '%.200s' names %s files; expected %s", spec,
+                       ntok > 4 ? "more than four" : ntok == 3 ? "three" : "one", form);
+        st = SAMC_EINVAL;
+    }
+    for (size_t i = 0; st == SAMC_OK && i < ntok; i++)
+        if (!*tok[i]) {
+            samc_data_errf(err, "empty file name in data spec '%.200s'; expected %s", spec,
+                           form);
+            st = SAMC_EINVAL;
+        }
+    if (st == SAMC_OK)
+        st = is_idx ? samc_read_idx(&data->train, tok[0], tok[1], err)
+                    : samc_read_npy(&data->train, tok[0], tok[1], err);
+    if (st == SAMC_OK && ntok == 4) {
+        st = is_idx ? samc_read_idx(&data->test, tok[2], tok[3], err)
+                    : samc_read_npy(&data->test, tok[2], tok[3], err);
+        const samc_dataset *a = &data->train, *b = &data->test;
+        if (st == SAMC_OK && (a->d != b->d || a->channels != b->channels ||
+                              a->height != b->height || a->width != b->width)) {
+            if (a->channels)
+                samc_data_errf(err, "%s: test rows are %dx%dx%d (%zu values), but the "
+                                    "training rows are %dx%dx%d",
+                               tok[2], b->channels, b->height, b->width, b->d,
+                               a->channels, a->height, a->width);
+            else
+                samc_data_errf(err, "%s: test rows have %zu features (shape %dx%dx%d), but "
+                                    "the training rows have %zu",
+                               tok[2], b->d, b->channels, b->height, b->width, a->d);
+            st = SAMC_EFORMAT;
+        }
+        if (st == SAMC_OK) snprintf(test_path, tp_len, "%s", tok[3]);
+    }
+    if (st == SAMC_OK)
+        snprintf(data->name, sizeof data->name, "%s:%s", is_idx ? "idx" : "npy",
+                 samc_data_basename(tok[0]));
+    free(buf);
+    return st;
+}
+
+/* ------------------------------------------------- validation split, scaling */
+
+/* Move the last k rows of train into val (which gets the shape and labels). */
+static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, char *err)
+{
+    if (k >= train->n) {
+        samc_data_errf(err, "validation split of %zu rows leaves no training rows (the "
+                            "train set has %zu)",
+                       k, train->n);
+        return SAMC_EINVAL;
+    }
+    size_t keep = train->n - k, d = train->d, bytes = 0;
+    memset(val, 0, sizeof *val);
+    if (!samc_data_size(k, d, sizeof(float), &bytes)) {
+        samc_data_errf(err, "out of memory for a validation set of %zu rows", k);
+        return SAMC_ENOMEM;
+    }
+    val->x = malloc(bytes ? bytes : 1);
+    val->y = malloc(k * sizeof(float));
+    if (train->n_classes > 0 && train->labels)
+        val->labels = malloc((size_t)train->n_classes * sizeof(double));
+    if (!val->x || !val->y || (train->n_classes > 0 && train->labels && !val->labels)) {
+        samc_dataset_free(val);
+        samc_data_errf(err, "out of memory for a validation set of %zu rows", k);
+        return SAMC_ENOMEM;
+    }
+    if (bytes) memcpy(val->x, train->x + keep * d, bytes);
+    memcpy(val->y, train->y + keep, k * sizeof(float));
+    if (val->labels)
+        memcpy(val->labels, train->labels, (size_t)train->n_classes * sizeof(double));
+    val->n = k;
+    val->d = d;
+    val->n_classes = val->labels ? train->n_classes : 0;
+    val->channels = train->channels;
+    val->height = train->height;
+    val->width = train->width;
+
+    train->n = keep; /* shrink; a failed realloc keeps the larger block */
+    if (d > 0) {
+        float *x = realloc(train->x, keep * d * sizeof(float));
+        if (x) train->x = x;
+    }
+    float *y = realloc(train->y, keep * sizeof(float));
+    if (y) train->y = y;
+    return SAMC_OK;
+}
+
+/* (x - mean_g) / std_g on every row of ds; group g of column j is j / per. */
+static void standardize(samc_dataset *ds, const double *mean, const double *sd, size_t per)
+{
+    for (size_t r = 0; r < ds->n; r++) {
+        float *row = ds->x + r * ds->d;
+        for (size_t j = 0; j < ds->d; j++) {
+            size_t g = j / per;
+            row[j] = (float)(((double)row[j] - mean[g]) / sd[g]);
+        }
+    }
+}
+
+/* Standardize train, val and test with the train statistics: per channel for
+ * images, per feature otherwise; std of a constant group is taken as 1. */
+static samc_status normalize(samc_data *data, char *err)
+{
+    samc_dataset *tr = &data->train;
+    size_t d = tr->d;
+    if (tr->n == 0 || d == 0) return SAMC_OK;
+    int image = tr->channels > 0 && tr->height > 0 && tr->width > 0 &&
+                (size_t)tr->channels * (size_t)tr->height * (size_t)tr->width == d;
+    size_t per = image ? (size_t)tr->height * (size_t)tr->width : 1;
+    size_t G = d / per;
+    double *mean = calloc(G, sizeof *mean), *sd = calloc(G, sizeof *sd);
+    if (!mean || !sd) {
+        free(mean);
+        free(sd);
+        samc_data_errf(err, "out of memory normalizing %zu features", d);
+        return SAMC_ENOMEM;
+    }
+    double count = (double)tr->n * (double)per;
+    for (size_t r = 0; r < tr->n; r++) {
+        const float *row = tr->x + r * d;
+        for (size_t j = 0; j < d; j++) mean[j / per] += row[j];
+    }
+    for (size_t g = 0; g < G; g++) mean[g] /= count;
+    for (size_t r = 0; r < tr->n; r++) {
+        const float *row = tr->x + r * d;
+        for (size_t j = 0; j < d; j++) {
+            double e = row[j] - mean[j / per];
+            sd[j / per] += e * e;
+        }
+    }
+    for (size_t g = 0; g < G; g++) {
+        sd[g] = sqrt(sd[g] / count);
+        if (!(sd[g] > 0) || !isfinite(sd[g])) sd[g] = 1;
+    }
+    standardize(tr, mean, sd, per);
+    if (data->val.n > 0 && data->val.d == d) standardize(&data->val, mean, sd, per);
+    if (data->test.n > 0 && data->test.d == d) standardize(&data->test, mean, sd, per);
+    free(mean);
+    free(sd);
+    return SAMC_OK;
+}
+
+samc_data_options samc_data_default_options(void)
+{
+    samc_data_options o = {.data_dir = NULL, .val = 0, .normalize = 0};
+    return o;
+}
+
 samc_status samc_data_load(samc_data *data, const char *spec, char *err)
+{
+    return samc_data_load_ex(data, spec, NULL, err);
+}
+
+samc_status samc_data_load_ex(samc_data *data, const char *spec,
+                              const samc_data_options *opt, char *err)
 {
     if (!data || !spec) {
         samc_data_errf(err, "samc_data_load: NULL argument");
         return SAMC_EINVAL;
     }
     memset(data, 0, sizeof *data);
+    samc_data_options defaults = samc_data_default_options();
+    if (!opt) opt = &defaults;
 
     const char *colon = strchr(spec, ':');
     size_t plen = colon ? (size_t)(colon - spec) : 0;
     int is_libsvm = colon && plen == 6 && !strncmp(spec, "libsvm", 6);
     int is_csv = colon && plen == 3 && !strncmp(spec, "csv", 3);
     int is_synth = colon && plen == 5 && !strncmp(spec, "synth", 5);
-    if (!is_libsvm && !is_csv && !is_synth) {
+    int is_idx = colon && plen == 3 && !strncmp(spec, "idx", 3);
+    int is_cifar = colon && plen == 7 && !strncmp(spec, "cifar10", 7);
+    int is_npy = colon && plen == 3 && !strncmp(spec, "npy", 3);
+    int is_fashion = !strcmp(spec, "fashion-mnist");
+    int is_mnist = !strcmp(spec, "mnist");
+    if (!is_libsvm && !is_csv && !is_synth && !is_idx && !is_cifar && !is_npy &&
+        !is_fashion && !is_mnist) {
         samc_data_errf(err, "unknown data spec '%.100s'; accepted forms: %s", spec,
                        accepted_forms);
         return SAMC_EINVAL;
     }
 
     samc_status st = SAMC_OK;
-    char test_path[200] = ""; /* for naming the file in a label error */
+    char test_path[4096] = ""; /* for naming the file in a label error */
     if (is_synth) {
         st = samc_synth_load(data, colon + 1, err);
+    } else if (is_fashion || is_mnist) {
+        st = load_mnist_dir(data, is_fashion, opt->data_dir, test_path, sizeof test_path,
+                            err);
+    } else if (is_cifar) {
+        st = load_cifar(data, colon + 1, test_path, sizeof test_path, err);
+    } else if (is_idx || is_npy) {
+        st = load_pairs(data, is_idx, spec, colon + 1, test_path, sizeof test_path, err);
     } else {
         char *buf = strdup(colon + 1);
         if (!buf) {
@@ -354,11 +626,15 @@ samc_status samc_data_load(samc_data *data, const char *spec, char *err)
             samc_data_errf(err, "%s%s%s", test_path, *test_path ? ": " : "", e);
     }
     if (st == SAMC_OK) {
+        /* only where d differs: widening drops an image shape */
         size_t d = data->train.d > data->test.d ? data->train.d : data->test.d;
-        st = samc_dataset_widen(&data->train, d);
-        if (st == SAMC_OK && data->test.n > 0) st = samc_dataset_widen(&data->test, d);
+        if (data->train.d != d) st = samc_dataset_widen(&data->train, d);
+        if (st == SAMC_OK && data->test.n > 0 && data->test.d != d)
+            st = samc_dataset_widen(&data->test, d);
         if (st != SAMC_OK) samc_data_errf(err, "out of memory widening to %zu features", d);
     }
+    if (st == SAMC_OK && opt->val > 0) st = split_val(&data->train, &data->val, opt->val, err);
+    if (st == SAMC_OK && opt->normalize) st = normalize(data, err);
     if (st != SAMC_OK) samc_data_free(data);
     return st;
 }

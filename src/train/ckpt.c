@@ -2,15 +2,17 @@
  * ckpt.c -- checkpoint files.
  *
  * Layout (little-endian as written by this machine; version 1):
- *   offset 0   char[8]  magic "SAMCCKPT"
- *          8   uint32   version
- *         12   uint32   header size H (256: room to grow)
- *         16   char[64] model name, NUL-padded
- *         80   int64    step
- *         88   int32    epoch
- *         92   ...      zero up to H
- *          H   uint64   n, then n float32 parameters
- *        end   uint32   crc32 (zlib) of every byte before it
+ *   offset 0   char[8]   magic "SAMCCKPT"
+ *          8   uint32    version
+ *         12   uint32    header size H (256: room to grow)
+ *         16   char[128] model spec, NUL-padded
+ *        144   int64     step
+ *        152   int32     epoch
+ *        160   uint64    n_params
+ *        168   uint64    n_buffers
+ *        176   ...       zero up to H
+ *          H   n_params float32, then n_buffers float32
+ *        end   uint32    crc32 (zlib) of every byte before it
  * Written to PATH.tmp, flushed, fsync'd and renamed over PATH, so a crash
  * leaves either the old file or the new one.
  */
@@ -26,27 +28,33 @@
 #define CKPT_MAGIC "SAMCCKPT"
 #define CKPT_VERSION 1u
 #define CKPT_HEADER 256u
-#define CKPT_NAME 64u
+#define CKPT_NAME 128u
+#define CKPT_MAX_FLOATS ((uint64_t)1 << 34)
 
-samc_status samc_ckpt_save(const char *path, const char *model_name, int64_t step,
-                           int epoch, const float *x, size_t n, char *err)
+static uLong crc_floats(uLong crc, const float *v, size_t n)
+{
+    return n ? crc32_z(crc, (const Bytef *)v, n * sizeof(float)) : crc;
+}
+
+samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 {
     unsigned char hdr[CKPT_HEADER];
     memset(hdr, 0, sizeof hdr);
     memcpy(hdr, CKPT_MAGIC, 8);
     uint32_t v = CKPT_VERSION, h = CKPT_HEADER;
+    uint64_t np = c->n_params, nb = c->n_buffers;
+    int32_t e = c->epoch;
     memcpy(hdr + 8, &v, 4);
     memcpy(hdr + 12, &h, 4);
-    strncpy((char *)hdr + 16, model_name, CKPT_NAME - 1);
-    memcpy(hdr + 80, &step, 8);
-    int32_t e = epoch;
-    memcpy(hdr + 88, &e, 4);
-    uint64_t n64 = n;
-
+    memcpy(hdr + 16, c->model, strnlen(c->model, CKPT_NAME - 1));
+    memcpy(hdr + 144, &c->step, 8);
+    memcpy(hdr + 152, &e, 4);
+    memcpy(hdr + 160, &np, 8);
+    memcpy(hdr + 168, &nb, 8);
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, hdr, sizeof hdr);
-    crc = crc32(crc, (const Bytef *)&n64, sizeof n64);
-    crc = crc32_z(crc, (const Bytef *)x, n * sizeof(float));
+    crc = crc_floats(crc, c->params, c->n_params);
+    crc = crc_floats(crc, c->buffers, c->n_buffers);
     uint32_t crc32v = (uint32_t)crc;
 
     size_t len = strlen(path) + 5;
@@ -55,20 +63,20 @@ samc_status samc_ckpt_save(const char *path, const char *model_name, int64_t ste
     snprintf(tmp, len, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s: %s", tmp, strerror(errno));
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", tmp, strerror(errno));
         free(tmp);
         return SAMC_EIO;
     }
     int ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr
-          && fwrite(&n64, sizeof n64, 1, f) == 1
-          && fwrite(x, sizeof(float), n, f) == n
+          && fwrite(c->params, sizeof(float), c->n_params, f) == c->n_params
+          && (c->n_buffers == 0 || fwrite(c->buffers, sizeof(float), c->n_buffers, f) == c->n_buffers)
           && fwrite(&crc32v, 4, 1, f) == 1
           && fflush(f) == 0 && fsync(fileno(f)) == 0;
     int saved_errno = errno;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) saved_errno = errno;
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s: %s", path, strerror(saved_errno));
+    if (fclose(f) != 0 && ok) ok = 0, saved_errno = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, saved_errno = errno;
+    if (!ok) {
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", path, strerror(saved_errno));
         remove(tmp);
         free(tmp);
         return SAMC_EIO;
@@ -77,21 +85,28 @@ samc_status samc_ckpt_save(const char *path, const char *model_name, int64_t ste
     return SAMC_OK;
 }
 
-samc_status samc_ckpt_load(const char *path, char *model_name, size_t name_len,
-                           int64_t *step, int *epoch, float **x, size_t *n, char *err)
+void samc_ckpt_free(samc_ckpt *c)
 {
-    *x = NULL;
+    if (!c) return;
+    free(c->params);
+    free(c->buffers);
+    c->params = c->buffers = NULL;
+    c->n_params = c->n_buffers = 0;
+}
+
+samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err)
+{
+    memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot open %s: %s", path, strerror(errno));
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot open %.400s: %s", path, strerror(errno));
         return SAMC_EIO;
     }
     unsigned char hdr[CKPT_HEADER];
-    uint64_t n64 = 0;
+    uint64_t np = 0, nb = 0;
     uint32_t v = 0, h = 0, crc_file = 0;
     samc_status st = SAMC_EFORMAT;
     const char *why = NULL;
-    float *buf = NULL;
     if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, CKPT_MAGIC, 8) != 0) {
         why = "not a samc checkpoint (bad magic)";
         goto out;
@@ -102,49 +117,55 @@ samc_status samc_ckpt_load(const char *path, char *model_name, size_t name_len,
         why = "unsupported checkpoint version";
         goto out;
     }
-    if (fread(hdr + 16, 1, CKPT_HEADER - 16, f) != CKPT_HEADER - 16 || fread(&n64, 8, 1, f) != 1) {
+    if (fread(hdr + 16, 1, CKPT_HEADER - 16, f) != CKPT_HEADER - 16) {
         why = "truncated header";
         goto out;
     }
-    if (n64 == 0 || n64 > ((uint64_t)1 << 34)) {
+    memcpy(&np, hdr + 160, 8);
+    memcpy(&nb, hdr + 168, 8);
+    if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS) {
         why = "implausible parameter count";
         goto out;
     }
-    buf = malloc((size_t)n64 * sizeof(float));
-    if (!buf) {
+    c->params = malloc((size_t)np * sizeof(float));
+    c->buffers = nb ? malloc((size_t)nb * sizeof(float)) : NULL;
+    if (!c->params || (nb && !c->buffers)) {
         st = SAMC_ENOMEM;
         why = "out of memory";
         goto out;
     }
-    if (fread(buf, sizeof(float), (size_t)n64, f) != n64 || fread(&crc_file, 4, 1, f) != 1) {
-        why = "truncated parameters";
+    if (fread(c->params, sizeof(float), (size_t)np, f) != np
+        || (nb && fread(c->buffers, sizeof(float), (size_t)nb, f) != nb)
+        || fread(&crc_file, 4, 1, f) != 1) {
+        why = "truncated data";
+        goto out;
+    }
+    if (fgetc(f) != EOF) {
+        why = "trailing bytes after the checksum";
         goto out;
     }
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, hdr, sizeof hdr);
-    crc = crc32(crc, (const Bytef *)&n64, sizeof n64);
-    crc = crc32_z(crc, (const Bytef *)buf, (size_t)n64 * sizeof(float));
+    crc = crc_floats(crc, c->params, (size_t)np);
+    crc = crc_floats(crc, c->buffers, (size_t)nb);
     if ((uint32_t)crc != crc_file) {
         why = "checksum mismatch (corrupt file)";
         goto out;
     }
-    if (model_name && name_len) {
-        size_t k = strnlen((char *)hdr + 16, CKPT_NAME - 1);
-        if (k >= name_len) k = name_len - 1;
-        memcpy(model_name, hdr + 16, k);
-        model_name[k] = '\0';
-    }
-    memcpy(step, hdr + 80, 8);
+    memcpy(c->model, hdr + 16, CKPT_NAME - 1);
+    c->model[CKPT_NAME - 1] = '\0';
+    memcpy(&c->step, hdr + 144, 8);
     int32_t e;
-    memcpy(&e, hdr + 88, 4);
-    *epoch = e;
-    *n = (size_t)n64;
-    *x = buf;
-    buf = NULL;
+    memcpy(&e, hdr + 152, 4);
+    c->epoch = e;
+    c->n_params = (size_t)np;
+    c->n_buffers = (size_t)nb;
     st = SAMC_OK;
 out:
-    if (st != SAMC_OK && err) snprintf(err, SAMC_ERRLEN, "%s: %s", path, why);
-    free(buf);
+    if (st != SAMC_OK) {
+        if (err) snprintf(err, SAMC_ERRLEN, "%.400s: %s", path, why);
+        samc_ckpt_free(c);
+    }
     fclose(f);
     return st;
 }

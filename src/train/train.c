@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,10 @@ samc_train_params samc_train_default_params(void)
     p.l2 = 0.0;
     p.bias = 1;
     p.threads = 0;
+    p.augment = 0;
+    p.progress_s = 10.0;
+    p.measure_every = 0;
+    p.measure = samc_measure_default_params();
     return p;
 }
 
@@ -62,7 +65,9 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err)
     CHECK(p->steps >= 0 && p->epochs >= 0, "--epochs and --steps must be >= 0");
     CHECK(p->l2 >= 0.0 && isfinite(p->l2), "l2 must be >= 0, got %g", p->l2);
     CHECK(p->threads >= 0, "threads must be >= 0");
+    CHECK(p->measure_every >= 0, "--measure-every must be >= 0");
 #undef CHECK
+    if (p->measure_every > 0) return samc_measure_params_check(&p->measure, err);
     return SAMC_OK;
 }
 
@@ -75,9 +80,11 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n)
     return T;
 }
 
-/* The oracle: the model's loss and gradient on one batch of the train set. */
+/* The oracle: the model's loss and gradient on one batch, rows idx[0..nb)
+ * of ds (idx NULL: the augmented copy in ds).  Both passes of a step see the
+ * same rows; pass 2 leaves BatchNorm running statistics alone. */
 typedef struct batch_ctx {
-    const samc_model *model;
+    samc_model *model;
     const samc_dataset *ds;
     const size_t *idx;
     size_t nb;
@@ -86,10 +93,41 @@ typedef struct batch_ctx {
 
 static int batch_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
 {
-    (void)pass;
     batch_ctx *c = user;
+    samc_model_set_pass(c->model, pass);
     if (grad) memset(grad, 0, c->n_params * sizeof *grad);
     return samc_model_loss_grad(c->model, c->ds, c->idx, c->nb, x, grad, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+/* Augmented batches: the rows gathered, then cropped and flipped into a
+ * buffer that grows only when the batch size does (stage changes). */
+typedef struct aug_buf {
+    samc_dataset batch;   /* x, y of capacity cap rows; shape of the train set */
+    float *gather;
+    size_t cap;
+} aug_buf;
+
+static samc_status aug_prepare(aug_buf *a, const samc_dataset *tr, const size_t *idx, size_t nb,
+                               samc_rng *rng)
+{
+    const size_t d = tr->d;
+    if (nb > a->cap) {
+        float *x = realloc(a->batch.x, nb * d * sizeof *x);
+        if (x) a->batch.x = x;
+        float *y = realloc(a->batch.y, nb * sizeof *y);
+        if (y) a->batch.y = y;
+        float *g = realloc(a->gather, nb * d * sizeof *g);
+        if (g) a->gather = g;
+        if (!x || !y || !g) return SAMC_ENOMEM;
+        a->cap = nb;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        memcpy(a->gather + i * d, tr->x + idx[i] * d, d * sizeof(float));
+        a->batch.y[i] = tr->y[idx[i]];
+    }
+    samc_augment_crop_flip(tr, a->gather, a->batch.x, nb, 4, 1, rng);
+    a->batch.n = nb;
+    return SAMC_OK;
 }
 
 static double now_s(void)
@@ -128,7 +166,7 @@ static samc_status make_dir(const char *dir, char *err)
 }
 
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
-                           const samc_model *model, const char *out_dir, float *x,
+                           samc_model *model, const char *out_dir, float *x,
                            FILE *log, char *err)
 {
     samc_status st = samc_train_params_check(p, err);
@@ -139,7 +177,11 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (err) snprintf(err, SAMC_ERRLEN, "the training set is empty");
         return SAMC_EINVAL;
     }
-    if (p->threads > 0) omp_set_num_threads(p->threads);
+    samc_set_threads(p->threads);
+    if (p->augment && tr->channels == 0) {
+        if (err) snprintf(err, SAMC_ERRLEN, "--augment needs image data (this data set has no image shape)");
+        return SAMC_EINVAL;
+    }
 
     samc_rng rng;
     samc_rng_seed(&rng, p->seed);
@@ -148,6 +190,11 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     samc_optim *opt = NULL;
     size_t *perm = NULL;
     FILE *fs = NULL, *fm = NULL;
+    aug_buf aug;
+    memset(&aug, 0, sizeof aug);
+    aug.batch = *tr;
+    aug.batch.x = NULL;
+    aug.batch.y = NULL;
     st = samc_optim_init(&opt, np, &p->optim, err);
     if (st != SAMC_OK) goto out;
     perm = malloc(n * sizeof *perm);
@@ -158,12 +205,20 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     if (st != SAMC_OK) goto out;
     fs = open_csv(out_dir, "steps.csv",
                   "step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm,grad_norm_perturbed,polyak_numerator", err);
-    fm = open_csv(out_dir, "metrics.csv",
-                  "epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s", err);
+    {
+        char header[1024] = "epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s,val_loss,val_acc";
+        for (int k = 0; p->measure_every > 0 && k < SAMC_MEASURE_COUNT; k++)
+            if (p->measure.which & (1u << k)) {
+                size_t used = strlen(header);
+                snprintf(header + used, sizeof header - used, ",%s", samc_measure_name((samc_measure_kind)k));
+            }
+        fm = open_csv(out_dir, "metrics.csv", header, err);
+    }
     if (!fs || !fm) { st = SAMC_EIO; goto out; }
 
     const int64_t T = samc_train_total_steps(p, n);
     const double t0 = now_s();
+    double last_progress = t0;
     int64_t step = 0;
     int epochs_done = 0;
     double eta = 0.0, rho = 0.0, last_step = 0.0;
@@ -179,6 +234,16 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         for (; k < k_max && step < T; k++, step++) {
             ctx.idx = perm + (size_t)k * b;
             ctx.nb = (size_t)k * b + b <= n ? b : n - (size_t)k * b;
+            ctx.ds = tr;
+            if (p->augment) {
+                st = aug_prepare(&aug, tr, ctx.idx, ctx.nb, &rng);
+                if (st != SAMC_OK) {
+                    if (err) snprintf(err, SAMC_ERRLEN, "out of memory for a batch of %zu", ctx.nb);
+                    goto out;
+                }
+                ctx.ds = &aug.batch;
+                ctx.idx = NULL;
+            }
             eta = samc_lr_at(&p->lr, step, T, epoch);
             rho = samc_rho_at(&p->rho, &p->lr, eta);
             samc_step_info info;
@@ -198,6 +263,13 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)step, epoch,
                     ctx.nb, info.step, rho, info.loss, info.loss_perturbed, info.grad_norm,
                     info.grad_norm_perturbed, info.numerator);
+            if (log && p->progress_s > 0 && now_s() - last_progress >= p->progress_s) {
+                last_progress = now_s();
+                fprintf(log, "  step %lld/%lld epoch %d batch %zu loss %.5g lr %.4g rho %.4g (%.1fs)\n",
+                        (long long)step + 1, (long long)T, epoch, ctx.nb, info.loss, info.step, rho,
+                        last_progress - t0);
+                fflush(log);
+            }
         }
         if (fflush(fs) != 0) {
             if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s/steps.csv: %s", out_dir, strerror(errno));
@@ -208,12 +280,25 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         /* epoch done (or the run ends inside it: a fractional epoch count) */
         double ep_done = epoch + (double)k / (double)k_max;
         epochs_done = k == k_max ? epoch + 1 : epoch;
-        double trl, tra, tel = NAN, tea = NAN;
+        double trl, tra, tel = NAN, tea = NAN, val = NAN, vaa = NAN;
         samc_model_evaluate(model, tr, x, &trl, &tra);
         if (te->n > 0) samc_model_evaluate(model, te, x, &tel, &tea);
+        if (data->val.n > 0) samc_model_evaluate(model, &data->val, x, &val, &vaa);
         double el = now_s() - t0;
-        fprintf(fm, "%.9g,%lld,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f\n", ep_done, (long long)step, b,
-                last_step, rho, trl, tra, tel, tea, el);
+        last_progress = now_s();
+        fprintf(fm, "%.9g,%lld,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.9g,%.9g", ep_done, (long long)step, b,
+                last_step, rho, trl, tra, tel, tea, el, val, vaa);
+        if (p->measure_every > 0) {
+            samc_measure_result mr;
+            int due = (epochs_done > 0 && epochs_done % p->measure_every == 0) || step >= T;
+            if (due) {
+                st = samc_measure_model(model, tr, x, &p->measure, &mr, err);
+                if (st != SAMC_OK) goto out;
+            }
+            for (int q = 0; q < SAMC_MEASURE_COUNT; q++)
+                if (p->measure.which & (1u << q)) fprintf(fm, ",%.9g", due ? mr.value[q] : NAN);
+        }
+        fputc('\n', fm);
         if (fflush(fm) != 0) {
             if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s/metrics.csv: %s", out_dir, strerror(errno));
             st = SAMC_EIO;
@@ -228,12 +313,18 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     {
         char path[4096];
         snprintf(path, sizeof path, "%s/final.ckpt", out_dir);
-        st = samc_ckpt_save(path, samc_model_name(model), step, epochs_done, x, np, err);
+        samc_ckpt ck = { .step = step, .epoch = epochs_done, .params = x, .n_params = np,
+                         .buffers = samc_model_buffers(model), .n_buffers = samc_model_n_buffers(model) };
+        snprintf(ck.model, sizeof ck.model, "%s", samc_model_name(model));
+        st = samc_ckpt_save(path, &ck, err);
     }
 out:
     if (fs && fclose(fs) != 0 && st == SAMC_OK) st = SAMC_EIO;
     if (fm && fclose(fm) != 0 && st == SAMC_OK) st = SAMC_EIO;
     free(perm);
+    free(aug.batch.x);
+    free(aug.batch.y);
+    free(aug.gather);
     samc_optim_free(opt);
     return st;
 }

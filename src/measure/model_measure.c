@@ -1,0 +1,135 @@
+/*
+ * model_measure.c -- the measurements of section 9 (samc.h) applied to a model on
+ * the first rows of a data set, in evaluation mode (pass 0): worst-case and
+ * average sharpness as means over batches, the Hessian on one fixed batch.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "samc.h"
+
+static const char *const names[SAMC_MEASURE_COUNT] = {
+    "worst_linf", "worst_l2", "adaptive_linf", "adaptive_l2", "avg", "hessian_top", "hessian_trace",
+};
+
+const char *samc_measure_name(samc_measure_kind k)
+{
+    return (unsigned)k < SAMC_MEASURE_COUNT ? names[k] : "unknown";
+}
+
+samc_measure_params samc_measure_default_params(void)
+{
+    samc_measure_params p;
+    memset(&p, 0, sizeof p);
+    p.which = 1u << SAMC_MEASURE_WORST_LINF;
+    p.sharp = samc_sharpness_default_params();
+    p.n_samples = 1024;
+    p.batch = 128;
+    p.avg_draws = 20;
+    p.hessian = samc_hessian_default_params();
+    return p;
+}
+
+samc_status samc_measure_params_check(const samc_measure_params *p, char *err)
+{
+    const char *why = NULL;
+    if (!(p->sharp.rho >= 0.0) || !isfinite(p->sharp.rho)) why = "the sharpness radius rho must be >= 0";
+    else if (p->sharp.steps < 1) why = "ascent steps must be >= 1";
+    else if (p->sharp.restarts < 1) why = "restarts must be >= 1";
+    else if (p->n_samples < 1) why = "samples must be >= 1";
+    else if (p->batch < 1) why = "the measure batch must be >= 1";
+    else if (p->avg_draws < 2) why = "draws must be >= 2";
+    else if (p->hessian.lanczos_steps < 1) why = "Lanczos steps must be >= 1";
+    else if (p->hessian.probes < 2) why = "probes must be >= 2";
+    else if (!(p->hessian.eps > 0.0)) why = "the HVP eps must be > 0";
+    else if (p->which == 0 || p->which >= (1u << SAMC_MEASURE_COUNT)) why = "no (or an unknown) measure chosen";
+    if (!why) return SAMC_OK;
+    if (err) snprintf(err, SAMC_ERRLEN, "measure: %s", why);
+    return SAMC_EINVAL;
+}
+
+typedef struct rows_ctx {
+    samc_model *m;
+    const samc_dataset *ds;
+    size_t first, nb, np;
+} rows_ctx;
+
+/* The model on rows first..first+nb-1 in evaluation mode. */
+static int rows_loss_grad(void *u, const float *x, float *g, double *loss, int pass)
+{
+    rows_ctx *c = u;
+    samc_model_set_pass(c->m, pass);
+    if (g) memset(g, 0, c->np * sizeof *g);
+    samc_dataset view = *c->ds;
+    view.x = c->ds->x + c->first * c->ds->d;
+    view.y = c->ds->y + c->first;
+    view.n = c->nb;
+    return samc_model_loss_grad(c->m, &view, NULL, c->nb, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const float *x,
+                               const samc_measure_params *p, samc_measure_result *r,
+                               char *err)
+{
+    samc_status st = samc_measure_params_check(p, err);
+    if (st != SAMC_OK) return st;
+    size_t N = p->n_samples < ds->n ? p->n_samples : ds->n;
+    if (N == 0) {
+        if (err) snprintf(err, SAMC_ERRLEN, "measure: the data set is empty");
+        return SAMC_EINVAL;
+    }
+    rows_ctx c = { m, ds, 0, 0, samc_model_n_params(m) };
+    samc_oracle o = { c.np, rows_loss_grad, &c };
+    for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
+        r->value[k] = r->stderr_[k] = r->seconds[k] = NAN;
+        if (!(p->which & (1u << k))) continue;
+        double t0 = now_s();
+        if (k <= SAMC_MEASURE_AVG) {
+            samc_sharpness_params sp = p->sharp;
+            sp.ball = (k == SAMC_MEASURE_WORST_L2 || k == SAMC_MEASURE_ADAPTIVE_L2) ? SAMC_BALL_L2 : SAMC_BALL_LINF;
+            sp.adaptive = k == SAMC_MEASURE_ADAPTIVE_LINF || k == SAMC_MEASURE_ADAPTIVE_L2;
+            double sum = 0.0, sum2 = 0.0;
+            int nbatch = 0;
+            for (size_t first = 0; first < N; first += p->batch, nbatch++) {
+                c.first = first;
+                c.nb = first + p->batch <= N ? p->batch : N - first;
+                double v, se = 0.0;
+                if (k == SAMC_MEASURE_AVG)
+                    st = samc_sharpness_average(&o, x, sp.rho, 0, p->avg_draws, sp.seed + (uint64_t)nbatch, &v, &se, err);
+                else {
+                    sp.seed = p->sharp.seed + (uint64_t)nbatch;
+                    st = samc_sharpness_worst(&o, x, &sp, &v, NULL, err);
+                }
+                if (st != SAMC_OK) return st;
+                sum += v;
+                sum2 += se * se;
+            }
+            r->value[k] = sum / nbatch;
+            if (k == SAMC_MEASURE_AVG) r->stderr_[k] = sqrt(sum2) / nbatch;
+        } else {
+            c.first = 0;
+            c.nb = N;
+            if (k == SAMC_MEASURE_HESSIAN_TOP) {
+                samc_hessian_params hp = p->hessian;
+                hp.top_k = 1;
+                st = samc_hessian_top(&o, x, &hp, &r->value[k], err);
+            } else {
+                st = samc_hessian_trace(&o, x, &p->hessian, &r->value[k], &r->stderr_[k], err);
+            }
+            if (st != SAMC_OK) return st;
+        }
+        r->seconds[k] = now_s() - t0;
+    }
+    samc_model_set_pass(m, 1);
+    return SAMC_OK;
+}
