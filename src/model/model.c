@@ -2,8 +2,9 @@
  * model.c -- the samc_model handle: creation from a spec string through a
  * registry of model operations (model_internal.h), and the generic parts of
  * the loss: argument and row checks, the batch mean, the scale and the
- * (l2/2)||theta||^2 term.  The models themselves live in their own files
- * (linear.c: linear, logreg, softmax).
+ * (l2/2)||theta||^2 term, the SAM pass, the non-trainable buffers and the
+ * logits.  The models themselves live in their own files (linear.c: linear,
+ * logreg, softmax; net.c: mlp, cnn, resnet).
  */
 #include "model/model_internal.h"
 
@@ -17,6 +18,9 @@ static const samc_model_ops *const registry[] = {
     &samc_model_linear_ops,
     &samc_model_logreg_ops,
     &samc_model_softmax_ops,
+    &samc_model_mlp_ops,
+    &samc_model_cnn_ops,
+    &samc_model_resnet_ops,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 
@@ -42,8 +46,11 @@ static void accepted_names(char *buf, size_t len)
     }
 }
 
-samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
-                              int n_classes, double l2, int bias, char *err)
+/* samc_model_create with an image shape (C, H, W all > 0 and C*H*W == d,
+ * or all 0). */
+static samc_status create_shaped(samc_model **m, const char *spec, size_t d,
+                                 int n_classes, int C, int H, int W, double l2,
+                                 int bias, char *err)
 {
     if (!m) {
         samc_model_errf(err, "samc_model_create: NULL model pointer");
@@ -104,6 +111,10 @@ samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
     mm->n_classes = n_classes;
     mm->l2 = l2;
     mm->bias = bias;
+    mm->channels = C;
+    mm->height = H;
+    mm->width = W;
+    mm->pass = 1;
     samc_status st = ops->setup(mm, colon ? colon + 1 : NULL, err);
     if (st != SAMC_OK) {
         samc_model_free(mm);
@@ -111,6 +122,28 @@ samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
     }
     *m = mm;
     return SAMC_OK;
+}
+
+samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
+                              int n_classes, double l2, int bias, char *err)
+{
+    return create_shaped(m, spec, d, n_classes, 0, 0, 0, l2, bias, err);
+}
+
+samc_status samc_model_create_for(samc_model **m, const char *spec,
+                                  const samc_dataset *train, double l2, int bias,
+                                  char *err)
+{
+    if (m) *m = NULL;
+    if (!train) {
+        samc_model_errf(err, "samc_model_create_for: NULL data set");
+        return SAMC_EINVAL;
+    }
+    int C = train->channels, H = train->height, W = train->width;
+    if (C <= 0 || H <= 0 || W <= 0 ||
+        (size_t)C * (size_t)H * (size_t)W != train->d)
+        C = H = W = 0;   /* not images (or an inconsistent shape): flat rows */
+    return create_shaped(m, spec, train->d, train->n_classes, C, H, W, l2, bias, err);
 }
 
 void samc_model_free(samc_model *m)
@@ -146,18 +179,25 @@ static int target_ok(const samc_model *m, float y)
     return y >= 0.0f && y < (float)m->target_classes && y == floorf(y);
 }
 
-/* Checks shared by loss_grad and evaluate: shapes, rows, targets. */
-static samc_status check_rows(const samc_model *m, const samc_dataset *ds,
-                              const size_t *idx, size_t nb)
+/* Checks shared by loss_grad, evaluate and logits: shapes, rows and (if
+ * targets) the targets. */
+static samc_status check_rows_t(const samc_model *m, const samc_dataset *ds,
+                                const size_t *idx, size_t nb, int targets)
 {
-    if (ds->d != m->d || !ds->x || !ds->y) return SAMC_EINVAL;
+    if (ds->d != m->d || !ds->x || (targets && !ds->y)) return SAMC_EINVAL;
     if (!idx && nb > ds->n) return SAMC_EINVAL;
     for (size_t t = 0; t < nb; t++) {
         size_t r = idx ? idx[t] : t;
         if (r >= ds->n) return SAMC_EINVAL;
-        if (!target_ok(m, ds->y[r])) return SAMC_EINVAL;
+        if (targets && !target_ok(m, ds->y[r])) return SAMC_EINVAL;
     }
     return SAMC_OK;
+}
+
+static samc_status check_rows(const samc_model *m, const samc_dataset *ds,
+                              const size_t *idx, size_t nb)
+{
+    return check_rows_t(m, ds, idx, nb, 1);
 }
 
 static double sumsq(const float *x, size_t n)
@@ -203,5 +243,51 @@ samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
     if (st != SAMC_OK) return st;
     if (loss) *loss = sum / (double)ds->n + 0.5 * m->l2 * sumsq(x, m->n_params);
     if (acc) *acc = isnan(correct) ? NAN : correct / (double)ds->n;
+    return SAMC_OK;
+}
+
+void samc_model_set_pass(samc_model *m, int pass)
+{
+    if (m) m->pass = pass == 2 ? 2 : 1;
+}
+
+size_t samc_model_n_buffers(const samc_model *m)
+{
+    return m ? m->n_buffers : 0;
+}
+
+float *samc_model_buffers(samc_model *m)
+{
+    return m && m->n_buffers ? m->buffers : NULL;
+}
+
+/* z = W a + b of the convex models, in the layout linear.c documents:
+ * linear / logreg w[0..d) then b; softmax W [K][d] then b[0..K). */
+static void convex_logits(const samc_model *m, const samc_dataset *ds,
+                          const size_t *idx, size_t nb, const float *x, float *out)
+{
+    const size_t d = m->d;
+    const size_t K = m->kind == SAMC_MODEL_SOFTMAX ? (size_t)m->n_classes : 1;
+    const float *b = m->bias ? x + K * d : NULL;
+    for (size_t t = 0; t < nb; t++) {
+        const float *a = ds->x + (idx ? idx[t] : t) * d;
+        for (size_t k = 0; k < K; k++) {
+            const float *w = x + k * d;
+            double z = b ? (double)b[k] : 0.0;
+            for (size_t j = 0; j < d; j++) z += (double)w[j] * (double)a[j];
+            out[t * K + k] = (float)z;
+        }
+    }
+}
+
+samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
+                              const size_t *idx, size_t nb, const float *x,
+                              float *out)
+{
+    if (!m || !ds || !x || !out || nb == 0) return SAMC_EINVAL;
+    samc_status st = check_rows_t(m, ds, idx, nb, 0);
+    if (st != SAMC_OK) return st;
+    if (m->ops->logits) return m->ops->logits(m, ds, idx, nb, x, out);
+    convex_logits(m, ds, idx, nb, x, out);
     return SAMC_OK;
 }

@@ -4,7 +4,8 @@
  * owns the generic parts (spec lookup, argument and row checks, the l2 term,
  * the mean and the scale); a model file only computes its data term.  A new
  * model (an MLP, a CNN, ...) is a new file defining one samc_model_ops and
- * one line in the registry of model.c.  Not part of the public interface.
+ * one line in the registry of model.c (src/model/net.c: mlp, cnn, resnet).
+ * Not part of the public interface.
  */
 #ifndef SAMC_MODEL_INTERNAL_H
 #define SAMC_MODEL_INTERNAL_H
@@ -28,6 +29,14 @@ struct samc_model {
     int bias;               /* 0/1 */
     size_t n_params;
     void *priv;             /* the model's own state (scratch, layer table) */
+    /* Image shape of a row (d = channels*height*width, CHW order) when the
+     * model was made by samc_model_create_for from image data; 0 otherwise. */
+    int channels, height, width;
+    int pass;               /* 1 or 2: samc_model_set_pass (default 1) */
+    /* Non-trainable state (BatchNorm running statistics), owned by priv;
+     * set by setup, 0 / NULL when none. */
+    size_t n_buffers;
+    float *buffers;
 };
 
 struct samc_model_ops {
@@ -62,12 +71,22 @@ struct samc_model_ops {
      * the model does not classify).  May run threads. */
     samc_status (*evaluate)(const samc_model *m, const samc_dataset *ds,
                             const float *x, double *loss_sum, double *n_correct);
+
+    /* Outputs before the loss on rows idx[0..nb) (checked as above, targets
+     * not required), in evaluation mode, into out [nb][n_out].  NULL: the
+     * convex layout of linear.c (model.c computes z = W a + b). */
+    samc_status (*logits)(const samc_model *m, const samc_dataset *ds,
+                          const size_t *idx, size_t nb, const float *x, float *out);
 };
 
 /* The convex models, defined in linear.c. */
 extern const samc_model_ops samc_model_linear_ops;
 extern const samc_model_ops samc_model_logreg_ops;
 extern const samc_model_ops samc_model_softmax_ops;
+/* The networks, defined in net.c (over src/nn). */
+extern const samc_model_ops samc_model_mlp_ops;
+extern const samc_model_ops samc_model_cnn_ops;
+extern const samc_model_ops samc_model_resnet_ops;
 
 /* printf into err (SAMC_ERRLEN bytes; err may be NULL). */
 #if defined(__GNUC__)

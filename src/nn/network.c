@@ -1,0 +1,633 @@
+/*
+ * network.c -- networks as a list of layers over numbered tensors (nn.h):
+ * construction of the mlp, cnn and resnet architectures, the parameter
+ * layout (offsets into ONE flat parameter vector, assigned in construction
+ * order, which is PyTorch's state_dict order for these architectures), the
+ * BatchNorm running statistics, and the forward / backward passes.
+ *
+ * Tensor 0 is the input batch; every layer reads one tensor (two for the
+ * residual add) and writes a new one, so all activations of a batch stay
+ * alive for the backward pass, which runs the layers in reverse and adds
+ * each layer's input gradient into the gradient tensor of its input (the
+ * gradient tensors are zeroed first, so fan-out -- a residual block input
+ * used by both paths -- needs nothing special).  The exception is ReLU,
+ * which works in place (its output tensor aliases its input's storage and
+ * gradient; allowed because no backward needs a ReLU's input other than
+ * through the sign of its output, and checked: the input has no other
+ * reader); that halves the memory traffic of the elementwise part.
+ *
+ * Activations, gradients and scratch are sized for the largest batch seen
+ * and grow only when a larger batch arrives.  Because of that scratch an
+ * nn_net (and the samc_model around it) is NOT thread-safe: one thread at a
+ * time per handle.
+ */
+#include "nn/nn.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BN_EPS 1e-5
+#define BN_MOMENTUM 0.1
+#define NO_OFF ((size_t)-1)
+
+typedef enum nn_op {
+    OP_LINEAR,
+    OP_CONV,
+    OP_BN,
+    OP_RELU,
+    OP_MAXPOOL,
+    OP_GAP,
+    OP_ADD
+} nn_op;
+
+typedef struct nn_tensor {
+    int C, H, W;
+    size_t size;      /* floats per row: C H W */
+    size_t off;       /* floats before it in a row of the activation arena */
+    int alias;        /* -1, or the tensor whose storage this one shares
+                       * (the output of an in-place ReLU) */
+} nn_tensor;
+
+typedef struct nn_layer {
+    nn_op op;
+    int in, in2, out;    /* tensor ids (in2: ADD only) */
+    nn_conv_geom g;      /* CONV */
+    int k, s;            /* MAXPOOL window, stride */
+    int n_in, n_out;     /* LINEAR features */
+    size_t w_off, b_off; /* parameters: weight / gamma, bias / beta (NO_OFF: none) */
+    size_t buf_off;      /* BN: running mean at buf_off, running var at buf_off + C */
+    size_t stat_off;     /* BN: batch mean at stat_off, 1/std at stat_off + C */
+} nn_layer;
+
+struct nn_net {
+    nn_layer *layers;
+    int n_layers, cap_layers;
+    nn_tensor *tensors;
+    int n_tensors, cap_tensors;
+    int K;
+    int failed;          /* a builder step failed (message already in err) */
+    size_t n_params, n_buffers, n_stats;
+    float *buffers;      /* n_buffers */
+    double *stats;       /* n_stats */
+    size_t row_floats;   /* sum of all tensor sizes */
+    /* batch-sized storage */
+    int fwd_cap, bwd_cap;
+    float *act_arena, *dact_arena, *scratch;
+    size_t scratch_len;
+    int *labels;         /* fwd_cap */
+    float **act, **dact; /* n_tensors pointers into the arenas (dact[0] NULL) */
+};
+
+static void errf(char *err, const char *fmt, ...)
+{
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------------- building */
+
+static int new_tensor(nn_net *net, int C, int H, int W, char *err)
+{
+    if (net->failed) return -1;
+    if (net->n_tensors == net->cap_tensors) {
+        int cap = net->cap_tensors ? 2 * net->cap_tensors : 16;
+        nn_tensor *t = realloc(net->tensors, (size_t)cap * sizeof *t);
+        if (!t) {
+            errf(err, "network: out of memory");
+            net->failed = 1;
+            return -1;
+        }
+        net->tensors = t;
+        net->cap_tensors = cap;
+    }
+    size_t size = (size_t)C * (size_t)H * (size_t)W;
+    if (C <= 0 || H <= 0 || W <= 0 || size > (size_t)INT_MAX) {
+        errf(err, "network: a tensor of %d x %d x %d is out of range", C, H, W);
+        net->failed = 1;
+        return -1;
+    }
+    nn_tensor *t = &net->tensors[net->n_tensors];
+    t->C = C;
+    t->H = H;
+    t->W = W;
+    t->size = size;
+    t->off = net->row_floats;
+    t->alias = -1;
+    net->row_floats += size;
+    return net->n_tensors++;
+}
+
+/* A tensor sharing the storage of tensor of (same shape). */
+static int alias_tensor(nn_net *net, int of, char *err)
+{
+    if (net->failed || of < 0) return -1;
+    const nn_tensor src = net->tensors[of];
+    const size_t rows = net->row_floats;
+    int t = new_tensor(net, src.C, src.H, src.W, err);
+    if (t < 0) return -1;
+    net->row_floats = rows;
+    net->tensors[t].off = src.off;
+    net->tensors[t].alias = src.alias >= 0 ? src.alias : of;
+    return t;
+}
+
+/* A new layer reading tensor in; NULL if the build already failed. */
+static nn_layer *new_layer(nn_net *net, nn_op op, int in, char *err)
+{
+    if (net->failed || in < 0) {
+        net->failed = 1;
+        return NULL;
+    }
+    if (net->n_layers == net->cap_layers) {
+        int cap = net->cap_layers ? 2 * net->cap_layers : 16;
+        nn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
+        if (!l) {
+            errf(err, "network: out of memory");
+            net->failed = 1;
+            return NULL;
+        }
+        net->layers = l;
+        net->cap_layers = cap;
+    }
+    nn_layer *L = &net->layers[net->n_layers];
+    memset(L, 0, sizeof *L);
+    L->op = op;
+    L->in = in;
+    L->in2 = -1;
+    L->out = -1;
+    L->w_off = L->b_off = L->buf_off = L->stat_off = NO_OFF;
+    return L;
+}
+
+/* Commit the layer new_layer returned, with output tensor out. */
+static int commit(nn_net *net, nn_layer *L, int out)
+{
+    if (out < 0) {
+        net->failed = 1;
+        return -1;
+    }
+    L->out = out;
+    net->n_layers++;
+    return out;
+}
+
+static int add_linear(nn_net *net, int in, int n_out, char *err)
+{
+    nn_layer *L = new_layer(net, OP_LINEAR, in, err);
+    if (!L) return -1;
+    L->n_in = (int)net->tensors[in].size;   /* flatten: CHW order */
+    L->n_out = n_out;
+    L->w_off = net->n_params;
+    net->n_params += (size_t)n_out * (size_t)L->n_in;
+    L->b_off = net->n_params;
+    net->n_params += (size_t)n_out;
+    return commit(net, L, new_tensor(net, n_out, 1, 1, err));
+}
+
+static int add_conv(nn_net *net, int in, int Co, int k, int stride, int pad, int bias,
+                    char *err)
+{
+    nn_layer *L = new_layer(net, OP_CONV, in, err);
+    if (!L) return -1;
+    const nn_tensor *t = &net->tensors[in];
+    if (nn_conv_geom_init(&L->g, t->C, t->H, t->W, Co, k, stride, pad) != 0) {
+        errf(err, "network: a %dx%d convolution (stride %d, padding %d) does not fit "
+             "a %d x %d image", k, k, stride, pad, t->H, t->W);
+        net->failed = 1;
+        return -1;
+    }
+    L->w_off = net->n_params;
+    net->n_params += (size_t)Co * (size_t)t->C * (size_t)k * (size_t)k;
+    if (bias) {
+        L->b_off = net->n_params;
+        net->n_params += (size_t)Co;
+    }
+    return commit(net, L, new_tensor(net, Co, L->g.Ho, L->g.Wo, err));
+}
+
+static int add_bn(nn_net *net, int in, char *err)
+{
+    nn_layer *L = new_layer(net, OP_BN, in, err);
+    if (!L) return -1;
+    const nn_tensor t = net->tensors[in];
+    L->w_off = net->n_params;
+    L->b_off = net->n_params + (size_t)t.C;
+    net->n_params += 2 * (size_t)t.C;
+    L->buf_off = net->n_buffers;
+    net->n_buffers += 2 * (size_t)t.C;
+    L->stat_off = net->n_stats;
+    net->n_stats += 2 * (size_t)t.C;
+    return commit(net, L, new_tensor(net, t.C, t.H, t.W, err));
+}
+
+/* In place: the ReLU overwrites its input, which must have no other
+ * consumer (checked in finish). */
+static int add_relu(nn_net *net, int in, char *err)
+{
+    nn_layer *L = new_layer(net, OP_RELU, in, err);
+    if (!L) return -1;
+    if (in == 0) {   /* never the network input: the caller's data */
+        errf(err, "network: internal error (ReLU on the input)");
+        net->failed = 1;
+        return -1;
+    }
+    return commit(net, L, alias_tensor(net, in, err));
+}
+
+static int add_maxpool(nn_net *net, int in, int k, int s, char *err)
+{
+    nn_layer *L = new_layer(net, OP_MAXPOOL, in, err);
+    if (!L) return -1;
+    const nn_tensor t = net->tensors[in];
+    if (t.H < k || t.W < k) {
+        errf(err, "network: a %dx%d max pool does not fit a %d x %d image", k, k, t.H, t.W);
+        net->failed = 1;
+        return -1;
+    }
+    L->k = k;
+    L->s = s;
+    return commit(net, L, new_tensor(net, t.C, (t.H - k) / s + 1, (t.W - k) / s + 1, err));
+}
+
+static int add_gap(nn_net *net, int in, char *err)
+{
+    nn_layer *L = new_layer(net, OP_GAP, in, err);
+    if (!L) return -1;
+    const nn_tensor t = net->tensors[in];
+    return commit(net, L, new_tensor(net, t.C, 1, 1, err));
+}
+
+static int add_add(nn_net *net, int a, int b, char *err)
+{
+    nn_layer *L = new_layer(net, OP_ADD, a, err);
+    if (!L || b < 0) {
+        net->failed = 1;
+        return -1;
+    }
+    const nn_tensor t = net->tensors[a];
+    L->in2 = b;
+    return commit(net, L, new_tensor(net, t.C, t.H, t.W, err));
+}
+
+static nn_net *begin(int C, int H, int W, int K, char *err)
+{
+    if (K < 1) {
+        errf(err, "network: %d classes", K);
+        return NULL;
+    }
+    nn_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        errf(err, "network: out of memory");
+        return NULL;
+    }
+    net->K = K;
+    if (new_tensor(net, C, H, W, err) != 0) {
+        nn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* Allocate what does not depend on the batch; NULL (net freed) on failure. */
+static nn_net *finish(nn_net *net, char *err)
+{
+    if (net->failed || net->n_layers == 0) {
+        nn_net_free(net);
+        return NULL;
+    }
+    /* an in-place ReLU must be the only reader of its input */
+    for (int i = 0; i < net->n_layers; i++) {
+        if (net->layers[i].op != OP_RELU) continue;
+        int readers = 0;
+        for (int j = 0; j < net->n_layers; j++)
+            readers += (net->layers[j].in == net->layers[i].in) +
+                       (net->layers[j].in2 == net->layers[i].in);
+        if (readers != 1) {
+            errf(err, "network: internal error (in-place ReLU input read %d times)", readers);
+            nn_net_free(net);
+            return NULL;
+        }
+    }
+    /* the layout walk covers every parameter exactly once */
+    size_t walked = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        if (L->op == OP_LINEAR)
+            walked += (size_t)L->n_out * ((size_t)L->n_in + 1);
+        else if (L->op == OP_CONV)
+            walked += (size_t)L->g.Co * L->g.C * L->g.k * L->g.k +
+                      (L->b_off != NO_OFF ? (size_t)L->g.Co : 0);
+        else if (L->op == OP_BN)
+            walked += 2 * (size_t)net->tensors[L->in].C;
+    }
+    if (walked != net->n_params) {
+        errf(err, "network: internal error (layout walk %zu != %zu parameters)", walked,
+             net->n_params);
+        nn_net_free(net);
+        return NULL;
+    }
+    net->act = calloc((size_t)net->n_tensors, sizeof *net->act);
+    net->dact = calloc((size_t)net->n_tensors, sizeof *net->dact);
+    net->buffers = net->n_buffers ? malloc(net->n_buffers * sizeof *net->buffers) : NULL;
+    net->stats = net->n_stats ? malloc(net->n_stats * sizeof *net->stats) : NULL;
+    if (!net->act || !net->dact || (net->n_buffers && !net->buffers) ||
+        (net->n_stats && !net->stats)) {
+        errf(err, "network: out of memory");
+        nn_net_free(net);
+        return NULL;
+    }
+    /* running mean 0, running var 1 */
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        if (L->op != OP_BN) continue;
+        const int C = net->tensors[L->in].C;
+        for (int c = 0; c < C; c++) {
+            net->buffers[L->buf_off + (size_t)c] = 0.0f;
+            net->buffers[L->buf_off + (size_t)C + (size_t)c] = 1.0f;
+        }
+    }
+    if (net->stats) memset(net->stats, 0, net->n_stats * sizeof *net->stats);
+    return net;
+}
+
+nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
+{
+    nn_net *net = begin(d, 1, 1, K, err);
+    if (!net) return NULL;
+    int t = 0;
+    for (int i = 0; i < nh; i++) {
+        if (hidden[i] < 1) {
+            errf(err, "mlp: hidden layer %d has %d units", i + 1, hidden[i]);
+            net->failed = 1;
+            break;
+        }
+        t = add_relu(net, add_linear(net, t, hidden[i], err), err);
+    }
+    add_linear(net, t, K, err);
+    return finish(net, err);
+}
+
+nn_net *nn_net_cnn(int C, int H, int W, int K, char *err)
+{
+    if (H < 4 || W < 4) {
+        errf(err, "cnn needs images of at least 4 x 4 pixels (two 2x2 max pools), "
+             "these are %d x %d", H, W);
+        return NULL;
+    }
+    nn_net *net = begin(C, H, W, K, err);
+    if (!net) return NULL;
+    int t = add_conv(net, 0, 16, 3, 1, 1, 1, err);
+    t = add_maxpool(net, add_relu(net, t, err), 2, 2, err);
+    t = add_conv(net, t, 32, 3, 1, 1, 1, err);
+    t = add_maxpool(net, add_relu(net, t, err), 2, 2, err);
+    t = add_relu(net, add_linear(net, t, 128, err), err);
+    add_linear(net, t, K, err);
+    return finish(net, err);
+}
+
+/* BasicBlock(in -> planes, stride): relu(bn2(conv2(relu(bn1(conv1 x)))) + sc(x)). */
+static int basic_block(nn_net *net, int x, int planes, int stride, char *err)
+{
+    if (x < 0) return -1;
+    const int in_planes = net->tensors[x].C;
+    int o = add_conv(net, x, planes, 3, stride, 1, 0, err);
+    o = add_relu(net, add_bn(net, o, err), err);
+    o = add_bn(net, add_conv(net, o, planes, 3, 1, 1, 0, err), err);
+    int sc = x;
+    if (stride != 1 || in_planes != planes)
+        sc = add_bn(net, add_conv(net, x, planes, 1, stride, 0, 0, err), err);
+    return add_relu(net, add_add(net, o, sc, err), err);
+}
+
+nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
+{
+    if (depth < 8 || (depth - 2) % 6 != 0) {
+        errf(err, "resnet:%d: the depth must be 6k+2 with k >= 1 (8, 14, 20, 32, 44, 56, 110)",
+             depth);
+        return NULL;
+    }
+    const int k = (depth - 2) / 6;
+    nn_net *net = begin(C, H, W, K, err);
+    if (!net) return NULL;
+    int t = add_conv(net, 0, 16, 3, 1, 1, 0, err);
+    t = add_relu(net, add_bn(net, t, err), err);
+    for (int stage = 0; stage < 3; stage++)
+        for (int b = 0; b < k; b++)
+            t = basic_block(net, t, 16 << stage, stage > 0 && b == 0 ? 2 : 1, err);
+    add_linear(net, add_gap(net, t, err), K, err);
+    return finish(net, err);
+}
+
+void nn_net_free(nn_net *net)
+{
+    if (!net) return;
+    free(net->layers);
+    free(net->tensors);
+    free(net->buffers);
+    free(net->stats);
+    free(net->act_arena);
+    free(net->dact_arena);
+    free(net->scratch);
+    free(net->labels);
+    free(net->act);
+    free(net->dact);
+    free(net);
+}
+
+size_t nn_net_n_params(const nn_net *net) { return net->n_params; }
+size_t nn_net_n_buffers(const nn_net *net) { return net->n_buffers; }
+float *nn_net_buffers(nn_net *net) { return net->buffers; }
+size_t nn_net_input_size(const nn_net *net) { return net->tensors[0].size; }
+int nn_net_n_classes(const nn_net *net) { return net->K; }
+float *nn_net_input(nn_net *net) { return net->act[0]; }
+int *nn_net_labels(nn_net *net) { return net->labels; }
+
+size_t nn_net_row_floats(const nn_net *net) { return net->row_floats; }
+
+float *nn_net_dlogits(nn_net *net)
+{
+    return net->dact[net->layers[net->n_layers - 1].out];
+}
+
+void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        size_t nw = 0, nb = 0;
+        double fan_in = 0.0;
+        if (L->op == OP_LINEAR) {
+            nw = (size_t)L->n_out * (size_t)L->n_in;
+            nb = (size_t)L->n_out;
+            fan_in = L->n_in;
+        } else if (L->op == OP_CONV) {
+            nw = (size_t)L->g.Co * (size_t)L->g.C * (size_t)L->g.k * (size_t)L->g.k;
+            nb = L->b_off != NO_OFF ? (size_t)L->g.Co : 0;
+            fan_in = (double)L->g.C * L->g.k * L->g.k;
+        } else if (L->op == OP_BN) {
+            const size_t C = (size_t)net->tensors[L->in].C;
+            for (size_t c = 0; c < C; c++) {
+                x[L->w_off + c] = 1.0f;
+                x[L->b_off + c] = 0.0f;
+            }
+            continue;
+        } else {
+            continue;
+        }
+        const double sd = sqrt(2.0 / fan_in);
+        for (size_t j = 0; j < nw; j++) x[L->w_off + j] = (float)(sd * samc_rng_normal(rng));
+        for (size_t j = 0; j < nb; j++) x[L->b_off + j] = 0.0f;
+    }
+}
+
+/* ----------------------------------------------------------------- running */
+
+samc_status nn_net_reserve(nn_net *net, int N, int grad)
+{
+    if (N < 1) return SAMC_EINVAL;
+    if (N > net->fwd_cap) {
+        free(net->act_arena);
+        free(net->labels);
+        net->act_arena = malloc((size_t)N * net->row_floats * sizeof *net->act_arena);
+        net->labels = malloc((size_t)N * sizeof *net->labels);
+        if (!net->act_arena || !net->labels) {
+            free(net->act_arena);
+            free(net->labels);
+            net->act_arena = NULL;
+            net->labels = NULL;
+            net->fwd_cap = 0;
+            return SAMC_ENOMEM;
+        }
+        net->fwd_cap = N;
+        for (int t = 0; t < net->n_tensors; t++)
+            net->act[t] = net->act_arena + (size_t)N * net->tensors[t].off;
+    }
+    if (grad && N > net->bwd_cap) {
+        /* gradients of tensors 1.. (the input needs none) */
+        const size_t skip = net->tensors[0].size;
+        free(net->dact_arena);
+        net->dact_arena = malloc((size_t)N * (net->row_floats - skip) * sizeof *net->dact_arena);
+        if (!net->dact_arena) {
+            net->bwd_cap = 0;
+            return SAMC_ENOMEM;
+        }
+        net->bwd_cap = N;
+        net->dact[0] = NULL;
+        for (int t = 1; t < net->n_tensors; t++)
+            net->dact[t] = net->dact_arena + (size_t)N * (net->tensors[t].off - skip);
+    }
+    size_t need = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].op == OP_CONV) {
+            size_t s = nn_conv_scratch(&net->layers[i].g, N);
+            if (s > need) need = s;
+        }
+    if (need > net->scratch_len) {
+        free(net->scratch);
+        net->scratch = malloc(need * sizeof *net->scratch);
+        if (!net->scratch) {
+            net->scratch_len = 0;
+            return SAMC_ENOMEM;
+        }
+        net->scratch_len = need;
+    }
+    return SAMC_OK;
+}
+
+const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
+                            int update_stats)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        const nn_tensor *ti = &net->tensors[L->in];
+        const float *x = net->act[L->in];
+        float *y = net->act[L->out];
+        const size_t n = (size_t)N * ti->size;
+        switch (L->op) {
+        case OP_LINEAR:
+            nn_linear_forward(x, p + L->w_off, p + L->b_off, y, N, L->n_in, L->n_out);
+            break;
+        case OP_CONV:
+            nn_conv_forward(&L->g, x, p + L->w_off, L->b_off != NO_OFF ? p + L->b_off : NULL,
+                            y, N, net->scratch);
+            break;
+        case OP_BN: {
+            const int C = ti->C, P = ti->H * ti->W;
+            float *rm = net->buffers + L->buf_off, *rv = rm + C;
+            if (train)
+                nn_bn_forward_train(x, p + L->w_off, p + L->b_off, y, N, C, P, BN_EPS,
+                                    net->stats + L->stat_off, net->stats + L->stat_off + C,
+                                    update_stats ? rm : NULL, update_stats ? rv : NULL,
+                                    BN_MOMENTUM);
+            else
+                nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, N, C, P, BN_EPS);
+            break;
+        }
+        case OP_RELU:   /* in place: y is x */
+            nn_relu_inplace(y, n);
+            break;
+        case OP_MAXPOOL:
+            nn_maxpool_forward(x, y, N, ti->C, ti->H, ti->W, L->k, L->s);
+            break;
+        case OP_GAP:
+            nn_gap_forward(x, y, N, ti->C, ti->H * ti->W);
+            break;
+        case OP_ADD:
+            nn_add_forward(x, net->act[L->in2], y, n);
+            break;
+        }
+    }
+    return net->act[net->layers[net->n_layers - 1].out];
+}
+
+void nn_net_backward(nn_net *net, const float *p, float *grad, int N)
+{
+    const int out = net->layers[net->n_layers - 1].out;
+    const int out_base = net->tensors[out].alias >= 0 ? net->tensors[out].alias : out;
+    for (int t = 1; t < net->n_tensors; t++)
+        if (t != out_base && net->tensors[t].alias < 0)
+            memset(net->dact[t], 0, (size_t)N * net->tensors[t].size * sizeof(float));
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        const nn_layer *L = &net->layers[i];
+        const nn_tensor *ti = &net->tensors[L->in];
+        const float *x = net->act[L->in];
+        const float *dy = net->dact[L->out];
+        float *dx = net->dact[L->in];   /* NULL for the input */
+        const size_t n = (size_t)N * ti->size;
+        switch (L->op) {
+        case OP_LINEAR:
+            nn_linear_backward(x, p + L->w_off, dy, dx, grad + L->w_off, grad + L->b_off, N,
+                               L->n_in, L->n_out);
+            break;
+        case OP_CONV:
+            nn_conv_backward(&L->g, x, p + L->w_off, dy, dx, grad + L->w_off,
+                             L->b_off != NO_OFF ? grad + L->b_off : NULL, N, net->scratch);
+            break;
+        case OP_BN: {
+            const int C = ti->C;
+            nn_bn_backward(x, p + L->w_off, net->stats + L->stat_off,
+                           net->stats + L->stat_off + C, dy, dx, grad + L->w_off,
+                           grad + L->b_off, N, C, ti->H * ti->W);
+            break;
+        }
+        case OP_RELU:   /* in place: dx is dy, x now holds y */
+            nn_relu_backward_inplace(x, dx, n);
+            break;
+        case OP_MAXPOOL:
+            if (dx) nn_maxpool_backward(x, dy, dx, N, ti->C, ti->H, ti->W, L->k, L->s);
+            break;
+        case OP_GAP:
+            if (dx) nn_gap_backward(dy, dx, N, ti->C, ti->H * ti->W);
+            break;
+        case OP_ADD:
+            nn_add_backward(dy, dx, net->dact[L->in2], n);
+            break;
+        }
+    }
+}

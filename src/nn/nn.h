@@ -1,0 +1,170 @@
+/*
+ * nn.h -- the private neural-network layer of samc: layer kernels
+ * (layers.c) and networks built from them (network.c) over ONE flat parameter
+ * buffer and ONE gradient buffer of identical layout (layers hold offsets
+ * into them, STYLE 1).  The samc_model kinds "mlp", "cnn" and "resnet"
+ * (src/model/net.c) are thin wrappers around an nn_net.  Not part of the
+ * public interface; the tests include it to check each kernel on its own.
+ *
+ * Conventions of every kernel below:
+ *   - tensors are float, batch-major, images NCHW ([N][C][H][W] row-major);
+ *   - forward kernels OVERWRITE their output;
+ *   - backward kernels ADD into every gradient they are given (dx, dw, db,
+ *     ...); a NULL gradient pointer means "not wanted" and is skipped;
+ *   - reductions (BatchNorm statistics, loss) are accumulated in double.
+ * The kernels allocate nothing; those that need scratch take it from the
+ * caller (sizes from the *_scratch functions).  Threads come from the BLAS
+ * (OpenBLAS) inside the GEMMs only: the elementwise kernels are memory-bound,
+ * and OpenMP regions beside OpenBLAS's own spinning threads measured slower
+ * (4x on 2 cores under load) than one thread.
+ */
+#ifndef SAMC_NN_H
+#define SAMC_NN_H
+
+#include <stddef.h>
+
+#include "samc.h"
+
+/* ---------------------------------------------------------------- kernels */
+
+/* Linear: X [N][in], W [out][in], b [out] (NULL: none) -> Y [N][out] = X W' + b. */
+void nn_linear_forward(const float *X, const float *W, const float *b, float *Y,
+                       int N, int in, int out);
+/* dY [N][out]:  dX [N][in] += dY W,  dW [out][in] += dY' X,  db [out] += sum_n dY. */
+void nn_linear_backward(const float *X, const float *W, const float *dY, float *dX,
+                        float *dW, float *db, int N, int in, int out);
+
+/* Geometry of a 2-D convolution: input C x H x W, Co output channels, a
+ * k x k kernel, stride, zero padding pad; output Co x Ho x Wo with
+ * Ho = floor((H + 2 pad - k) / stride) + 1 (PyTorch's rule). */
+typedef struct nn_conv_geom {
+    int C, H, W;
+    int Co, k, stride, pad;
+    int Ho, Wo;
+} nn_conv_geom;
+
+/* Fills g; returns 0, or -1 if the output would be empty or a size is out
+ * of range. */
+int nn_conv_geom_init(nn_conv_geom *g, int C, int H, int W, int Co, int k,
+                      int stride, int pad);
+/* Samples per im2col + GEMM group for a batch of N, and the floats of
+ * scratch nn_conv_forward / nn_conv_backward need for it. */
+int nn_conv_group(const nn_conv_geom *g, int N);
+size_t nn_conv_scratch(const nn_conv_geom *g, int N);
+
+/* Conv2d, x [N][C][H][W], w [Co][C][k][k], b [Co] (NULL: none) ->
+ * y [N][Co][Ho][Wo].  im2col over a group of samples, then one sgemm. */
+void nn_conv_forward(const nn_conv_geom *g, const float *x, const float *w,
+                     const float *b, float *y, int N, float *scratch);
+/* The same by direct loops (reference for tests; accumulates in double). */
+void nn_conv_forward_naive(const nn_conv_geom *g, const float *x, const float *w,
+                           const float *b, float *y, int N);
+/* dy [N][Co][Ho][Wo]:  dx += conv'(dy) (sgemm + col2im),
+ * dw [Co][C][k][k] += dy (x) im2col(x),  db [Co] += sum of dy per channel. */
+void nn_conv_backward(const nn_conv_geom *g, const float *x, const float *w,
+                      const float *dy, float *dx, float *dw, float *db, int N,
+                      float *scratch);
+
+/* ReLU elementwise over n floats: y = max(x, 0);  dx += dy [x > 0]. */
+void nn_relu_forward(const float *x, float *y, size_t n);
+void nn_relu_backward(const float *x, const float *dy, float *dx, size_t n);
+/* In place (what the networks use; the input has no other consumer):
+ * x = max(x, 0);  then d = d [y > 0] OVERWRITES the gradient d, which is the
+ * gradient of both y and the input x. */
+void nn_relu_inplace(float *x, size_t n);
+void nn_relu_backward_inplace(const float *y, float *d, size_t n);
+
+/* Max pool, k x k window, stride s, no padding: x [N][C][H][W] ->
+ * y [N][C][Ho][Wo], Ho = (H - k) / s + 1.  Ties go to the first element in
+ * row-major window order (as PyTorch); backward recomputes the arg max from x. */
+void nn_maxpool_forward(const float *x, float *y, int N, int C, int H, int W,
+                        int k, int s);
+void nn_maxpool_backward(const float *x, const float *dy, float *dx, int N, int C,
+                         int H, int W, int k, int s);
+
+/* Global average pool: x [N][C][P] -> y [N][C] (P = H W);  dx += dy / P. */
+void nn_gap_forward(const float *x, float *y, int N, int C, int P);
+void nn_gap_backward(const float *dy, float *dx, int N, int C, int P);
+
+/* Residual add: y = a + b;  da += dy, db += dy. */
+void nn_add_forward(const float *a, const float *b, float *y, size_t n);
+void nn_add_backward(const float *dy, float *da, float *db, size_t n);
+
+/* BatchNorm2d over x [N][C][P], per channel, eps as given.
+ * Training mode: normalize by the batch mean and the biased batch variance
+ * over (N, P); save the mean and 1/sqrt(var + eps) per channel (save_mean,
+ * save_invstd [C]) for the backward pass; if run_mean / run_var are not NULL
+ * update them: r = (1 - momentum) r + momentum * stat, with the unbiased
+ * variance (times M/(M-1), M = N P). */
+void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
+                         float *y, int N, int C, int P, double eps,
+                         double *save_mean, double *save_invstd,
+                         float *run_mean, float *run_var, double momentum);
+/* Evaluation mode: normalize by run_mean, run_var. */
+void nn_bn_forward_eval(const float *x, const float *gamma, const float *beta,
+                        const float *run_mean, const float *run_var, float *y,
+                        int N, int C, int P, double eps);
+/* Backward of the training mode (batch statistics depend on x):
+ * dx += gamma invstd (dy - mean(dy) - xhat mean(dy xhat)),
+ * dgamma += sum dy xhat, dbeta += sum dy. */
+void nn_bn_backward(const float *x, const float *gamma, const double *save_mean,
+                    const double *save_invstd, const float *dy, float *dx,
+                    float *dgamma, float *dbeta, int N, int C, int P);
+
+/* Softmax cross-entropy: z [N][K] logits, label [N] class indices.
+ * Returns the SUM over rows of -log softmax(z)[label]; if dz is not NULL
+ * OVERWRITES dz [N][K] = gscale (softmax(z) - onehot(label)).  If n_correct
+ * is not NULL it receives the number of rows whose arg max is the label. */
+double nn_softmax_xent(const float *z, const int *label, int N, int K, float *dz,
+                       double gscale, size_t *n_correct);
+
+/* --------------------------------------------------------------- networks */
+
+typedef struct nn_net nn_net;
+
+/* Builders; each returns NULL and writes the cause into err (may be NULL)
+ * on a bad argument or out of memory.  The input is a C x H x W image
+ * (C*H*W floats per row; mlp: C = d, H = W = 1); K classes.
+ *   mlp     Linear(d, h[0]) ReLU ... Linear(h[nh-1], K)      (nh >= 0)
+ *   cnn     Conv(C,16,3,p1) ReLU MaxPool2 Conv(16,32,3,p1) ReLU MaxPool2
+ *           Linear(32 (H/4)(W/4), 128) ReLU Linear(128, K)
+ *   resnet  depth = 6k+2: Conv(C,16,3,p1,no bias) BN ReLU, 3 stages of k
+ *           BasicBlocks (16, 32 stride 2, 64 stride 2), global average pool,
+ *           Linear(64, K). */
+nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err);
+nn_net *nn_net_cnn(int C, int H, int W, int K, char *err);
+nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err);
+void nn_net_free(nn_net *net);
+
+size_t nn_net_n_params(const nn_net *net);
+size_t nn_net_n_buffers(const nn_net *net);
+float *nn_net_buffers(nn_net *net);       /* running mean, var per BN layer */
+size_t nn_net_input_size(const nn_net *net); /* floats per input row */
+int nn_net_n_classes(const nn_net *net);
+
+/* He-normal weights (std sqrt(2 / fan_in)), zero biases, BN gamma 1 beta 0,
+ * drawn in parameter order. */
+void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng);
+
+/* Make room for a batch of N rows (grad: also the gradient buffers).  Grows
+ * the activation and scratch buffers only when N exceeds what was seen
+ * before.  Returns SAMC_OK or SAMC_ENOMEM. */
+samc_status nn_net_reserve(nn_net *net, int N, int grad);
+/* The input buffer [N][input_size] and a label buffer [N] for the caller's
+ * loss (both valid after nn_net_reserve until the next one). */
+float *nn_net_input(nn_net *net);
+int *nn_net_labels(nn_net *net);
+/* Floats of activations per row (all tensors): what a batch row costs. */
+size_t nn_net_row_floats(const nn_net *net);
+/* Forward over the input buffer: train != 0 uses batch statistics in BN and,
+ * if update_stats, updates the running statistics; train == 0 uses them.
+ * Returns the logits [N][K] (valid until the next call). */
+const float *nn_net_forward(nn_net *net, const float *params, int N, int train,
+                            int update_stats);
+/* The gradient buffer of the logits [N][K]: write dloss/dlogits into it
+ * after nn_net_forward (training mode, reserved with grad), then call
+ * nn_net_backward, which ADDS the parameter gradients into grad. */
+float *nn_net_dlogits(nn_net *net);
+void nn_net_backward(nn_net *net, const float *params, float *grad, int N);
+
+#endif
