@@ -464,8 +464,10 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
 /* Which pass of a SAM step the next samc_model_loss_grad belongs to.  In
  * pass 1 BatchNorm normalizes by batch statistics and updates its running
  * statistics; in pass 2 it normalizes by batch statistics and leaves the
- * running statistics untouched (SPEC section 1).  Models without BatchNorm
- * ignore it.  Default: 1. */
+ * running statistics untouched (SPEC section 1).  Pass 0 is evaluation
+ * mode: BatchNorm normalizes by its running statistics, and the gradient is
+ * that of the evaluation-mode function (what the measurements differentiate).
+ * Models without BatchNorm ignore it.  Default: 1. */
 void samc_model_set_pass(samc_model *m, int pass);
 /* Non-trainable state (BatchNorm running means and variances), flat: it
  * belongs in a checkpoint beside the parameters.  0 / NULL when none. */

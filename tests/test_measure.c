@@ -210,6 +210,116 @@ static void test_average_sharpness(void **state)
     free(H);
 }
 
+/* ---- on a small MLP: HVPs against second differences of the loss, a
+ * symmetric Hessian, and Lanczos against a dense eigen-solve ---- */
+
+typedef struct mlp_ctx { samc_model *m; samc_dataset *ds; size_t np; } mlp_ctx;
+static int mlp_oracle(void *u, const float *x, float *g, double *loss, int pass)
+{
+    mlp_ctx *c = u;
+    samc_model_set_pass(c->m, pass);
+    if (g) memset(g, 0, c->np * sizeof *g);
+    return samc_model_loss_grad(c->m, c->ds, NULL, c->ds->n, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+/* Cyclic Jacobi eigenvalues of a symmetric n x n matrix (destroyed), ascending. */
+static void jacobi_eigenvalues(double *A, int n, double *ev)
+{
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) off += A[i * n + j] * A[i * n + j];
+        if (off < 1e-22) break;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                if (fabs(A[p * n + q]) < 1e-300) continue;
+                double th = (A[q * n + q] - A[p * n + p]) / (2 * A[p * n + q]);
+                double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
+                double c = 1 / sqrt(t * t + 1), sn = t * c;
+                for (int k = 0; k < n; k++) {
+                    double akp = A[k * n + p], akq = A[k * n + q];
+                    A[k * n + p] = c * akp - sn * akq;
+                    A[k * n + q] = sn * akp + c * akq;
+                }
+                for (int k = 0; k < n; k++) {
+                    double apk = A[p * n + k], aqk = A[q * n + k];
+                    A[p * n + k] = c * apk - sn * aqk;
+                    A[q * n + k] = sn * apk + c * aqk;
+                }
+            }
+    }
+    for (int i = 0; i < n; i++) ev[i] = A[i * n + i];
+    for (int i = 0; i < n; i++) /* insertion sort */
+        for (int j = i; j > 0 && ev[j - 1] > ev[j]; j--) {
+            double t = ev[j]; ev[j] = ev[j - 1]; ev[j - 1] = t;
+        }
+}
+
+static void test_mlp_hessian(void **state)
+{
+    (void)state;
+    enum { NS = 12, D = 3, K = 3 };
+    float xs[NS * D], ys[NS];
+    samc_rng r;
+    samc_rng_seed(&r, 11);
+    for (int i = 0; i < NS * D; i++) xs[i] = (float)samc_rng_normal(&r);
+    for (int i = 0; i < NS; i++) ys[i] = (float)(i % K);
+    samc_dataset ds = { .n = NS, .d = D, .x = xs, .y = ys, .n_classes = K };
+    samc_model *m;
+    samc_errbuf err;
+    assert_int_equal(samc_model_create_for(&m, "mlp:5", &ds, 0.0, 1, err), SAMC_OK);
+    const size_t n = samc_model_n_params(m);
+    assert_int_equal(n, D * 5 + 5 + 5 * K + K);
+    float *w = malloc(n * sizeof *w), *e = calloc(n, sizeof *e), *col = malloc(n * sizeof *col);
+    samc_model_init_params(m, w, &r);
+    mlp_ctx c = { m, &ds, n };
+    samc_oracle o = { n, mlp_oracle, &c };
+    double *H = malloc(n * n * sizeof *H), *ev = malloc(n * sizeof *ev);
+    for (size_t j = 0; j < n; j++) { /* column j = H e_j */
+        e[j] = 1.0f;
+        assert_int_equal(samc_hvp(&o, w, e, 1e-3, col, NULL), SAMC_OK);
+        e[j] = 0.0f;
+        for (size_t i = 0; i < n; i++) H[i * n + j] = col[i];
+    }
+    double asym = 0, hmax = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            asym = fmax(asym, fabs(H[i * n + j] - H[j * n + i]));
+            hmax = fmax(hmax, fabs(H[i * n + j]));
+        }
+    print_message("MLP Hessian %zu x %zu: max |H - H'| = %.2g of max |H| = %.3g\n", n, n, asym, hmax);
+    assert_true(hmax > 1e-2);
+    assert_true(asym < 1e-2 * hmax);
+    /* v'Hv against the second difference of the loss alone */
+    float *v = malloc(n * sizeof *v), *hv = malloc(n * sizeof *hv), *xp = malloc(n * sizeof *xp), *xm = malloc(n * sizeof *xm);
+    for (size_t i = 0; i < n; i++) v[i] = (float)samc_rng_normal(&r);
+    double vn = samc_nrm2(v, n);
+    for (size_t i = 0; i < n; i++) v[i] = (float)(v[i] / vn);   /* unit v: a short step, few kinks */
+    assert_int_equal(samc_hvp(&o, w, v, 1e-3, hv, NULL), SAMC_OK);
+    double vhv = samc_dot(v, hv, n), h = 1e-2, f0, fp, fm;
+    for (size_t i = 0; i < n; i++) xp[i] = (float)(w[i] + h * v[i]), xm[i] = (float)(w[i] - h * v[i]);
+    mlp_oracle(&c, w, NULL, &f0, 0);
+    mlp_oracle(&c, xp, NULL, &fp, 0);
+    mlp_oracle(&c, xm, NULL, &fm, 0);
+    print_message("v'Hv = %.6g by HVP, %.6g by second differences of the loss\n", vhv, (fp - 2 * f0 + fm) / (h * h));
+    assert_true(fabs(vhv) > 1e-3);
+    assert_close((fp - 2 * f0 + fm) / (h * h), vhv, 5e-2, 1e-3);
+    /* Lanczos on the whole space against the dense eigen-solve */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) H[i * n + j] = H[j * n + i] = 0.5 * (H[i * n + j] + H[j * n + i]);
+    jacobi_eigenvalues(H, (int)n, ev);
+    samc_hessian_params hp = samc_hessian_default_params();
+    hp.top_k = 2;
+    hp.lanczos_steps = (int)n;
+    double top[2];
+    assert_int_equal(samc_hessian_top(&o, w, &hp, top, NULL), SAMC_OK);
+    print_message("MLP top eigenvalues: Lanczos %.6g %.6g, dense %.6g %.6g\n", top[0], top[1], ev[n - 1], ev[n - 2]);
+    assert_close(top[0], ev[n - 1], 1e-3, 1e-5);
+    assert_close(top[1], ev[n - 2], 1e-3, 1e-5);
+    free(w); free(e); free(col); free(H); free(ev); free(v); free(hv); free(xp); free(xm);
+    samc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_worst_linf_closed_form),
         cmocka_unit_test(test_worst_properties),
         cmocka_unit_test(test_average_sharpness),
+        cmocka_unit_test(test_mlp_hessian),
     };
     return cmocka_run_group_tests_name("measure", tests, NULL, NULL);
 }

@@ -613,6 +613,48 @@ static void test_directional_resnet(void **state)
     free_data(&d2);
 }
 
+/* Pass 0 is evaluation mode: after pass-1 calls moved the running statistics,
+ * the pass-0 loss equals samc_model_evaluate's, its gradient matches finite
+ * differences of that loss, and the running statistics do not move. */
+static void test_eval_mode_gradient(void **state)
+{
+    (void)state;
+    samc_dataset ds = make_data(6, 3 * 8 * 8, 3, 8, 8, 3, 45);
+    samc_model *m = make_model("resnet:8", &ds, 0.0);
+    const size_t np = samc_model_n_params(m), nb = samc_model_n_buffers(m);
+    float *x = init_params(m, 46), *g = falloc(np), *xp = falloc(np), *xm = falloc(np), *v = falloc(np);
+    for (int k = 0; k < 3; k++) (void)loss_of(m, &ds, NULL, ds.n, x, g);  /* pass 1 */
+    float *before = falloc(nb);
+    memcpy(before, samc_model_buffers(m), nb * sizeof(float));
+    samc_model_set_pass(m, 0);
+    memset(g, 0, np * sizeof(float));
+    double f0 = loss_of(m, &ds, NULL, ds.n, x, g);
+    assert_memory_equal(before, samc_model_buffers(m), nb * sizeof(float));
+    double el, acc;
+    assert_int_equal(samc_model_evaluate(m, &ds, x, &el, &acc), SAMC_OK);
+    assert_close(f0, el, 1e-6, 0);
+    /* pass 1 would give a different (batch-statistics) loss */
+    samc_rng r;
+    samc_rng_seed(&r, 47);
+    randn(v, np, 1.0, &r);
+    const double vn = nrm2(v, np), gn = nrm2(g, np), h = 1e-3;
+    assert_true(gn > 1e-2);
+    double dd = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        v[i] = (float)(v[i] / vn + g[i] / gn);
+        xp[i] = (float)(x[i] + h * v[i]);
+        xm[i] = (float)(x[i] - h * v[i]);
+        dd += (double)g[i] * ((double)xp[i] - (double)xm[i]);
+    }
+    const double fd = loss_of(m, &ds, NULL, ds.n, xp, NULL) - loss_of(m, &ds, NULL, ds.n, xm, NULL);
+    assert_close(fd, dd, 1e-2, 1e-7);
+    samc_model_set_pass(m, 1);
+    assert_true(fabs(loss_of(m, &ds, NULL, ds.n, x, NULL) - f0) > 1e-6);
+    free(x); free(g); free(xp); free(xm); free(v); free(before);
+    samc_model_free(m);
+    free_data(&ds);
+}
+
 /* ------------------------------------------------------------- BatchNorm */
 
 static void test_batchnorm_running_stats(void **state)
@@ -1030,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_directional_mlp),
         cmocka_unit_test(test_directional_cnn),
         cmocka_unit_test(test_directional_resnet),
+        cmocka_unit_test(test_eval_mode_gradient),
         cmocka_unit_test(test_batchnorm_running_stats),
         cmocka_unit_test(test_batchnorm_eval_mode),
         cmocka_unit_test(test_gradient_accumulates),

@@ -248,7 +248,7 @@ samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
 
 void samc_model_set_pass(samc_model *m, int pass)
 {
-    if (m) m->pass = pass == 2 ? 2 : 1;
+    if (m) m->pass = pass == 0 ? 0 : pass == 2 ? 2 : 1;
 }
 
 size_t samc_model_n_buffers(const samc_model *m)

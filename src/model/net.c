@@ -183,7 +183,7 @@ static samc_status net_loss_grad(const samc_model *m, const samc_dataset *ds,
     samc_status st = nn_net_reserve(net, N, grad != NULL);
     if (st != SAMC_OK) return st;
     gather(net, ds, idx, 0, N, 1);
-    const float *z = nn_net_forward(net, x, N, 1, m->pass == 1);
+    const float *z = nn_net_forward(net, x, N, m->pass != 0, m->pass == 1);
     *loss_sum = nn_softmax_xent(z, nn_net_labels(net), N, K, grad ? nn_net_dlogits(net) : NULL,
                                 gscale, NULL);
     if (grad) nn_net_backward(net, x, grad, N);

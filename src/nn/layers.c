@@ -503,6 +503,33 @@ void nn_bn_backward(const float *x, const float *gamma, const double *save_mean,
     }
 }
 
+void nn_bn_backward_eval(const float *x, const float *gamma, const double *mean,
+                         const double *invstd, const float *dy, float *dx,
+                         float *dgamma, float *dbeta, int N, int C, int P)
+{
+    for (int c = 0; c < C; c++) {
+        const double mu = mean[c], is = invstd[c];
+        double sdy = 0.0, sdyx = 0.0;
+        const float k = (float)(gamma[c] * is);
+        for (int n = 0; n < N; n++) {
+            const float *restrict xc = x + ((size_t)n * C + c) * P;
+            const float *restrict dyc = dy + ((size_t)n * C + c) * P;
+            #pragma omp simd reduction(+ : sdy, sdyx)
+            for (int i = 0; i < P; i++) {
+                sdy += dyc[i];
+                sdyx += (double)dyc[i] * ((double)xc[i] - mu);
+            }
+            if (dx) {
+                float *restrict dxc = dx + ((size_t)n * C + c) * P;
+                #pragma omp simd
+                for (int i = 0; i < P; i++) dxc[i] += k * dyc[i];
+            }
+        }
+        if (dgamma) dgamma[c] += (float)(sdyx * is);
+        if (dbeta) dbeta[c] += (float)sdy;
+    }
+}
+
 /* ------------------------------------------------------------------- loss */
 
 double nn_softmax_xent(const float *z, const int *label, int N, int K, float *dz,

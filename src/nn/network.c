@@ -79,6 +79,7 @@ struct nn_net {
     float *act_arena, *dact_arena, *scratch;
     size_t scratch_len;
     int *labels;         /* fwd_cap */
+    int train;           /* mode of the last forward: BN backward follows it */
     float **act, **dact; /* n_tensors pointers into the arenas (dact[0] NULL) */
 };
 
@@ -543,6 +544,7 @@ samc_status nn_net_reserve(nn_net *net, int N, int grad)
 const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
                             int update_stats)
 {
+    net->train = train;
     for (int i = 0; i < net->n_layers; i++) {
         const nn_layer *L = &net->layers[i];
         const nn_tensor *ti = &net->tensors[L->in];
@@ -565,8 +567,15 @@ const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
                                     net->stats + L->stat_off, net->stats + L->stat_off + C,
                                     update_stats ? rm : NULL, update_stats ? rv : NULL,
                                     BN_MOMENTUM);
-            else
+            else {
                 nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, N, C, P, BN_EPS);
+                /* the statistics the evaluation-mode backward needs */
+                double *sm = net->stats + L->stat_off, *si = sm + C;
+                for (int c = 0; c < C; c++) {
+                    sm[c] = rm[c];
+                    si[c] = 1.0 / sqrt((double)rv[c] + BN_EPS);
+                }
+            }
             break;
         }
         case OP_RELU:   /* in place: y is x */
@@ -611,9 +620,9 @@ void nn_net_backward(nn_net *net, const float *p, float *grad, int N)
             break;
         case OP_BN: {
             const int C = ti->C;
-            nn_bn_backward(x, p + L->w_off, net->stats + L->stat_off,
-                           net->stats + L->stat_off + C, dy, dx, grad + L->w_off,
-                           grad + L->b_off, N, C, ti->H * ti->W);
+            (net->train ? nn_bn_backward : nn_bn_backward_eval)(
+                x, p + L->w_off, net->stats + L->stat_off, net->stats + L->stat_off + C, dy, dx,
+                grad + L->w_off, grad + L->b_off, N, C, ti->H * ti->W);
             break;
         }
         case OP_RELU:   /* in place: dx is dy, x now holds y */

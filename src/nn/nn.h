@@ -111,6 +111,12 @@ void nn_bn_backward(const float *x, const float *gamma, const double *save_mean,
                     const double *save_invstd, const float *dy, float *dx,
                     float *dgamma, float *dbeta, int N, int C, int P);
 
+/* Backward of the evaluation mode (fixed statistics mean, invstd):
+ * dx += gamma invstd dy, dgamma += sum dy xhat, dbeta += sum dy. */
+void nn_bn_backward_eval(const float *x, const float *gamma, const double *mean,
+                         const double *invstd, const float *dy, float *dx,
+                         float *dgamma, float *dbeta, int N, int C, int P);
+
 /* Softmax cross-entropy: z [N][K] logits, label [N] class indices.
  * Returns the SUM over rows of -log softmax(z)[label]; if dz is not NULL
  * OVERWRITES dz [N][K] = gscale (softmax(z) - onehot(label)).  If n_correct
