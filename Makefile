@@ -5,7 +5,7 @@
 #   make clean
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc
 LDLIBS  += -lopenblas -lz -lm -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))

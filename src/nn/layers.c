@@ -348,16 +348,17 @@ void nn_maxpool_forward(const float *x, float *y, int N, int C, int H, int W,
         const float *xc = x + (size_t)nc * H * W;
         float *yc = y + (size_t)nc * Ho * Wo;
         if (k == 2 && s == 2) {
+            /* the common case, branch-free so it vectorizes; a NaN wins as
+             * in the generic path (x != x is isnan) */
             for (int oh = 0; oh < Ho; oh++) {
-                const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;
+                const float *restrict r0 = xc + (size_t)(2 * oh) * W, *restrict r1 = r0 + W;
+                float *restrict yr = yc + (size_t)oh * Wo;
                 for (int ow = 0; ow < Wo; ow++) {
-                    float a = r0[2 * ow], b = r0[2 * ow + 1];
-                    float c = r1[2 * ow], d = r1[2 * ow + 1];
-                    float m = a;
-                    if (b > m || isnan(b)) m = b;
-                    if (c > m || isnan(c)) m = c;
-                    if (d > m || isnan(d)) m = d;
-                    yc[(size_t)oh * Wo + ow] = m;
+                    const float a = r0[2 * ow], b = r0[2 * ow + 1];
+                    const float c = r1[2 * ow], d = r1[2 * ow + 1];
+                    const float ab = b > a ? b : a, cd = d > c ? d : c;
+                    const int nan = (a != a) | (b != b) | (c != c) | (d != d);
+                    yr[ow] = nan ? NAN : (cd > ab ? cd : ab);
                 }
             }
         } else {
@@ -376,6 +377,28 @@ void nn_maxpool_backward(const float *x, const float *dy, float *dx, int N, int 
     for (long long nc = 0; nc < NC; nc++) {
         const float *xc = x + (size_t)nc * H * W, *dyc = dy + (size_t)nc * Ho * Wo;
         float *dxc = dx + (size_t)nc * H * W;
+        if (k == 2 && s == 2) {
+            /* the first maximum of each 2x2 window, chosen without branches
+             * (a NaN input has already made the loss NaN: the step is void) */
+            for (int oh = 0; oh < Ho; oh++) {
+                const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;
+                float *d0 = dxc + (size_t)(2 * oh) * W, *d1 = d0 + W;
+                const float *dyr = dyc + (size_t)oh * Wo;
+                for (int ow = 0; ow < Wo; ow++) {
+                    const float a = r0[2 * ow], b = r0[2 * ow + 1];
+                    const float c = r1[2 * ow], d = r1[2 * ow + 1];
+                    const int tb = b > a;
+                    const float ab = tb ? b : a;
+                    const int td = d > c;
+                    const float cd = td ? d : c;
+                    const int bottom = cd > ab;
+                    float *row = bottom ? d1 : d0;
+                    const int col = 2 * ow + (bottom ? td : tb);
+                    row[col] += dyr[ow];
+                }
+            }
+            continue;
+        }
         for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++)
                 dxc[window_argmax(xc, W, k, s, oh, ow)] += dyc[(size_t)oh * Wo + ow];
