@@ -28,6 +28,12 @@ build/libsamc.so: $(LIB_OBJ)
 samc: build/cli/samc.o build/libsamc.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# counts the library's allocations: malloc, calloc, realloc wrapped at link time
+build/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build/libsamc.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS) \
+	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 build/tests/%: tests/%.c tests/testutil.h build/libsamc.a
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS)

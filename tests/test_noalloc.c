@@ -1,0 +1,84 @@
+/*
+ * test_noalloc.c -- a training step allocates nothing: malloc, calloc and
+ * realloc called from the library are counted (the test is linked with
+ * -Wl,--wrap), and after warm-up steps a run of SAM steps of each model
+ * kind, and of a batch no larger than one already seen, makes no call.
+ */
+#include "testutil.h"
+
+static long n_alloc;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n) { n_alloc++; return __real_malloc(n); }
+void *__wrap_calloc(size_t k, size_t n) { n_alloc++; return __real_calloc(k, n); }
+void *__wrap_realloc(void *p, size_t n) { n_alloc++; return __real_realloc(p, n); }
+
+typedef struct ctx { samc_model *m; samc_dataset *ds; size_t nb, np; } ctx;
+
+static int oracle(void *u, const float *x, float *g, double *loss, int pass)
+{
+    ctx *c = u;
+    samc_model_set_pass(c->m, pass);
+    if (g) memset(g, 0, c->np * sizeof *g);
+    return samc_model_loss_grad(c->m, c->ds, NULL, c->nb, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+static void steps_allocate_nothing(const char *spec, int C, int H, int W, int K)
+{
+    const size_t n = 32, d = (size_t)C * H * W;
+    samc_dataset ds = { .n = n, .d = d, .n_classes = K, .channels = C, .height = H, .width = W };
+    ds.x = malloc(n * d * sizeof(float));
+    ds.y = malloc(n * sizeof(float));
+    samc_rng r;
+    samc_rng_seed(&r, 1);
+    for (size_t i = 0; i < n * d; i++) ds.x[i] = (float)samc_rng_normal(&r);
+    for (size_t i = 0; i < n; i++) ds.y[i] = (float)(i % (size_t)K);
+    samc_model *m;
+    samc_errbuf err;
+    assert_int_equal(samc_model_create_for(&m, spec, &ds, 1e-4, 1, err), SAMC_OK);
+    ctx c = { m, &ds, n, samc_model_n_params(m) };
+    float *x = malloc(c.np * sizeof *x);
+    samc_model_init_params(m, x, &r);
+    samc_optim_params p = samc_optim_default_params();
+    p.kind = SAMC_OPT_GSAM;
+    p.alpha = 0.1;
+    p.momentum = 0.9;
+    p.rule = SAMC_STEP_POLYAK;
+    samc_optim *o;
+    assert_int_equal(samc_optim_init(&o, c.np, &p, err), SAMC_OK);
+    samc_oracle orc = { c.np, oracle, &c };
+    for (int t = 0; t < 2; t++) assert_int_equal(samc_optim_step(o, &orc, x, 0.01, 0.05, NULL), SAMC_OK);
+    long before = n_alloc;
+    for (int t = 0; t < 4; t++) {
+        c.nb = t % 2 ? n : n / 2;   /* a smaller batch reuses the buffers */
+        assert_int_equal(samc_optim_step(o, &orc, x, 0.01, 0.05, NULL), SAMC_OK);
+    }
+    double loss, acc;
+    long during_steps = n_alloc - before;
+    print_message("%-10s %ld allocations in 4 steps\n", spec, during_steps);
+    assert_int_equal(during_steps, 0);
+    assert_int_equal(samc_model_evaluate(m, &ds, x, &loss, &acc), SAMC_OK);
+    assert_true(n_alloc > 0); /* the counter does count (setup allocated) */
+    samc_optim_free(o);
+    samc_model_free(m);
+    free(x);
+    free(ds.x);
+    free(ds.y);
+}
+
+static void test_mlp(void **state) { (void)state; steps_allocate_nothing("mlp:32,16", 1, 6, 6, 4); }
+static void test_cnn(void **state) { (void)state; steps_allocate_nothing("cnn", 1, 8, 8, 4); }
+static void test_resnet(void **state) { (void)state; steps_allocate_nothing("resnet:8", 3, 8, 8, 4); }
+static void test_softmax(void **state) { (void)state; steps_allocate_nothing("softmax", 1, 3, 3, 3); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mlp),
+        cmocka_unit_test(test_cnn),
+        cmocka_unit_test(test_resnet),
+        cmocka_unit_test(test_softmax),
+    };
+    return cmocka_run_group_tests_name("noalloc", tests, NULL, NULL);
+}
