@@ -51,6 +51,80 @@ test: all $(TEST_BIN)
 	@bash tests/run.sh $(TEST_BIN)
 
 clean:
-	rm -rf build samc
+	rm -rf build samc build-san build-fuzz
 
 .PHONY: all test tests bench clean
+
+# ------------------------------------------------------------------ fuzzing
+#   make fuzz        libFuzzer targets build-fuzz/fuzz_<name> (clang; fuzz/README.md)
+#   make fuzz-seeds  regenerate fuzz/seeds/<name>/ (fuzz/gen_seeds.c)
+#   bash fuzz/run.sh [SECONDS] [TARGET...]   run them
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := libsvm csv idx cifar10 npy ckpt dataspec schedule
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wno-pass-failed \
+                -fopenmp -Iinclude -Isrc $(FUZZ_SAN)
+FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/%.o)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/%.o: %.c include/samc.h $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build-fuzz/libsamc.a: $(FUZZ_OBJ)
+	$(AR) rcs $@ $^
+
+build-fuzz/fuzz_%: fuzz/fuzz_target.c fuzz/targets.h build-fuzz/libsamc.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DFUZZ_NAME=$* -o $@ $< \
+	    build-fuzz/libsamc.a $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+build/fuzz/gen_seeds: fuzz/gen_seeds.c build/libsamc.a
+	@mkdir -p build/fuzz
+	$(CC) $(CFLAGS) -o $@ $< build/libsamc.a $(LDLIBS)
+
+fuzz-seeds: build/fuzz/gen_seeds
+	for t in $(FUZZ_TARGETS); do mkdir -p fuzz/seeds/$$t; done
+	build/fuzz/gen_seeds fuzz/seeds
+
+# the corpus replay test calls the targets' code
+build/tests/test_fuzz_corpus build-san/tests/test_fuzz_corpus: fuzz/targets.h
+
+# ------------------------------------------------------- sanitizer test suite
+#   make sanitize    library, program and tests with ASan + UBSan into build-san/,
+#                    then the whole suite (tests/run.sh) on those binaries
+SAN_CC     ?= $(CC)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS := -O1 -g -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc \
+              $(SAN_FLAGS)
+SAN_OBJ    := $(LIB_SRC:%.c=build-san/%.o)
+SAN_TESTS  := $(TEST_SRC:tests/%.c=build-san/tests/%)
+# third-party code only (libopenblas, libgomp): tests/lsan.supp, tests/ubsan.supp
+SAN_ENV    := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+              LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/ubsan.supp
+
+build-san/%.o: %.c include/samc.h $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+build-san/libsamc.a: $(SAN_OBJ)
+	$(AR) rcs $@ $^
+
+build-san/samc: build-san/cli/samc.o build-san/libsamc.a
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/libsamc.a
+	@mkdir -p build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS) \
+	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+build-san/tests/%: tests/%.c tests/testutil.h build-san/libsamc.a
+	@mkdir -p build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS)
+
+sanitize: build-san/samc $(SAN_TESTS)
+	@$(SAN_ENV) SAMC=build-san/samc bash tests/run.sh $(SAN_TESTS)
+
+.PHONY: fuzz fuzz-seeds sanitize

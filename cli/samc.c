@@ -7,6 +7,8 @@
  * library's live defaults.
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +18,7 @@
 
 #include "samc.h"
 
-#define DEFAULT_DATA "libsvm:/usr/share/doc/liblinear-tools/examples/heart_scale"
+#define DEFAULT_DATA "fashion-mnist"
 
 typedef struct cli {
     samc_train_params p;      /* p.measure serves both commands */
@@ -35,7 +37,9 @@ static void cli_defaults(cli *c)
     c->p = samc_train_default_params();
     c->dopt = samc_data_default_options();
     snprintf(c->data, sizeof c->data, "%s", DEFAULT_DATA);
-    snprintf(c->model, sizeof c->model, "logreg");
+    snprintf(c->model, sizeof c->model, "cnn");
+    c->p.batch.b0 = 128;
+    c->p.epochs = 5;
     snprintf(c->out, sizeof c->out, "out");
     snprintf(c->format, sizeof c->format, "table");
 }
@@ -165,7 +169,32 @@ static int set_data_dir(cli *c, const char *v, char *err)
 }
 static void get_data_dir(const cli *c, char *b, size_t n)
 {
-    snprintf(b, n, "%s", c->dopt.data_dir ? c->dopt.data_dir : "(the data set's default)");
+    snprintf(b, n, "%s", c->dopt.data_dir ? c->dopt.data_dir : "");   /* "": the data set's default */
+}
+
+/* --checkpoint-every N (steps) | Nm (minutes) | Ns (seconds) */
+static int set_ckpt_every(cli *c, const char *v, char *err)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || errno || !(x >= 0) || !isfinite(x) ||
+        (*end && strcmp(end, "m") && strcmp(end, "s")) || (!*end && x != floor(x)))
+        return BAD("--checkpoint-every: expected STEPS, MINUTESm or SECONDSs, got '%s'", v);
+    if (!*end) {
+        c->p.ckpt_every_steps = (int64_t)x;
+        c->p.ckpt_every_s = 0;
+    } else {
+        c->p.ckpt_every_s = *end == 'm' ? 60 * x : x;
+        c->p.ckpt_every_steps = 0;
+    }
+    return 0;
+}
+static void get_ckpt_every(const cli *c, char *b, size_t n)
+{
+    if (c->p.ckpt_every_steps > 0) snprintf(b, n, "%lld", (long long)c->p.ckpt_every_steps);
+    else if (c->p.ckpt_every_s > 0 && fmod(c->p.ckpt_every_s, 60) == 0) snprintf(b, n, "%.9gm", c->p.ckpt_every_s / 60);
+    else snprintf(b, n, "%.9gs", c->p.ckpt_every_s);
 }
 
 static int set_format(cli *c, const char *v, char *err)
@@ -299,7 +328,15 @@ static void get_metric(const cli *c, char *b, size_t n)
         }
 }
 
+static int set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
+static void get_none(const cli *c, char *b, size_t n) { (void)c; snprintf(b, n, "%s", ""); }
+
 static const flag flags[] = {
+    { "resume", "OUT", CMD_TRAIN, F_CUSTOM, 0, set_noop, get_none,
+      "continue the run in OUT from OUT/last.ckpt with OUT/config.txt (flags given override it,\n"
+      "  e.g. --steps N to run up to step N)" },
+    { "config", "FILE", CMD_TRAIN, F_CUSTOM, 0, set_noop, get_none,
+      "read flags from FILE (key = value lines, as in OUT/config.txt); flags given override it" },
     { "checkpoint", "FILE", CMD_SHARP, F_CUSTOM, 0, set_ckpt, get_ckpt, "checkpoint to measure (e.g. OUT/final.ckpt)" },
     { "data", "SPEC", CMD_BOTH, F_CUSTOM, 0, set_data, get_data,
       "fashion-mnist | mnist | idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]\n"
@@ -361,6 +398,9 @@ static const flag flags[] = {
     { "probes", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },
     { "measure-seed", "N", CMD_BOTH, F_U64, OFF(p.measure.sharp.seed), NULL, NULL, "seed of the ascent starts and probes" },
     { "format", "FMT", CMD_SHARP, F_CUSTOM, 0, set_format, get_format, "table | csv | json" },
+    { "checkpoint-every", "N|Nm|Ns", CMD_TRAIN, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every,
+      "OUT/last.ckpt also every N steps, N minutes or N seconds (always at epoch ends)" },
+    { "keep", "N", CMD_TRAIN, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
     { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
 };
 #define N_FLAGS (sizeof flags / sizeof *flags)
@@ -470,6 +510,88 @@ static samc_status load_data(cli *c, samc_data *data, int verbose, char *err)
     return samc_data_load_ex(data, c->data, &c->dopt, err);
 }
 
+/* ---- configuration files: "key = value" lines, '#' comments ---- */
+
+static int set_by_name(cli *c, unsigned cmd, const char *name, const char *v, const char *where, char *err)
+{
+    for (size_t k = 0; k < N_FLAGS; k++) {
+        const flag *fl = &flags[k];
+        if (!(fl->cmds & cmd) || strcmp(fl->name, name) != 0) continue;
+        if (!fl->arg) {   /* a switch: on / off */
+            int on = !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1");
+            if (!on && strcmp(v, "off") && strcmp(v, "false") && strcmp(v, "0"))
+                return BAD("%.200s: %.40s takes on or off, got '%.40s'", where, name, v);
+            *(int *)((char *)c + fl->off) = (fl->type == F_ON) == on;
+            return 0;
+        }
+        if (!*v) return 0;   /* empty: keep the default */
+        char sub[SAMC_ERRLEN];
+        if (set_plain(fl, c, v, sub) != 0) return BAD("%.200s: %.280s", where, sub);
+        return 0;
+    }
+    return BAD("%.200s: unknown key '%.60s'", where, name);
+}
+
+static int read_config(cli *c, unsigned cmd, const char *path, char *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return BAD("cannot read configuration %.400s: %s", path, strerror(errno));
+    char line[2048], where[600];
+    int ln = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        ln++;
+        snprintf(where, sizeof where, "%.500s:%d", path, ln);
+        char *h = strchr(line, '#');
+        if (h) *h = '\0';
+        char *key = line + strspn(line, " \t\r\n");
+        if (!*key) continue;
+        char *eq = strchr(key, '=');
+        if (!eq) {
+            rc = BAD("%.300s: expected key = value", where);
+            break;
+        }
+        char *ke = eq;
+        while (ke > key && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+        *ke = '\0';
+        char *v = eq + 1 + strspn(eq + 1, " \t");
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == '\n' || v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = '\0';
+        rc = set_by_name(c, cmd, key, v, where, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* OUT/config.txt: every train flag with its resolved value, written through a
+ * temporary and renamed. */
+static int write_config(const cli *c, char *err)
+{
+    char path[1100], tmp[1110];
+    snprintf(path, sizeof path, "%s/config.txt", c->out);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return BAD("cannot write %.400s: %s", tmp, strerror(errno));
+    fprintf(f, "# samc %s: the resolved configuration of this run (samc train --config FILE reads it)\n",
+            SAMC_VERSION);
+    for (size_t i = 0; i < N_FLAGS; i++) {
+        if (!(flags[i].cmds & CMD_TRAIN)) continue;
+        char val[1200];
+        get_plain(&flags[i], c, val, sizeof val);
+        fprintf(f, "%s = %s\n", flags[i].name, val);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return BAD("cannot write %.400s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    samc_train_request_stop();
+}
+
 static int cmd_train(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -479,7 +601,22 @@ static int cmd_train(int argc, char **argv)
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
+    /* precedence: defaults < OUT/config.txt (--resume) < --config FILE < flags */
+    const char *resume = NULL, *config = NULL;
+    for (int i = 0; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
+        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
+    }
+    char path[1100];
+    if (resume) {
+        snprintf(path, sizeof path, "%s/config.txt", resume);
+        if (read_config(&c, CMD_TRAIN, path, err) != 0) return die(err);
+        set_string(c.out, sizeof c.out, "out", resume, err);
+    }
+    if (config && read_config(&c, CMD_TRAIN, config, err) != 0) return die(err);
     if (parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) return die(err);
+    if (resume && strcmp(c.out, resume) != 0) return die("--resume OUT continues in OUT: leave out --out");
+    snprintf(c.p.data_name, sizeof c.p.data_name, "%.127s", c.data);
     if (samc_train_params_check(&c.p, err) != SAMC_OK) return die(err);
 
     samc_data data;
@@ -497,11 +634,32 @@ static int cmd_train(int argc, char **argv)
     int rc = 0;
     if (!x) {
         rc = die("out of memory");
-    } else if (samc_train_run(&c.p, &data, m, c.out, x, c.p.quiet ? NULL : stdout, err) != SAMC_OK) {
+        goto out;
+    }
+    if (!resume && mkdir(c.out, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, sizeof err, "cannot create output directory %.400s: %s", c.out, strerror(errno));
+        rc = die(err);
+        goto out;
+    }
+    if (write_config(&c, err) != 0) {
+        rc = die(err);
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    samc_status st = samc_train_run(&c.p, &data, m, c.out, x, resume != NULL, c.p.quiet ? NULL : stdout, err);
+    if (st == SAMC_EINTR) {
+        fprintf(stderr, "samc: %s\n", err);
+        rc = 130;
+    } else if (st != SAMC_OK) {
         rc = die(err);
     } else if (!c.p.quiet) {
         printf("done: wrote %s/steps.csv, %s/metrics.csv, %s/final.ckpt\n", c.out, c.out, c.out);
     }
+out:
     free(x);
     samc_model_free(m);
     samc_data_free(&data);

@@ -50,7 +50,8 @@ typedef enum samc_status {
     SAMC_EIO,      /* file could not be opened, read or written */
     SAMC_EFORMAT,  /* file contents malformed */
     SAMC_ENAN,     /* a loss or gradient became NaN or infinite */
-    SAMC_ECALLBACK /* a user callback returned an error */
+    SAMC_ECALLBACK, /* a user callback returned an error */
+    SAMC_EINTR     /* stopped on request (samc_train_request_stop); state saved */
 } samc_status;
 
 /* A static description of a status code ("invalid argument", ...). */
@@ -635,6 +636,10 @@ typedef struct samc_train_params {
     double progress_s;      /* a progress line at least this often within an epoch */
     int measure_every;      /* epochs between measurements added to metrics.csv (0: none) */
     samc_measure_params measure; /* what to measure (section 9) */
+    int64_t ckpt_every_steps;   /* also checkpoint every this many steps (0: no) */
+    double ckpt_every_s;        /* also checkpoint every this many seconds (0: no) */
+    int keep;               /* keep this many step-numbered checkpoints besides last.ckpt (0: none) */
+    char data_name[128];    /* the data spec, recorded in checkpoints */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);
@@ -644,35 +649,70 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err);
  * samc_batch_steps_in_epoch. */
 int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
 
-/* Train model on data from its initial parameters (x, length n_params,
- * receives the result), writing out_dir/steps.csv, out_dir/metrics.csv and
- * out_dir/final.ckpt.  Progress lines go to log (NULL: none).  The model is
- * not const: BatchNorm running statistics change as it trains. */
+/*
+ * Train model on data, writing into out_dir:
+ *   steps.csv, metrics.csv  one row per step / per epoch, flushed as written
+ *   last.ckpt               the whole state (samc_ckpt) at every epoch end,
+ *                           every ckpt_every_steps steps / ckpt_every_s
+ *                           seconds, on a stop request and when a NaN loss
+ *                           ends the run (then: the last good state)
+ *   ckpt-STEP.ckpt          the newest `keep` of those, when keep > 0
+ *   final.ckpt              the state at the end
+ * resume = 0: from the model's initialization (x receives the result).
+ * resume = 1: continue from out_dir/last.ckpt up to p's total steps; the
+ * rows after the checkpoint are dropped from the CSVs, so "train N, stop,
+ * resume to N+M" writes the same rows and parameters as "train N+M".  The
+ * checkpoint must match the model and the training data.
+ * Progress lines go to log (NULL: none).  Returns SAMC_EINTR after a stop
+ * request (state saved).  The model is not const: BatchNorm running
+ * statistics change as it trains.
+ */
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
-                           samc_model *model, const char *out_dir,
-                           float *x, FILE *log, char *err);
+                           samc_model *model, const char *out_dir, float *x,
+                           int resume, FILE *log, char *err);
+
+/* Ask a running samc_train_run to stop at the next step boundary, save its
+ * state and return SAMC_EINTR.  Async-signal-safe: call it from a SIGINT /
+ * SIGTERM handler. */
+void samc_train_request_stop(void);
 
 /* ------------------------------------------------------------- checkpoints */
 
-/* A checkpoint: the model spec, where the run stood, the parameters and the
- * model's non-trainable buffers (BatchNorm running statistics). */
+/* A checkpoint: everything a run needs to continue exactly where it stood —
+ * the model spec, the parameters, the model's non-trainable buffers
+ * (BatchNorm running statistics), the optimizer state (heavy-ball buffer,
+ * DecSPS product, step count), the position (step, epoch, steps done in the
+ * epoch), both random streams (the shuffle stream as it was at the start of
+ * the epoch, the augmentation stream as it is now), the elapsed time, and
+ * the identity of the training data (name, rows, crc32 of its bytes). */
 typedef struct samc_ckpt {
     char model[128];
-    int64_t step;
-    int epoch;
+    char data[128];
+    uint64_t data_n;
+    uint32_t data_crc;
+    int64_t step;           /* steps taken */
+    int epoch;              /* the epoch in progress (or completed epochs at its end) */
+    int64_t epoch_step;     /* steps of that epoch already taken */
+    samc_rng shuffle_rng;   /* at the start of the epoch, before its shuffle */
+    samc_rng aug_rng;
+    double decsps_prev;
+    int64_t optim_steps;
+    double elapsed_s;
     float *params;
     size_t n_params;
     float *buffers;         /* may be NULL when n_buffers == 0 */
     size_t n_buffers;
+    float *momentum;        /* may be NULL when n_momentum == 0 */
+    size_t n_momentum;
 } samc_ckpt;
 
-/* Binary format: magic "SAMCCKPT", version, a 256-byte header, the params,
- * the buffers and a crc32 of everything before it; written to PATH.tmp,
- * fsync'd and renamed over PATH. */
+/* Binary format (version 1): magic "SAMCCKPT", version, a 512-byte header
+ * with the fields above and room to grow, the params, buffers and momentum,
+ * and a crc32 of everything before it; written to PATH.tmp, fsync'd and
+ * renamed over PATH, so a crash leaves the old file or the new one. */
 samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err);
-/* Reads PATH into c (params and buffers malloc'd; samc_ckpt_free them).  A
- * wrong magic, version, size or checksum is refused with a message that
- * says which. */
+/* Reads PATH into c (arrays malloc'd; samc_ckpt_free them).  A wrong magic,
+ * version, size or checksum is refused with a message that says which. */
 samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
 void samc_ckpt_free(samc_ckpt *c);
 

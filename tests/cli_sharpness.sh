@@ -23,7 +23,7 @@ fails() {
     fi
 }
 
-$SAMC train --data $HEART --epochs 3 --out "$T/run" --quiet
+$SAMC train --data $HEART --model logreg --epochs 3 --out "$T/run" --quiet
 $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data $HEART --metric all >"$T/all.txt" 2>/dev/null
 check "all seven measures, one line each, in order" \
     test "$(cut -d' ' -f1 "$T/all.txt" | paste -sd,)" = "worst_linf,worst_l2,adaptive_linf,adaptive_l2,avg,hessian_top,hessian_trace"
@@ -41,7 +41,7 @@ check "csv format" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --d
 check "json format parses" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --metric hessian-top --format json \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"measures\"][\"hessian_top\"][\"value\"] > 0'"
 
-$SAMC train --data $HEART --epochs 2 --measure-every 1 --metric worst-linf,hessian-top --out "$T/m" --quiet
+$SAMC train --data $HEART --model logreg --epochs 2 --measure-every 1 --metric worst-linf,hessian-top --out "$T/m" --quiet
 check "--measure-every adds the measures as metrics.csv columns" \
     bash -c "head -1 '$T/m/metrics.csv' | grep -q ',worst_linf,hessian_top\$'"
 check "measured every epoch" awk -F, 'NR>1 && ($13 == "nan" || $14 == "nan") {bad=1} END{exit bad || NR != 3}' "$T/m/metrics.csv"

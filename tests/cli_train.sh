@@ -34,7 +34,7 @@ check "samc --help names the train command" bash -c "$SAMC --help | grep -q trai
 
 # a short default run on the real heart_scale file
 check "train on heart_scale writes steps.csv, metrics.csv, final.ckpt" \
-    $SAMC train --data "libsvm:$HEART" --epochs 3 --batch 32 --out "$T/a" --quiet
+    $SAMC train --data "libsvm:$HEART" --model logreg --epochs 3 --batch 32 --out "$T/a" --quiet
 check "steps.csv header is the contract" \
     bash -c "head -1 '$T/a/steps.csv' | grep -q '^step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm'"
 check "metrics.csv header is the contract" \
@@ -45,21 +45,23 @@ check "final.ckpt starts with the magic" bash -c "head -c 8 '$T/a/final.ckpt' | 
 check "the loss went down" awk -F, 'NR==2{a=$6} END{exit !($6 < a)}' "$T/a/metrics.csv"
 
 # determinism
-$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 5 --out "$T/s1" --quiet
-$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 5 --out "$T/s2" --quiet
-$SAMC train --data "libsvm:$HEART" --epochs 2 --seed 6 --out "$T/s3" --quiet
+$SAMC train --data "libsvm:$HEART" --model logreg --epochs 2 --seed 5 --out "$T/s1" --quiet
+$SAMC train --data "libsvm:$HEART" --model logreg --epochs 2 --seed 5 --out "$T/s2" --quiet
+$SAMC train --data "libsvm:$HEART" --model logreg --epochs 2 --seed 6 --out "$T/s3" --quiet
 check "same seed, same steps.csv" cmp -s "$T/s1/steps.csv" "$T/s2/steps.csv"
-check "same seed, same checkpoint" cmp -s "$T/s1/final.ckpt" "$T/s2/final.ckpt"
+# the parameters (after the 512-byte header, before the crc; the header holds the elapsed time)
+params() { tail -c +513 "$1" | head -c -4; }
+check "same seed, same parameters" cmp -s <(params "$T/s1/final.ckpt") <(params "$T/s2/final.ckpt")
 check "another seed, another shuffle" bash -c "! cmp -s '$T/s1/steps.csv' '$T/s3/steps.csv'"
 
 # schedules seen in the output
-$SAMC train --data "libsvm:$HEART" --epochs 4 --batch 16 --batch-schedule exp:2@1,max=64 \
+$SAMC train --data "libsvm:$HEART" --model logreg --epochs 4 --batch 16 --batch-schedule exp:2@1,max=64 \
     --opt sgd --lr 0.5 --lr-schedule step:0.5@2 --out "$T/b" --quiet
 check "batch sizes 16,32,64,64 by epoch" \
     test "$(tail -n +2 "$T/b/metrics.csv" | cut -d, -f3 | paste -sd,)" = "16,32,64,64"
 check "step schedule halves lr at epoch 2" \
     awk -F, 'NR>1 && $2==1 {a=$4} NR>1 && $2==2 {b=$4} END{exit !(a==0.5 && b==0.25)}' "$T/b/steps.csv"
-$SAMC train --data "libsvm:$HEART" --steps 10 --batch full --out "$T/c" --quiet
+$SAMC train --data "libsvm:$HEART" --model logreg --steps 10 --batch full --out "$T/c" --quiet
 check "--steps 10 with --batch full: 10 rows of 270" \
     bash -c "test \$(tail -n +2 '$T/c/steps.csv' | cut -d, -f3 | sort -u) = 270 && test \$(tail -n +2 '$T/c/steps.csv' | wc -l) = 10"
 check "Polyak step sizes are positive and at most the cap 1" \
@@ -71,7 +73,7 @@ check "synthetic data: least squares with USAM" \
 fails "missing data file" "nosuchfile" $SAMC train --data libsvm:"$T/nosuchfile" --out "$T/e1"
 check "missing data file: no output directory" test ! -e "$T/e1"
 printf '+1 1:0.5 2:1\n-1 1:0.25 2:x\n' >"$T/bad.svm"
-fails "malformed LIBSVM line names file and line 2" "bad.svm:2" $SAMC train --data libsvm:"$T/bad.svm" --out "$T/e2"
+fails "malformed LIBSVM line names file and line 2" "bad.svm:2" $SAMC train --data libsvm:"$T/bad.svm" --model logreg --out "$T/e2"
 fails "unknown flag" "unknown flag '--nosuch'" $SAMC train --nosuch 3
 fails "flag without value" "needs a value" $SAMC train --rho
 fails "rho < 0" "rho must be >= 0" $SAMC train --rho -0.1 --out "$T/e3"

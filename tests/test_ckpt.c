@@ -16,8 +16,13 @@ static void write_one(const char *path, size_t np, size_t nb)
     float *p = malloc(np * sizeof *p), *b = nb ? malloc(nb * sizeof *b) : NULL;
     for (size_t i = 0; i < np; i++) p[i] = (float)i * 0.5f - 3.0f;
     for (size_t i = 0; i < nb; i++) b[i] = 1.0f + (float)i;
-    samc_ckpt c = { .step = 1234, .epoch = 7, .params = p, .n_params = np, .buffers = b, .n_buffers = nb };
+    samc_ckpt c = { .step = 1234, .epoch = 7, .params = p, .n_params = np, .buffers = b, .n_buffers = nb,
+                    .momentum = p, .n_momentum = nb ? np : 0, .epoch_step = 17, .decsps_prev = 0.25,
+                    .optim_steps = 1230, .elapsed_s = 12.5, .data_n = 60000, .data_crc = 0xdeadbeef };
     snprintf(c.model, sizeof c.model, "resnet:8");
+    snprintf(c.data, sizeof c.data, "fashion-mnist");
+    samc_rng_seed(&c.shuffle_rng, 5);
+    samc_rng_seed(&c.aug_rng, 6);
     assert_int_equal(samc_ckpt_save(path, &c, NULL), SAMC_OK);
     free(p);
     free(b);
@@ -48,9 +53,22 @@ static void test_round_trip(void **state)
     assert_int_equal(c.n_buffers, 10);
     for (size_t i = 0; i < 100; i++) assert_true(c.params[i] == (float)i * 0.5f - 3.0f);
     for (size_t i = 0; i < 10; i++) assert_true(c.buffers[i] == 1.0f + (float)i);
+    assert_int_equal(c.n_momentum, 100);
+    for (size_t i = 0; i < 100; i++) assert_true(c.momentum[i] == c.params[i]);
+    assert_string_equal(c.data, "fashion-mnist");
+    assert_int_equal(c.data_n, 60000);
+    assert_int_equal(c.data_crc, 0xdeadbeef);
+    assert_int_equal(c.epoch_step, 17);
+    assert_int_equal(c.optim_steps, 1230);
+    assert_true(c.decsps_prev == 0.25 && c.elapsed_s == 12.5);
+    samc_rng r5, r6;
+    samc_rng_seed(&r5, 5);
+    samc_rng_seed(&r6, 6);
+    assert_memory_equal(c.shuffle_rng.s, r5.s, sizeof r5.s);
+    assert_memory_equal(c.aug_rng.s, r6.s, sizeof r6.s);
     samc_ckpt_free(&c);
     samc_ckpt_free(&c); /* twice is harmless */
-    assert_int_equal(file_size(path), 256 + 110 * 4 + 4);
+    assert_int_equal(file_size(path), 512 + 210 * 4 + 4);
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_equal(access(tmp, F_OK), -1); /* the temporary was renamed away */
@@ -90,11 +108,11 @@ static void test_damage_refused(void **state)
     (void)state;
     damaged(0, 0, "bad magic");
     damaged(8, 0, "version");
-    damaged(300, 0, "checksum");       /* a parameter byte */
+    damaged(600, 0, "checksum");       /* a parameter byte */
     damaged(20, 0, "checksum");        /* the model name */
-    damaged(256 + 54 * 4 + 1, 0, "checksum"); /* the crc itself */
+    damaged(512 + 104 * 4 + 1, 0, "checksum"); /* the crc itself */
     damaged(100, 1, "truncated");      /* inside the header */
-    damaged(256 + 10, 1, "truncated"); /* inside the parameters */
+    damaged(512 + 10, 1, "truncated"); /* inside the parameters */
     damaged(5, 1, "bad magic");
     char path[256];
     path_of(path, sizeof path, "d.ckpt");

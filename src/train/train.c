@@ -1,20 +1,27 @@
 /*
- * train.c -- the training loop behind `samc train`.
+ * train.c -- the training loop behind `samc train`, with checkpoints and
+ * exact resume.
  *
- * Per epoch: the batch size b_e from the batch schedule, a fresh shuffle of
- * the sample order from the seeded RNG, ceil(n / b_e) steps; per step: eta_t
- * and rho_t from the schedules, one optimizer step on the batch, one row of
- * steps.csv; per epoch: full-pass train and test evaluation, one row of
- * metrics.csv.  Every row is flushed as written, so a crash loses nothing
- * already measured.
+ * Per epoch: the batch size b_e from the batch schedule, a shuffle of the
+ * sample order (identity, then Fisher-Yates from the shuffle stream, so the
+ * stream's state at the epoch start alone fixes the order), ceil(n / b_e)
+ * steps; per step: eta_t and rho_t from the schedules, an augmented copy of
+ * the batch (from its own stream), one optimizer step, one row of
+ * steps.csv; per epoch: full-pass evaluation, one row of metrics.csv, and a
+ * checkpoint.  Every row is flushed as written, so a crash loses nothing
+ * already measured, and a checkpoint holds everything the next step needs.
  */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
 
 #include "samc.h"
 
@@ -40,6 +47,9 @@ samc_train_params samc_train_default_params(void)
     p.progress_s = 10.0;
     p.measure_every = 0;
     p.measure = samc_measure_default_params();
+    p.ckpt_every_steps = 0;
+    p.ckpt_every_s = 600.0;
+    p.keep = 0;
     return p;
 }
 
@@ -66,6 +76,8 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err)
     CHECK(p->l2 >= 0.0 && isfinite(p->l2), "l2 must be >= 0, got %g", p->l2);
     CHECK(p->threads >= 0, "threads must be >= 0");
     CHECK(p->measure_every >= 0, "--measure-every must be >= 0");
+    CHECK(p->ckpt_every_steps >= 0 && p->ckpt_every_s >= 0, "checkpoint intervals must be >= 0");
+    CHECK(p->keep >= 0 && p->keep <= 1000, "--keep must be in [0, 1000]");
 #undef CHECK
     if (p->measure_every > 0) return samc_measure_params_check(&p->measure, err);
     return SAMC_OK;
@@ -165,9 +177,194 @@ static samc_status make_dir(const char *dir, char *err)
     return SAMC_OK;
 }
 
+/* One progress report: on a terminal a bar redrawn in place, otherwise a
+ * plain line (grep-friendly).  ETA from the rate since this run started. */
+static void progress_line(FILE *log, int tty, int64_t step, int64_t T, int epoch, size_t batch,
+                          double loss, double lr, double rho, double elapsed, int64_t first_step)
+{
+    double rate = (double)(step - first_step) / (elapsed > 0 ? elapsed : 1e-9);
+    double eta = rate > 0 ? (double)(T - step) / rate : 0.0;
+    if (tty) {
+        char bar[31];
+        int fill = (int)(30.0 * (double)step / (double)T);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(log, "\r\033[K[%s] step %lld/%lld epoch %d loss %.4g lr %.3g batch %zu ETA %dm%02ds",
+                bar, (long long)step, (long long)T, epoch, loss, lr, batch, (int)(eta / 60), (int)eta % 60);
+    } else {
+        fprintf(log, "  step %lld/%lld epoch %d batch %zu loss %.5g lr %.4g rho %.4g (%.1fs, ETA %.0fs)\n",
+                (long long)step, (long long)T, epoch, batch, loss, lr, rho, elapsed, eta);
+    }
+    fflush(log);
+}
+
+static volatile sig_atomic_t stop_requested;
+
+void samc_train_request_stop(void) { stop_requested = 1; }
+
+/* crc32 of the training data's bytes: the identity a checkpoint records. */
+static uint32_t data_crc(const samc_dataset *ds)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32_z(c, (const Bytef *)ds->x, ds->n * ds->d * sizeof(float));
+    c = crc32_z(c, (const Bytef *)ds->y, ds->n * sizeof(float));
+    return (uint32_t)c;
+}
+
+/* The state of a run between two steps. */
+typedef struct run_state {
+    const samc_train_params *p;
+    samc_model *model;
+    samc_optim *opt;
+    const float *x;
+    size_t np;
+    int64_t step;
+    int epoch;
+    int64_t epoch_step;
+    samc_rng epoch_rng;     /* shuffle stream at the start of `epoch` */
+    samc_rng shuffle_rng, aug_rng;
+    double elapsed;
+    uint32_t crc;
+    uint64_t n;
+    int64_t kept[1000];     /* steps of the ckpt-STEP files still on disk, oldest first */
+    int n_kept;
+} run_state;
+
+/* Writes dir/name; numbered: also a ckpt-STEP copy, keeping the newest p->keep. */
+static samc_status save_state(run_state *r, const char *dir, const char *name, int numbered, char *err)
+{
+    samc_optim_state os = samc_optim_get_state(r->opt);
+    samc_ckpt c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.model, sizeof c.model, "%s", samc_model_name(r->model));
+    snprintf(c.data, sizeof c.data, "%s", r->p->data_name);
+    c.data_n = r->n;
+    c.data_crc = r->crc;
+    c.step = r->step;
+    c.epoch = r->epoch;
+    c.epoch_step = r->epoch_step;
+    c.shuffle_rng = r->epoch_step ? r->epoch_rng : r->shuffle_rng;
+    c.aug_rng = r->aug_rng;
+    c.decsps_prev = os.decsps_prev;
+    c.optim_steps = os.steps;
+    c.elapsed_s = r->elapsed;
+    c.params = (float *)r->x;
+    c.n_params = r->np;
+    c.buffers = samc_model_buffers(r->model);
+    c.n_buffers = samc_model_n_buffers(r->model);
+    c.momentum = os.momentum;
+    c.n_momentum = os.momentum ? r->np : 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    samc_status st = samc_ckpt_save(path, &c, err);
+    if (st != SAMC_OK || !numbered || r->p->keep == 0) return st;
+    snprintf(path, sizeof path, "%s/ckpt-%09lld.ckpt", dir, (long long)r->step);
+    if ((st = samc_ckpt_save(path, &c, err)) != SAMC_OK) return st;
+    if (r->n_kept == r->p->keep) {   /* drop the oldest */
+        snprintf(path, sizeof path, "%s/ckpt-%09lld.ckpt", dir, (long long)r->kept[0]);
+        if (r->kept[0] != r->step) remove(path);
+        memmove(r->kept, r->kept + 1, (size_t)(r->n_kept - 1) * sizeof *r->kept);
+        r->n_kept--;
+    }
+    r->kept[r->n_kept++] = r->step;
+    return SAMC_OK;
+}
+
+/* Keeps the header and the rows whose integer column `col` (0-based) is
+ * < limit (or <= limit with inclusive), rewriting the file in place
+ * through a temporary; checks that the header is `header`. */
+static samc_status truncate_csv(const char *dir, const char *name, const char *header, int col,
+                                int64_t limit, int inclusive, char *err)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot resume: %.400s: %s", path, strerror(errno));
+        return SAMC_EIO;
+    }
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", tmp, strerror(errno));
+        return SAMC_EIO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    samc_status st = SAMC_OK;
+    int first = 1;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        if (first) {
+            first = 0;
+            size_t hl = strlen(header);
+            if ((size_t)len < hl || strncmp(line, header, hl) != 0 || (line[hl] != '\n' && line[hl] != '\0')) {
+                if (err) snprintf(err, SAMC_ERRLEN, "cannot resume: the columns of %.400s differ from this configuration's", path);
+                st = SAMC_EINVAL;
+                break;
+            }
+            fputs(line, out);
+            continue;
+        }
+        const char *f = line;
+        for (int c = 0; c < col && f; c++) {
+            f = strchr(f, ',');
+            if (f) f++;
+        }
+        if (!f) continue;
+        double v = strtod(f, NULL);
+        if (inclusive ? v <= (double)limit : v < (double)limit) fputs(line, out);
+    }
+    free(line);
+    fclose(in);
+    if (fflush(out) != 0 || fclose(out) != 0) st = st == SAMC_OK ? SAMC_EIO : st;
+    if (st == SAMC_OK && rename(tmp, path) != 0) st = SAMC_EIO;
+    if (st != SAMC_OK) remove(tmp);
+    if (st == SAMC_EIO && err) snprintf(err, SAMC_ERRLEN, "cannot rewrite %.400s", path);
+    return st;
+}
+
+static samc_status restore(run_state *r, const char *dir, float *x, char *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/last.ckpt", dir);
+    samc_ckpt c;
+    samc_status st = samc_ckpt_load(path, &c, err);
+    if (st != SAMC_OK) return st;
+    const char *why = NULL;
+    if (strcmp(c.model, samc_model_name(r->model)) != 0 || c.n_params != r->np)
+        why = "it holds another model";
+    else if (c.n_buffers != samc_model_n_buffers(r->model))
+        why = "its model buffers do not match";
+    else if (c.data_n != r->n || c.data_crc != r->crc)
+        why = "it was made on other training data";
+    else if ((c.n_momentum != 0) != (samc_optim_get_state(r->opt).momentum != NULL))
+        why = "its momentum setting differs";
+    if (why) {
+        if (err) snprintf(err, SAMC_ERRLEN, "cannot resume from %.300s: %s (model %.60s, data %.60s)", path, why,
+                          c.model, c.data);
+        samc_ckpt_free(&c);
+        return SAMC_EINVAL;
+    }
+    memcpy(x, c.params, r->np * sizeof *x);
+    if (c.n_buffers) memcpy(samc_model_buffers(r->model), c.buffers, c.n_buffers * sizeof(float));
+    samc_optim_state os = samc_optim_get_state(r->opt);
+    if (os.momentum) memcpy(os.momentum, c.momentum, r->np * sizeof(float));
+    samc_optim_set_state(r->opt, c.decsps_prev, c.optim_steps);
+    r->step = c.step;
+    r->epoch = c.epoch;
+    r->epoch_step = c.epoch_step;
+    r->shuffle_rng = c.shuffle_rng;
+    r->aug_rng = c.aug_rng;
+    r->elapsed = c.elapsed_s;
+    samc_ckpt_free(&c);
+    return SAMC_OK;
+}
+
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                            samc_model *model, const char *out_dir, float *x,
-                           FILE *log, char *err)
+                           int resume, FILE *log, char *err)
 {
     samc_status st = samc_train_params_check(p, err);
     if (st != SAMC_OK) return st;
@@ -182,12 +379,24 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (err) snprintf(err, SAMC_ERRLEN, "--augment needs image data (this data set has no image shape)");
         return SAMC_EINVAL;
     }
+    stop_requested = 0;
 
-    samc_rng rng;
-    samc_rng_seed(&rng, p->seed);
-    samc_model_init_params(model, x, &rng);
+    run_state r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.model = model;
+    r.x = x;
+    r.np = np;
+    r.n = n;
+    r.crc = data_crc(tr);
+    {   /* three independent streams from the seed */
+        samc_rng init;
+        samc_rng_seed(&init, p->seed);
+        samc_model_init_params(model, x, &init);
+        samc_rng_seed(&r.shuffle_rng, p->seed ^ 0x53485546464c45ULL);
+        samc_rng_seed(&r.aug_rng, p->seed ^ 0x4155474d454e54ULL);
+    }
 
-    samc_optim *opt = NULL;
     size_t *perm = NULL;
     FILE *fs = NULL, *fm = NULL;
     aug_buf aug;
@@ -195,48 +404,75 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     aug.batch = *tr;
     aug.batch.x = NULL;
     aug.batch.y = NULL;
-    st = samc_optim_init(&opt, np, &p->optim, err);
+    st = samc_optim_init(&r.opt, np, &p->optim, err);
     if (st != SAMC_OK) goto out;
     perm = malloc(n * sizeof *perm);
     if (!perm) { st = SAMC_ENOMEM; goto out; }
-    for (size_t i = 0; i < n; i++) perm[i] = i;
 
-    st = make_dir(out_dir, err);
-    if (st != SAMC_OK) goto out;
-    fs = open_csv(out_dir, "steps.csv",
-                  "step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm,grad_norm_perturbed,polyak_numerator", err);
-    {
-        char header[1024] = "epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s,val_loss,val_acc";
-        for (int k = 0; p->measure_every > 0 && k < SAMC_MEASURE_COUNT; k++)
-            if (p->measure.which & (1u << k)) {
-                size_t used = strlen(header);
-                snprintf(header + used, sizeof header - used, ",%s", samc_measure_name((samc_measure_kind)k));
-            }
-        fm = open_csv(out_dir, "metrics.csv", header, err);
+    static const char steps_header[] =
+        "step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm,grad_norm_perturbed,polyak_numerator";
+    char metrics_header[1024] = "epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s,val_loss,val_acc";
+    for (int k = 0; p->measure_every > 0 && k < SAMC_MEASURE_COUNT; k++)
+        if (p->measure.which & (1u << k)) {
+            size_t used = strlen(metrics_header);
+            snprintf(metrics_header + used, sizeof metrics_header - used, ",%s",
+                     samc_measure_name((samc_measure_kind)k));
+        }
+    if (resume) {
+        if ((st = restore(&r, out_dir, x, err)) != SAMC_OK) goto out;
+        if ((st = truncate_csv(out_dir, "steps.csv", steps_header, 0, r.step, 0, err)) != SAMC_OK) goto out;
+        if ((st = truncate_csv(out_dir, "metrics.csv", metrics_header, 1, r.step, 1, err)) != SAMC_OK) goto out;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/steps.csv", out_dir);
+        fs = fopen(path, "a");
+        snprintf(path, sizeof path, "%s/metrics.csv", out_dir);
+        fm = fopen(path, "a");
+        if (!fs || !fm) {
+            if (err) snprintf(err, SAMC_ERRLEN, "cannot append to the CSV files in %.400s: %s", out_dir, strerror(errno));
+            st = SAMC_EIO;
+            goto out;
+        }
+    } else {
+        if ((st = make_dir(out_dir, err)) != SAMC_OK) goto out;
+        fs = open_csv(out_dir, "steps.csv", steps_header, err);
+        fm = fs ? open_csv(out_dir, "metrics.csv", metrics_header, err) : NULL;
+        if (!fs || !fm) { st = SAMC_EIO; goto out; }
     }
-    if (!fs || !fm) { st = SAMC_EIO; goto out; }
 
     const int64_t T = samc_train_total_steps(p, n);
-    const double t0 = now_s();
-    double last_progress = t0;
-    int64_t step = 0;
-    int epochs_done = 0;
+    const double t0 = now_s() - r.elapsed;
+    double last_progress = now_s(), last_ckpt = now_s();
+    const int tty = log && isatty(fileno(log));
+    const int64_t steps_at_start = r.step;
+    int64_t last_ckpt_step = r.step;
     double eta = 0.0, rho = 0.0, last_step = 0.0;
     size_t b = 0;
     batch_ctx ctx = { model, tr, NULL, 0, np };
     samc_oracle orc = { np, batch_loss_grad, &ctx };
 
-    for (int epoch = 0; step < T; epoch++) {
-        b = samc_batch_at(&p->batch, epoch, n);
-        if (b < n) samc_rng_shuffle(&rng, perm, n);
-        int64_t k_max = samc_batch_steps_in_epoch(&p->batch, epoch, n);
-        int64_t k = 0;
-        for (; k < k_max && step < T; k++, step++) {
-            ctx.idx = perm + (size_t)k * b;
-            ctx.nb = (size_t)k * b + b <= n ? b : n - (size_t)k * b;
+    for (; r.step < T; r.epoch++, r.epoch_step = 0) {
+        b = samc_batch_at(&p->batch, r.epoch, n);
+        r.epoch_rng = r.shuffle_rng;
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        if (b < n) samc_rng_shuffle(&r.shuffle_rng, perm, n);
+        const int64_t k_max = samc_batch_steps_in_epoch(&p->batch, r.epoch, n);
+        for (; r.epoch_step < k_max && r.step < T; r.epoch_step++, r.step++) {
+            if (stop_requested) {
+                r.elapsed = now_s() - t0;
+                st = save_state(&r, out_dir, "last.ckpt", 0, err);
+                if (st == SAMC_OK) {
+                    st = SAMC_EINTR;
+                    if (err) snprintf(err, SAMC_ERRLEN, "stopped at step %lld; state saved in %.200s/last.ckpt "
+                                      "(continue with --resume %.200s)", (long long)r.step, out_dir, out_dir);
+                }
+                goto out;
+            }
+            const size_t k = (size_t)r.epoch_step;
+            ctx.idx = perm + k * b;
+            ctx.nb = k * b + b <= n ? b : n - k * b;
             ctx.ds = tr;
             if (p->augment) {
-                st = aug_prepare(&aug, tr, ctx.idx, ctx.nb, &rng);
+                st = aug_prepare(&aug, tr, ctx.idx, ctx.nb, &r.aug_rng);
                 if (st != SAMC_OK) {
                     if (err) snprintf(err, SAMC_ERRLEN, "out of memory for a batch of %zu", ctx.nb);
                     goto out;
@@ -244,31 +480,48 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                 ctx.ds = &aug.batch;
                 ctx.idx = NULL;
             }
-            eta = samc_lr_at(&p->lr, step, T, epoch);
+            eta = samc_lr_at(&p->lr, r.step, T, r.epoch);
             rho = samc_rho_at(&p->rho, &p->lr, eta);
             samc_step_info info;
-            st = samc_optim_step(opt, &orc, x, eta, rho, &info);
-            if (st == SAMC_ENAN) {
+            samc_rng aug_before = r.aug_rng;
+            st = samc_optim_step(r.opt, &orc, x, eta, rho, &info);
+            if (st == SAMC_ENAN) {   /* x, momentum and counters are those before the step */
+                r.aug_rng = aug_before;
+                r.elapsed = now_s() - t0;
+                samc_errbuf e2;
+                int saved = save_state(&r, out_dir, "last.ckpt", 0, e2) == SAMC_OK;
                 if (err) snprintf(err, SAMC_ERRLEN,
-                                  "loss or gradient became NaN/Inf at step %lld (epoch %d); "
-                                  "the run diverged: lower the step size (--lr, --polyak-cap) or rho",
-                                  (long long)step, epoch);
+                                  "loss or gradient became NaN/Inf at step %lld (epoch %d); the run diverged: "
+                                  "lower the step size (--lr, --polyak-cap) or rho%s",
+                                  (long long)r.step, r.epoch,
+                                  saved ? "; the last good state is in last.ckpt" : "");
                 goto out;
             }
             if (st != SAMC_OK) {
-                if (err) snprintf(err, SAMC_ERRLEN, "model evaluation failed at step %lld", (long long)step);
+                if (err) snprintf(err, SAMC_ERRLEN, "model evaluation failed at step %lld", (long long)r.step);
                 goto out;
             }
             last_step = info.step;
-            fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)step, epoch,
+            fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)r.step, r.epoch,
                     ctx.nb, info.step, rho, info.loss, info.loss_perturbed, info.grad_norm,
                     info.grad_norm_perturbed, info.numerator);
-            if (log && p->progress_s > 0 && now_s() - last_progress >= p->progress_s) {
+            if (log && p->progress_s > 0 && now_s() - last_progress >= (tty ? 0.25 : p->progress_s)) {
                 last_progress = now_s();
-                fprintf(log, "  step %lld/%lld epoch %d batch %zu loss %.5g lr %.4g rho %.4g (%.1fs)\n",
-                        (long long)step + 1, (long long)T, epoch, ctx.nb, info.loss, info.step, rho,
-                        last_progress - t0);
-                fflush(log);
+                progress_line(log, tty, r.step + 1, T, r.epoch, ctx.nb, info.loss, info.step, rho,
+                              last_progress - t0, steps_at_start);
+            }
+            /* periodic checkpoints inside an epoch (the state after this step) */
+            int by_steps = p->ckpt_every_steps > 0 && r.step + 1 - last_ckpt_step >= p->ckpt_every_steps;
+            int by_time = p->ckpt_every_s > 0 && now_s() - last_ckpt >= p->ckpt_every_s;
+            if ((by_steps || by_time) && r.epoch_step + 1 < k_max && r.step + 1 < T) {
+                r.step++, r.epoch_step++;
+                r.elapsed = now_s() - t0;
+                fflush(fs);
+                st = save_state(&r, out_dir, "last.ckpt", 1, err);
+                r.step--, r.epoch_step--;
+                if (st != SAMC_OK) goto out;
+                last_ckpt = now_s();
+                last_ckpt_step = r.step + 1;
             }
         }
         if (fflush(fs) != 0) {
@@ -278,19 +531,21 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         }
 
         /* epoch done (or the run ends inside it: a fractional epoch count) */
-        double ep_done = epoch + (double)k / (double)k_max;
-        epochs_done = k == k_max ? epoch + 1 : epoch;
+        const int64_t k_done = r.epoch_step;
+        double ep_done = r.epoch + (double)k_done / (double)k_max;
         double trl, tra, tel = NAN, tea = NAN, val = NAN, vaa = NAN;
         samc_model_evaluate(model, tr, x, &trl, &tra);
         if (te->n > 0) samc_model_evaluate(model, te, x, &tel, &tea);
         if (data->val.n > 0) samc_model_evaluate(model, &data->val, x, &val, &vaa);
         double el = now_s() - t0;
         last_progress = now_s();
-        fprintf(fm, "%.9g,%lld,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.9g,%.9g", ep_done, (long long)step, b,
+        if (tty) fputs("\r\033[K", log);
+        fprintf(fm, "%.9g,%lld,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.9g,%.9g", ep_done, (long long)r.step, b,
                 last_step, rho, trl, tra, tel, tea, el, val, vaa);
         if (p->measure_every > 0) {
             samc_measure_result mr;
-            int due = (epochs_done > 0 && epochs_done % p->measure_every == 0) || step >= T;
+            int epochs_done = k_done == k_max ? r.epoch + 1 : r.epoch;
+            int due = (k_done == k_max && epochs_done % p->measure_every == 0) || r.step >= T;
             if (due) {
                 st = samc_measure_model(model, tr, x, &p->measure, &mr, err);
                 if (st != SAMC_OK) goto out;
@@ -307,16 +562,26 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (log)
             fprintf(log, "epoch %g step %lld/%lld batch %zu lr %.4g rho %.4g train_loss %.6g train_acc %.4f "
                          "test_loss %.6g test_acc %.4f time %.1fs\n",
-                    ep_done, (long long)step, (long long)T, b, last_step, rho, trl, tra, tel, tea, el),
+                    ep_done, (long long)r.step, (long long)T, b, last_step, rho, trl, tra, tel, tea, el),
             fflush(log);
+        if (k_done == k_max) {   /* the epoch is complete: checkpoint the start of the next */
+            r.epoch++;
+            r.epoch_step = 0;
+            r.elapsed = now_s() - t0;
+            st = save_state(&r, out_dir, "last.ckpt", 1, err);
+            r.epoch--;
+            r.epoch_step = k_done;
+            if (st != SAMC_OK) goto out;
+            last_ckpt = now_s();
+            last_ckpt_step = r.step;
+        }
+        if (r.step >= T) break;
     }
     {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/final.ckpt", out_dir);
-        samc_ckpt ck = { .step = step, .epoch = epochs_done, .params = x, .n_params = np,
-                         .buffers = samc_model_buffers(model), .n_buffers = samc_model_n_buffers(model) };
-        snprintf(ck.model, sizeof ck.model, "%s", samc_model_name(model));
-        st = samc_ckpt_save(path, &ck, err);
+        if (r.epoch_step == samc_batch_steps_in_epoch(&p->batch, r.epoch, n)) r.epoch++, r.epoch_step = 0;
+        r.elapsed = now_s() - t0;
+        if ((st = save_state(&r, out_dir, "last.ckpt", 0, err)) == SAMC_OK)
+            st = save_state(&r, out_dir, "final.ckpt", 0, err);
     }
 out:
     if (fs && fclose(fs) != 0 && st == SAMC_OK) st = SAMC_EIO;
@@ -325,6 +590,6 @@ out:
     free(aug.batch.x);
     free(aug.batch.y);
     free(aug.gather);
-    samc_optim_free(opt);
+    samc_optim_free(r.opt);
     return st;
 }

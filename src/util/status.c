@@ -13,6 +13,7 @@ const char *samc_strerror(samc_status s)
     case SAMC_EFORMAT: return "malformed file";
     case SAMC_ENAN: return "loss or gradient is not finite";
     case SAMC_ECALLBACK: return "callback failed";
+    case SAMC_EINTR: return "stopped on request";
     }
     return "unknown status";
 }
