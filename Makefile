@@ -25,7 +25,7 @@ build/libsamc.a: $(LIB_OBJ)
 build/libsamc.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-samc: build/cli/samc.o build/libsamc.a
+samc: build/cli/samc.o build/cli/plot.o build/libsamc.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 # counts the library's allocations: malloc, calloc, realloc wrapped at link time

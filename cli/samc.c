@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "samc.h"
+#include "plot.h"
 
 #define DEFAULT_DATA "fashion-mnist"
 
@@ -401,6 +402,8 @@ static const flag flags[] = {
     { "checkpoint-every", "N|Nm|Ns", CMD_TRAIN, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every,
       "OUT/last.ckpt also every N steps, N minutes or N seconds (always at epoch ends)" },
     { "keep", "N", CMD_TRAIN, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
+    { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
+      "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
     { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
 };
 #define N_FLAGS (sizeof flags / sizeof *flags)
@@ -440,7 +443,8 @@ static void print_help(FILE *f)
                "usage: samc COMMAND [flags]\n\n"
                "commands:\n"
                "  train        train a model (samc train --help for every flag)\n"
-               "  sharpness    measure the flatness of a checkpoint (samc sharpness --help)\n\n"
+               "  sharpness    measure the flatness of a checkpoint (samc sharpness --help)\n"
+               "  plot         figures of a run's CSVs with gnuplot (samc plot OUT [--format png|svg])\n\n"
                "  samc --help, samc --version\n",
             SAMC_VERSION);
 }
@@ -749,6 +753,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "sharpness")) return cmd_sharpness(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plot")) return samc_cmd_plot(argc - 2, argv + 2);
     fprintf(stderr, "samc: error: unknown command '%s' (see samc --help)\n", cmd);
     return 2;
 }

@@ -640,6 +640,7 @@ typedef struct samc_train_params {
     double ckpt_every_s;        /* also checkpoint every this many seconds (0: no) */
     int keep;               /* keep this many step-numbered checkpoints besides last.ckpt (0: none) */
     char data_name[128];    /* the data spec, recorded in checkpoints */
+    int64_t stop_at;        /* stop as on a stop request before this step (0: never) */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);

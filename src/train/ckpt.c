@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -167,6 +168,15 @@ samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err)
     get(hdr, F_NM, &nm);
     if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS || (nm != 0 && nm != np)) {
         why = "implausible parameter count";
+        goto out;
+    }
+    /* the counts must match the file's size before anything is allocated:
+     * a short file must not make us malloc what its header claims */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (uint64_t)sb.st_size != (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4) {
+        why = (uint64_t)sb.st_size < (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4
+                  ? "truncated data" : "trailing bytes after the checksum";
         goto out;
     }
     if (read_floats(f, np, &c->params) || read_floats(f, nb, &c->buffers) ||

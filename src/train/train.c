@@ -222,6 +222,7 @@ typedef struct run_state {
     int epoch;
     int64_t epoch_step;
     samc_rng epoch_rng;     /* shuffle stream at the start of `epoch` */
+    int shuffled;           /* epoch's shuffle done: shuffle_rng is past it */
     samc_rng shuffle_rng, aug_rng;
     double elapsed;
     uint32_t crc;
@@ -243,7 +244,7 @@ static samc_status save_state(run_state *r, const char *dir, const char *name, i
     c.step = r->step;
     c.epoch = r->epoch;
     c.epoch_step = r->epoch_step;
-    c.shuffle_rng = r->epoch_step ? r->epoch_rng : r->shuffle_rng;
+    c.shuffle_rng = r->shuffled ? r->epoch_rng : r->shuffle_rng;
     c.aug_rng = r->aug_rng;
     c.decsps_prev = os.decsps_prev;
     c.optim_steps = os.steps;
@@ -307,6 +308,7 @@ static samc_status truncate_csv(const char *dir, const char *name, const char *h
             fputs(line, out);
             continue;
         }
+        if (line[len - 1] != '\n') continue;   /* a row cut short by a crash */
         const char *f = line;
         for (int c = 0; c < col && f; c++) {
             f = strchr(f, ',');
@@ -455,9 +457,10 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         r.epoch_rng = r.shuffle_rng;
         for (size_t i = 0; i < n; i++) perm[i] = i;
         if (b < n) samc_rng_shuffle(&r.shuffle_rng, perm, n);
+        r.shuffled = 1;
         const int64_t k_max = samc_batch_steps_in_epoch(&p->batch, r.epoch, n);
         for (; r.epoch_step < k_max && r.step < T; r.epoch_step++, r.step++) {
-            if (stop_requested) {
+            if (stop_requested || (p->stop_at > 0 && r.step == p->stop_at)) {
                 r.elapsed = now_s() - t0;
                 st = save_state(&r, out_dir, "last.ckpt", 0, err);
                 if (st == SAMC_OK) {
@@ -567,10 +570,12 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (k_done == k_max) {   /* the epoch is complete: checkpoint the start of the next */
             r.epoch++;
             r.epoch_step = 0;
+            r.shuffled = 0;
             r.elapsed = now_s() - t0;
             st = save_state(&r, out_dir, "last.ckpt", 1, err);
             r.epoch--;
             r.epoch_step = k_done;
+            r.shuffled = 1;
             if (st != SAMC_OK) goto out;
             last_ckpt = now_s();
             last_ckpt_step = r.step;
@@ -578,7 +583,8 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (r.step >= T) break;
     }
     {
-        if (r.epoch_step == samc_batch_steps_in_epoch(&p->batch, r.epoch, n)) r.epoch++, r.epoch_step = 0;
+        if (r.epoch_step == samc_batch_steps_in_epoch(&p->batch, r.epoch, n))
+            r.epoch++, r.epoch_step = 0, r.shuffled = 0;
         r.elapsed = now_s() - t0;
         if ((st = save_state(&r, out_dir, "last.ckpt", 0, err)) == SAMC_OK)
             st = save_state(&r, out_dir, "final.ckpt", 0, err);
