@@ -5,29 +5,7 @@
 # ending in a one-line error.  Needs gnuplot (Debian: gnuplot-nox); without it
 # the tests fail, they are not skipped.  Prints "ok N - ..." / "not ok N - ..."
 # lines that tests/run.sh counts.
-set -u
-SAMC=${SAMC:-./samc}
-HEART=/usr/share/doc/liblinear-tools/examples/heart_scale
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-check() { # check "description" command...
-    local d=$1; shift
-    n=$((n + 1))
-    if "$@" >"$T/last.out" 2>&1; then echo "ok $n - $d"; else echo "not ok $n - $d"; sed 's/^/#   /' "$T/last.out" | head -20; fi
-}
-# fails "description" expected-regex command...: exit non-zero, exactly one
-# line on stderr, matching the regex.
-fails() {
-    local d=$1 re=$2; shift 2
-    n=$((n + 1))
-    "$@" >"$T/f.out" 2>"$T/f.err"; local rc=$?
-    if [ $rc -ne 0 ] && [ "$(wc -l <"$T/f.err")" -eq 1 ] && grep -Eq "$re" "$T/f.err"; then
-        echo "ok $n - $d"
-    else
-        echo "not ok $n - $d (exit $rc)"; sed 's/^/#   stderr: /' "$T/f.err" | head -5
-    fi
-}
+. "$(dirname "$0")/testlib.sh"
 # a real PNG: the 8 magic bytes and more than a few KB
 is_png() {
     [ -f "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] \

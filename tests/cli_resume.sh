@@ -4,16 +4,7 @@
 # planned stop, SIGINT and kill -9, across a batch-size stage change, with the
 # Polyak step, momentum and augmentation; damaged or foreign checkpoints are
 # refused.
-set -u
-SAMC=${SAMC:-./samc}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-check() {
-    local d=$1; shift
-    n=$((n + 1))
-    if "$@" >"$T/last.out" 2>&1; then echo "ok $n - $d"; else echo "not ok $n - $d"; sed 's/^/#   /' "$T/last.out" | head -20; fi
-}
+. "$(dirname "$0")/testlib.sh"
 # 256 images 1x8x8 in npy (written with the Python standard library only)
 python3 - "$T" <<'PY'
 import random, struct, sys

@@ -1,58 +1,38 @@
 #!/usr/bin/env bash
 # tests/cli_sharpness.sh -- `samc sharpness` and `samc train --measure-every`:
 # output formats, measures as metrics.csv columns, and bad input.
-set -u
-SAMC=${SAMC:-./samc}
-HEART=libsvm:/usr/share/doc/liblinear-tools/examples/heart_scale
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-check() {
-    local d=$1; shift
-    n=$((n + 1))
-    if "$@" >"$T/last.out" 2>&1; then echo "ok $n - $d"; else echo "not ok $n - $d"; sed 's/^/#   /' "$T/last.out" | head -20; fi
-}
-fails() {
-    local d=$1 re=$2; shift 2
-    n=$((n + 1))
-    "$@" >"$T/f.out" 2>"$T/f.err"; local rc=$?
-    if [ $rc -ne 0 ] && [ "$(wc -l <"$T/f.err")" -eq 1 ] && grep -Eq "$re" "$T/f.err"; then
-        echo "ok $n - $d"
-    else
-        echo "not ok $n - $d (exit $rc)"; sed 's/^/#   stderr: /' "$T/f.err" | head -5
-    fi
-}
+. "$(dirname "$0")/testlib.sh"
 
-$SAMC train --data $HEART --model logreg --epochs 3 --out "$T/run" --quiet
-$SAMC sharpness --checkpoint "$T/run/final.ckpt" --data $HEART --metric all >"$T/all.txt" 2>/dev/null
+$SAMC train --data libsvm:$HEART --model logreg --epochs 3 --out "$T/run" --quiet
+$SAMC sharpness --checkpoint "$T/run/final.ckpt" --data libsvm:$HEART --metric all >"$T/all.txt" 2>/dev/null
 check "all seven measures, one line each, in order" \
     test "$(cut -d' ' -f1 "$T/all.txt" | paste -sd,)" = "worst_linf,worst_l2,adaptive_linf,adaptive_l2,avg,hessian_top,hessian_trace"
 check "worst-case sharpness is >= 0" awk '$1 ~ /^(worst|adaptive)/ && !($2 >= 0) {bad=1} END{exit bad}' "$T/all.txt"
 check "estimates carry a standard error" awk '$1=="avg" || $1=="hessian_trace" {if (NF != 3) bad=1} END{exit bad}' "$T/all.txt"
 check "the top Hessian eigenvalue is positive (logistic loss is convex)" awk '$1=="hessian_top" {exit !($2 > 0)}' "$T/all.txt"
 check "same seed, same numbers" \
-    bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --metric all 2>/dev/null | cmp -s - '$T/all.txt'"
+    bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --metric all 2>/dev/null | cmp -s - '$T/all.txt'"
 check "a larger ball is sharper" bash -c "
-    a=\$($SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --rho 1e-3 2>/dev/null | cut -d' ' -f2)
-    b=\$($SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --rho 1e-2 2>/dev/null | cut -d' ' -f2)
+    a=\$($SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --rho 1e-3 2>/dev/null | cut -d' ' -f2)
+    b=\$($SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --rho 1e-2 2>/dev/null | cut -d' ' -f2)
     awk -v a=\$a -v b=\$b 'BEGIN{exit !(b > a)}'"
-check "csv format" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --metric worst-l2,avg --format csv \
+check "csv format" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --metric worst-l2,avg --format csv \
     | head -1 | grep -qx 'measure,value,stderr,seconds'"
-check "json format parses" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data $HEART --metric hessian-top --format json \
+check "json format parses" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --metric hessian-top --format json \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"measures\"][\"hessian_top\"][\"value\"] > 0'"
 
-$SAMC train --data $HEART --model logreg --epochs 2 --measure-every 1 --metric worst-linf,hessian-top --out "$T/m" --quiet
+$SAMC train --data libsvm:$HEART --model logreg --epochs 2 --measure-every 1 --metric worst-linf,hessian-top --out "$T/m" --quiet
 check "--measure-every adds the measures as metrics.csv columns" \
     bash -c "head -1 '$T/m/metrics.csv' | grep -q ',worst_linf,hessian_top\$'"
 check "measured every epoch" awk -F, 'NR>1 && ($13 == "nan" || $14 == "nan") {bad=1} END{exit bad || NR != 3}' "$T/m/metrics.csv"
 
-fails "missing checkpoint flag" "checkpoint FILE is required" $SAMC sharpness --data $HEART
-fails "missing checkpoint file" "nope.ckpt" $SAMC sharpness --checkpoint "$T/nope.ckpt" --data $HEART
+fails "missing checkpoint flag" "checkpoint FILE is required" $SAMC sharpness --data libsvm:$HEART
+fails "missing checkpoint file" "nope.ckpt" $SAMC sharpness --checkpoint "$T/nope.ckpt" --data libsvm:$HEART
 cp "$T/run/final.ckpt" "$T/bad.ckpt"
 printf '\x00\x01' | dd of="$T/bad.ckpt" bs=1 seek=270 conv=notrunc 2>/dev/null
-fails "corrupt checkpoint" "checksum" $SAMC sharpness --checkpoint "$T/bad.ckpt" --data $HEART
+fails "corrupt checkpoint" "checksum" $SAMC sharpness --checkpoint "$T/bad.ckpt" --data libsvm:$HEART
 fails "checkpoint and data disagree" "parameters" \
     $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data synth:logreg,n=50,d=5,kappa=2
 fails "unknown measure" "unknown measure 'sharpest'" $SAMC sharpness --checkpoint "$T/run/final.ckpt" --metric sharpest
-fails "negative radius" "radius" $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data $HEART --rho -1
+fails "negative radius" "radius" $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data libsvm:$HEART --rho -1
 fails "train flag not taken by sharpness" "unknown flag '--opt'" $SAMC sharpness --opt sam
