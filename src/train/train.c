@@ -484,7 +484,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                 ctx.idx = NULL;
             }
             eta = samc_lr_at(&p->lr, r.step, T, r.epoch);
-            rho = samc_rho_at(&p->rho, &p->lr, eta);
+            rho = p->optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&p->rho, &p->lr, eta);
             samc_step_info info;
             samc_rng aug_before = r.aug_rng;
             st = samc_optim_step(r.opt, &orc, x, eta, rho, &info);

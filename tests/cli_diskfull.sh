@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# tests/cli_diskfull.sh -- a full disk under OUT: the run ends with a clear
+# one-line error, and the checkpoint written before the disk filled is intact
+# (loads, checksum and all).  Needs a small tmpfs (root); where mounting is
+# not permitted the test says SKIP.
+. "$(dirname "$0")/testlib.sh"
+python3 - "$T" <<'PY'
+import random, struct, sys
+random.seed(2)
+def npy(path, shape, data):
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%df" % len(data), *data))
+n = 64
+npy(sys.argv[1] + "/x.npy", (n, 16), [random.random() for _ in range(n * 16)])
+npy(sys.argv[1] + "/y.npy", (n,), [float(i % 2) for i in range(n)])
+PY
+mkdir -p "$T/full"
+if ! mount -t tmpfs -o size=96k tmpfs "$T/full" 2>/dev/null; then
+    echo "ok 1 - disk full # SKIP (cannot mount a tmpfs here)"
+    exit 0
+fi
+trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
+DATA="npy:$T/x.npy,$T/y.npy"
+$SAMC train --data "$DATA" --model mlp:64 --batch 8 --momentum 0.9 --steps 100000 \
+    --out "$T/full/run" --quiet 2>"$T/err"
+rc=$?
+check "a full disk ends the run with an error" test $rc -ne 0
+check "the error is one line naming the cause" bash -c "test \$(wc -l <'$T/err') -eq 1 && grep -q 'No space left on device' '$T/err'"
+check "the last checkpoint written is intact" \
+    $SAMC sharpness --checkpoint "$T/full/run/last.ckpt" --data "$DATA" --metric worst-l2
+check "no temporary checkpoint left behind" test ! -e "$T/full/run/last.ckpt.tmp"
