@@ -112,7 +112,8 @@ build-san/%.o: %.c include/samc.h $(wildcard src/*/*.h)
 build-san/libsamc.a: $(SAN_OBJ)
 	$(AR) rcs $@ $^
 
-build-san/samc: build-san/cli/samc.o build-san/libsamc.a
+# the program from every cli/*.c (as `samc` is)
+build-san/samc: $(patsubst %.c,build-san/%.o,$(sort $(wildcard cli/*.c))) build-san/libsamc.a
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/libsamc.a
@@ -128,3 +129,34 @@ sanitize: build-san/samc $(SAN_TESTS)
 	@$(SAN_ENV) SAMC=build-san/samc bash tests/run.sh $(SAN_TESTS)
 
 .PHONY: fuzz fuzz-seeds sanitize
+
+# ------------------------------------------------ MPI data-parallel build
+#   make MPI=1       build-mpi/samc: the library and program compiled with mpicc
+#                    and -DSAMC_MPI (src/dist/dist_mpi.c); run it as
+#                    mpirun -np K build-mpi/samc train ...  The default build
+#                    (src/dist/dist_single.c) stays MPI-free.
+MPICC      ?= mpicc
+MPI_CFLAGS := -O2 -g -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc -DSAMC_MPI
+MPI_OBJ    := $(LIB_SRC:%.c=build-mpi/%.o)
+
+build-mpi/%.o: %.c include/samc.h $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(MPI_CFLAGS) -c $< -o $@
+
+build-mpi/libsamc.a: $(MPI_OBJ)
+	$(AR) rcs $@ $^
+
+build-mpi/samc: build-mpi/cli/samc.o build-mpi/cli/plot.o build-mpi/libsamc.a
+	$(MPICC) -o $@ $^ $(LDLIBS)
+
+mpi: build-mpi/samc
+
+clean: clean-mpi
+clean-mpi:
+	rm -rf build-mpi
+
+ifeq ($(MPI),1)
+.DEFAULT_GOAL := mpi
+endif
+
+.PHONY: mpi clean-mpi

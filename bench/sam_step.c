@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     p.kind = strcmp(opt, "sgd") ? SAMC_OPT_SAM : SAMC_OPT_SGD;
     samc_optim *o;
     samc_optim_init(&o, c.np, &p, err);
-    samc_oracle orc = { c.np, oracle, &c };
+    samc_oracle orc = { c.np, oracle, &c, NULL };
     for (int i = 0; i < 3; i++) samc_optim_step(o, &orc, x, 0.01, 0.05, NULL);  /* warm-up */
     double t0 = now();
     for (int i = 0; i < iters; i++) samc_optim_step(o, &orc, x, 0.01, 0.05, NULL);

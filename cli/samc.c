@@ -15,9 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "samc.h"
 #include "plot.h"
+#include "dist/dist.h"
+#ifdef SAMC_MPI
+#include <mpi.h>
+#endif
 
 #define DEFAULT_DATA "fashion-mnist"
 
@@ -329,6 +334,15 @@ static void get_metric(const cli *c, char *b, size_t n)
         }
 }
 
+static int set_perturb(cli *c, const char *v, char *err)
+{
+    if (!strcmp(v, "global")) c->p.perturb_local = 0;
+    else if (!strcmp(v, "local")) c->p.perturb_local = 1;
+    else return BAD("--perturb: expected global or local, got '%s'", v);
+    return 0;
+}
+static void get_perturb(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
+
 static int set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
 static void get_none(const cli *c, char *b, size_t n) { (void)c; snprintf(b, n, "%s", ""); }
 
@@ -405,6 +419,11 @@ static const flag flags[] = {
     { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
       "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
     { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
+    { "perturb", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_perturb, get_perturb,
+      "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
+      "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" },
+    { "check-sync", "N", CMD_TRAIN, F_I64, OFF(p.check_sync), NULL, NULL,
+      "data parallel: every N steps check that all ranks hold the same parameters (0: never)" },
 };
 #define N_FLAGS (sizeof flags / sizeof *flags)
 
@@ -598,8 +617,12 @@ static void on_signal(int sig)
 
 static int cmd_train(int argc, char **argv)
 {
+    /* data parallel (an MPI build under mpirun): every rank runs this; rank 0
+     * (the lead) alone prints and writes files; set-up failures on any rank
+     * are agreed below, so every rank exits with the lead's one-line message */
+    const int lead = samc_dist_rank() == 0;
     if (wants_help(argc, argv)) {
-        print_cmd_help(stdout, CMD_TRAIN);
+        if (lead) print_cmd_help(stdout, CMD_TRAIN);
         return 0;
     }
     cli c;
@@ -612,55 +635,68 @@ static int cmd_train(int argc, char **argv)
         if (!strcmp(argv[i], "--config")) config = argv[i + 1];
     }
     char path[1100];
+    int bad = 0, rc = 0;
+    samc_data data;
+    memset(&data, 0, sizeof data);
+    samc_model *m = NULL;
+    float *x = NULL;
     if (resume) {
         snprintf(path, sizeof path, "%s/config.txt", resume);
-        if (read_config(&c, CMD_TRAIN, path, err) != 0) return die(err);
-        set_string(c.out, sizeof c.out, "out", resume, err);
+        if (read_config(&c, CMD_TRAIN, path, err) != 0) bad = 1;
+        else set_string(c.out, sizeof c.out, "out", resume, err);
     }
-    if (config && read_config(&c, CMD_TRAIN, config, err) != 0) return die(err);
-    if (parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) return die(err);
-    if (resume && strcmp(c.out, resume) != 0) return die("--resume OUT continues in OUT: leave out --out");
-    snprintf(c.p.data_name, sizeof c.p.data_name, "%.127s", c.data);
-    if (samc_train_params_check(&c.p, err) != SAMC_OK) return die(err);
-
-    samc_data data;
-    if (load_data(&c, &data, !c.p.quiet, err) != SAMC_OK) return die(err);
-    samc_model *m = NULL;
-    if (samc_model_create_for(&m, c.model, &data.train, c.p.l2, c.p.bias, err) != SAMC_OK) {
-        samc_data_free(&data);
-        return die(err);
+    if (!bad && config && read_config(&c, CMD_TRAIN, config, err) != 0) bad = 1;
+    if (!bad && parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) bad = 1;
+    if (!bad && resume && strcmp(c.out, resume) != 0) {
+        snprintf(err, sizeof err, "--resume OUT continues in OUT: leave out --out");
+        bad = 1;
     }
-    if (!c.p.quiet) {
+    if (!bad) {
+        snprintf(c.p.data_name, sizeof c.p.data_name, "%.127s", c.data);
+        if (samc_train_params_check(&c.p, err) != SAMC_OK) bad = 1;
+    }
+    if (!bad && load_data(&c, &data, !c.p.quiet && lead, err) != SAMC_OK) bad = 1;
+    if (!bad && samc_model_create_for(&m, c.model, &data.train, c.p.l2, c.p.bias, err) != SAMC_OK) bad = 1;
+    if (!bad && !c.p.quiet && lead) {
         print_config(&c, &data, m, stdout);
         fflush(stdout);
     }
-    float *x = malloc(samc_model_n_params(m) * sizeof(float));
-    int rc = 0;
-    if (!x) {
-        rc = die("out of memory");
+    if (!bad && !(x = malloc(samc_model_n_params(m) * sizeof(float)))) {
+        snprintf(err, sizeof err, "out of memory");
+        bad = 1;
+    }
+    if (!bad && lead && !resume && mkdir(c.out, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, sizeof err, "cannot create output directory %.300s: %.80s", c.out, strerror(errno));
+        bad = 1;
+    }
+    if (!bad && lead && write_config(&c, err) != 0) bad = 1;
+    if (samc_dist_agree(bad ? SAMC_EINVAL : SAMC_OK, err) != SAMC_OK) {
+        rc = lead ? die(err) : 1;
         goto out;
     }
-    if (!resume && mkdir(c.out, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, sizeof err, "cannot create output directory %.400s: %s", c.out, strerror(errno));
-        rc = die(err);
-        goto out;
+#ifdef SAMC_MPI
+    if (c.p.threads == 0 && !getenv("OMP_NUM_THREADS")) {   /* share the cores of a node among its ranks */
+        MPI_Comm node;
+        int local = 1;
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (local > 1) c.p.threads = cores / local > 1 ? (int)(cores / local) : 1;
     }
-    if (write_config(&c, err) != 0) {
-        rc = die(err);
-        goto out;
-    }
+#endif
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    samc_status st = samc_train_run(&c.p, &data, m, c.out, x, resume != NULL, c.p.quiet ? NULL : stdout, err);
+    samc_status st = samc_train_run(&c.p, &data, m, c.out, x, resume != NULL, c.p.quiet || !lead ? NULL : stdout, err);
     if (st == SAMC_EINTR) {
-        fprintf(stderr, "samc: %s\n", err);
+        if (lead) fprintf(stderr, "samc: %s\n", err);
         rc = 130;
     } else if (st != SAMC_OK) {
-        rc = die(err);
-    } else if (!c.p.quiet) {
+        rc = lead ? die(err) : 1;
+    } else if (!c.p.quiet && lead) {
         printf("done: wrote %s/steps.csv, %s/metrics.csv, %s/final.ckpt\n", c.out, c.out, c.out);
     }
 out:
@@ -751,7 +787,17 @@ int main(int argc, char **argv)
         printf("samc %s\n", SAMC_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "train")) {
+#ifdef SAMC_MPI
+        /* data parallel: mpirun -np K samc train ... (one rank without mpirun) */
+        MPI_Init(&argc, &argv);
+        int rc = cmd_train(argc - 2, argv + 2);
+        MPI_Finalize();
+        return rc;
+#else
+        return cmd_train(argc - 2, argv + 2);
+#endif
+    }
     if (!strcmp(cmd, "sharpness")) return cmd_sharpness(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return samc_cmd_plot(argc - 2, argv + 2);
     fprintf(stderr, "samc: error: unknown command '%s' (see samc --help)\n", cmd);

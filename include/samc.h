@@ -94,10 +94,35 @@ void samc_rng_shuffle(samc_rng *r, size_t *a, size_t n); /* Fisher-Yates */
 typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
                                  double *loss, int pass);
 
+/*
+ * Data parallel, local perturbation ("m-sharpness", SPEC section 1): each of
+ * K workers holds a shard of the batch; its oracle returns the loss and
+ * gradient of its shard only, and the optimizer perturbs with that local g.
+ * So that every worker takes the same step, the optimizer then calls
+ *
+ *   reduce(user, vals, n_vals, vec, n_vec)
+ *       replaces vals[0..n_vals) and vec[0..n_vec) by their (shard-size
+ *       weighted) mean over the workers, in place, on every worker; every
+ *       worker calls it the same number of times with the same sizes.
+ *       Returns 0 on success (else the step ends with SAMC_ECALLBACK).
+ *
+ * once per step with the scalars f, fp, ||g||, <gp, d> and the vector gp,
+ * and, for GSAM with alpha > 0, once more with the local direction u (it
+ * depends on the local g).  The step then uses the averaged values: Polyak
+ * numerator mean(fp - <gp, d>) - l*, denominator ||mean gp||^2, direction
+ * mean gp (GSAM: mean u).  A worker whose loss or gradient is not finite
+ * contributes NaN, so every worker returns SAMC_ENAN together.
+ * reduce = NULL (one process, or a global perturbation whose oracle already
+ * averages the gradients): the step is the plain one, unchanged.
+ */
+typedef int (*samc_reduce_fn)(void *user, double *vals, size_t n_vals,
+                              float *vec, size_t n_vec);
+
 typedef struct samc_oracle {
     size_t n;                   /* number of parameters */
     samc_loss_grad_fn loss_grad;
     void *user;
+    samc_reduce_fn reduce;      /* NULL: one process (see above) */
 } samc_oracle;
 
 /* Threads for OpenMP loops and for the BLAS (n <= 0: leave the defaults). */
@@ -641,6 +666,11 @@ typedef struct samc_train_params {
     int keep;               /* keep this many step-numbered checkpoints besides last.ckpt (0: none) */
     char data_name[128];    /* the data spec, recorded in checkpoints */
     int64_t stop_at;        /* stop as on a stop request before this step (0: never) */
+    /* Data parallel (an MPI build, run under mpirun; see samc_train_run). */
+    int perturb_local;      /* 1: each rank perturbs with its own pass-1 gradient
+                             * (m-sharpness); 0: with the averaged one (global) */
+    int64_t check_sync;     /* compare a checksum of the parameters across ranks
+                             * every this many steps and stop if they differ (0: no) */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);
@@ -667,6 +697,21 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * Progress lines go to log (NULL: none).  Returns SAMC_EINTR after a stop
  * request (state saved).  The model is not const: BatchNorm running
  * statistics change as it trains.
+ *
+ * Data parallel: in a build with -DSAMC_MPI (make MPI=1) this is a
+ * collective over MPI_COMM_WORLD: every rank passes the same parameters and
+ * data, and takes rows [floor(r b/K), floor((r+1) b/K)) of each global batch
+ * of b rows (the batch schedule is global).  perturb_local = 0: each rank's
+ * loss and gradient are scaled by its share of the rows and summed over the
+ * ranks (MPI_Allreduce) in both passes, so the step is the one-process step
+ * at the same global batch (up to the order of float sums);
+ * perturb_local = 1: see samc_oracle.reduce.  Parameters stay identical on
+ * every rank; BatchNorm normalizes by each rank's shard statistics and rank
+ * 0's running statistics are broadcast after each step.  Rank 0 alone
+ * writes the CSVs, checkpoints and log; every rank reads the checkpoint on
+ * resume.  Stop requests are agreed by all ranks each step; errors during
+ * set-up are agreed (every rank returns the lowest failing rank's status and
+ * message); a failure one rank alone sees later ends the job (MPI_Abort).
  */
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                            samc_model *model, const char *out_dir, float *x,

@@ -3,7 +3,7 @@
 # already there.  Used by the README's set-up commands and by .ci/run.
 set -euo pipefail
 pkgs=(build-essential pkg-config zlib1g-dev libcmocka-dev libopenblas-dev
-      liblinear-tools)
+      liblinear-tools libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -273,7 +273,7 @@ static void test_mlp_hessian(void **state)
     float *w = malloc(n * sizeof *w), *e = calloc(n, sizeof *e), *col = malloc(n * sizeof *col);
     samc_model_init_params(m, w, &r);
     mlp_ctx c = { m, &ds, n };
-    samc_oracle o = { n, mlp_oracle, &c };
+    samc_oracle o = { n, mlp_oracle, &c, NULL };
     double *H = malloc(n * n * sizeof *H), *ev = malloc(n * sizeof *ev);
     for (size_t j = 0; j < n; j++) { /* column j = H e_j */
         e[j] = 1.0f;

@@ -47,7 +47,7 @@ static void steps_allocate_nothing(const char *spec, int C, int H, int W, int K)
     p.rule = SAMC_STEP_POLYAK;
     samc_optim *o;
     assert_int_equal(samc_optim_init(&o, c.np, &p, err), SAMC_OK);
-    samc_oracle orc = { c.np, oracle, &c };
+    samc_oracle orc = { c.np, oracle, &c, NULL };
     for (int t = 0; t < 2; t++) assert_int_equal(samc_optim_step(o, &orc, x, 0.01, 0.05, NULL), SAMC_OK);
     long before = n_alloc;
     for (int t = 0; t < 4; t++) {

@@ -435,7 +435,7 @@ static int nan_oracle(void *u, const float *x, float *g, double *loss, int pass)
 static void test_nan_detected(void **state)
 {
     (void)state;
-    samc_oracle o = { 1, nan_oracle, NULL };
+    samc_oracle o = { 1, nan_oracle, NULL, NULL };
     samc_optim_params p = params(SAMC_OPT_SAM, SAMC_STEP_SCHEDULED);
     float x = 3.0f;
     assert_int_equal(run(&p, &o, &x, 1, 0.1, 0.1, NULL), SAMC_ENAN);
@@ -461,7 +461,7 @@ static void test_passes(void **state)
     (void)state;
     for (int k = SAMC_OPT_SGD; k <= SAMC_OPT_GSAM; k++) {
         pass_log pl = { { 0, 0, 0 }, 1.0, 0.5 };
-        samc_oracle o = { 1, logging_oracle, &pl };
+        samc_oracle o = { 1, logging_oracle, &pl, NULL };
         samc_optim_params p = params((samc_opt_kind)k, SAMC_STEP_SCHEDULED);
         float x = 1.0f;
         run(&p, &o, &x, 4, 0.1, 0.1, NULL);

@@ -184,7 +184,7 @@ static void test_linear_rate_strongly_convex(void **state)
     assert_close(r.L / r.mu, 100.0, 1e-2, 0);
     const double rho = 1.0 / (2.0 * r.L);
     const double q = 1.0 - (1.0 - r.L * rho) * (1.0 - r.L * rho) * r.mu / (4.0 * r.L);
-    samc_oracle o = { r.d, ridge_loss_grad, &r };
+    samc_oracle o = { r.d, ridge_loss_grad, &r, NULL };
     samc_optim *opt = make_opt(r.d, SAMC_OPT_USAM, INFINITY, 0.0);
     float *x = calloc(r.d, sizeof *x);
     const double f0 = ridge_f(&r, x);
@@ -239,7 +239,7 @@ static void test_sublinear_rate_convex(void **state)
     diagq q = { n, malloc(n * sizeof(double)) };
     for (size_t i = 0; i < n; i++) q.h[i] = 1.0 / ((i + 1.0) * (i + 1.0));
     const double L = 1.0, rho = 0.5, R2 = (double)n;
-    samc_oracle o = { n, diag_loss_grad, &q };
+    samc_oracle o = { n, diag_loss_grad, &q, NULL };
     samc_optim *opt = make_opt(n, SAMC_OPT_USAM, INFINITY, 0.0);
     float *x = calloc(n, sizeof *x);
     double fmin = INFINITY, tm[4] = { 0 };
@@ -270,7 +270,7 @@ static void test_sublinear_rate_convex(void **state)
  * shuffle; returns the mean of f - f* over the last `tail` steps. */
 static double stochastic_run(ridge *r, samc_opt_kind kind, double rho, int steps, int tail, uint64_t seed)
 {
-    samc_oracle o = { r->d, ridge_loss_grad, r };
+    samc_oracle o = { r->d, ridge_loss_grad, r, NULL };
     samc_optim *opt = make_opt(r->d, kind, 1.0, 0.0);
     float *x = calloc(r->d, sizeof *x);
     size_t *perm = malloc(r->n * sizeof *perm);
@@ -334,7 +334,7 @@ static void test_stochastic_noise_neighborhood(void **state)
  * shrinking like rho^2, while USAM at the same rho converges. */
 static double sam_plateau(ridge *r, samc_opt_kind kind, double rho, int steps, double *drift)
 {
-    samc_oracle o = { r->d, ridge_loss_grad, r };
+    samc_oracle o = { r->d, ridge_loss_grad, r, NULL };
     samc_optim *opt = make_opt(r->d, kind, INFINITY, r->fstar);
     float *x = calloc(r->d, sizeof *x);
     double f_mid = 0;

@@ -371,7 +371,7 @@ static void run_fixture(const char *file, const char *spec)
 
     /* three steps of each optimizer on the same batch */
     net_oracle no = { m, &ds, n };
-    samc_oracle orc = { n, net_loss_grad, &no };
+    samc_oracle orc = { n, net_loss_grad, &no, NULL };
     float *x = malloc(n * sizeof *x);
     assert_non_null(x);
     for (size_t k = 0; k < sizeof OPTS / sizeof OPTS[0]; k++) {

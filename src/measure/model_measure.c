@@ -89,7 +89,7 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
         return SAMC_EINVAL;
     }
     rows_ctx c = { m, ds, 0, 0, samc_model_n_params(m) };
-    samc_oracle o = { c.np, rows_loss_grad, &c };
+    samc_oracle o = { c.np, rows_loss_grad, &c, NULL };
     for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
         r->value[k] = r->stderr_[k] = r->seconds[k] = NAN;
         if (!(p->which & (1u << k))) continue;

@@ -23,7 +23,7 @@ static int quad_loss_grad(void *user, const float *x, float *grad, double *loss,
 
 samc_oracle samc_quad_oracle(samc_quad *q)
 {
-    samc_oracle o = { q->n, quad_loss_grad, q };
+    samc_oracle o = { q->n, quad_loss_grad, q, NULL };
     return o;
 }
 

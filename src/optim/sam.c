@@ -169,9 +169,111 @@ static int vec_finite(const float *v, size_t n)
     return isfinite(samc_dot(v, v, n));
 }
 
+/* The step size of the rule (eta for SCHEDULED). */
+static double step_size(samc_optim *o, double numer, double gp2, double eta)
+{
+    const samc_optim_params *p = &o->p;
+    switch (p->rule) {
+    case SAMC_STEP_POLYAK: return samc_polyak_step(p, numer, gp2);
+    case SAMC_STEP_DECSPS: return samc_decsps_step(p, numer, gp2, o->steps, &o->decsps_prev);
+    case SAMC_STEP_SCHEDULED:
+    default: return eta;
+    }
+}
+
+/* x <- x - gamma m, m <- beta m + (u + wd x) (heavy ball; plain without momentum). */
+static void base_update(samc_optim *o, float *restrict x, const float *u, double gamma)
+{
+    const size_t n = o->n;
+    const double wd = o->p.weight_decay, beta = o->p.momentum;
+    if (o->mom) {
+        for (size_t i = 0; i < n; i++) {
+            float m = (float)(beta * o->mom[i] + (double)u[i] + wd * x[i]);
+            o->mom[i] = m;
+            x[i] = (float)((double)x[i] - gamma * m);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((double)x[i] - gamma * ((double)u[i] + wd * x[i]));
+    }
+    o->steps++;
+}
+
+static void fill_info(samc_step_info *info, double f, double fp, double gn, double gp2,
+                      double numer, double gamma)
+{
+    if (!info) return;
+    info->loss = f;
+    info->loss_perturbed = fp;
+    info->grad_norm = gn;
+    info->grad_norm_perturbed = sqrt(gp2);
+    info->numerator = numer;
+    info->step = gamma;
+}
+
+/* GSAM: dst = gp - alpha g_perp, g_perp = g - (<g,gp> / ||gp||^2) gp. */
+static void gsam_direction(const samc_optim_params *p, const float *g, const float *gp, double gp2,
+                           float *dst, size_t n)
+{
+    double c = gp2 > 0.0 ? samc_dot(g, gp, n) / gp2 : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double gperp = (double)g[i] - c * (double)gp[i];
+        dst[i] = (float)((double)gp[i] - p->alpha * gperp);
+    }
+}
+
+/* The step with a reduction hook (samc_oracle.reduce): local perturbation
+ * per worker, then the averages.  With one worker (reduce = identity) it
+ * computes exactly what the plain step does. */
+static samc_status step_reduced(samc_optim *o, const samc_oracle *orc, float *restrict x,
+                                double eta, double rho, samc_step_info *info)
+{
+    const samc_optim_params *p = &o->p;
+    const size_t n = o->n;
+    const int gsam = p->kind == SAMC_OPT_GSAM && p->alpha != 0.0;
+    double f = 0.0, fp = 0.0, gn = 0.0, gpd = 0.0;
+    float *gp = p->kind == SAMC_OPT_SGD ? o->g : o->gp;
+
+    /* local: pass 1, the perturbation, pass 2, the GSAM direction (into xp) */
+    int ok = orc->loss_grad(orc->user, x, o->g, &f, 1) == 0 && isfinite(f) && vec_finite(o->g, n);
+    if (ok) {
+        gn = samc_perturbation(p, x, o->g, rho, o->d, n);
+        if (p->kind == SAMC_OPT_SGD) {
+            fp = f;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                o->xp[i] = x[i] + o->d[i];
+            ok = orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) == 0 && isfinite(fp) &&
+                 vec_finite(o->gp, n);
+            if (ok) gpd = samc_dot(o->gp, o->d, n);
+        }
+    }
+    if (ok && gsam) gsam_direction(p, o->g, o->gp, samc_dot(o->gp, o->gp, n), o->xp, n);
+    if (!ok) {   /* every worker must still reduce: contribute NaN, all stop together */
+        f = NAN;
+        memset(gp, 0, n * sizeof *gp);
+        if (gsam) memset(o->xp, 0, n * sizeof *o->xp);
+    }
+
+    /* global: the averages */
+    double vals[4] = { f, fp, gn, gpd };
+    if (orc->reduce(orc->user, vals, 4, gp, n) != 0) return SAMC_ECALLBACK;
+    if (gsam && orc->reduce(orc->user, NULL, 0, o->xp, n) != 0) return SAMC_ECALLBACK;
+    f = vals[0], fp = vals[1], gn = vals[2], gpd = vals[3];
+    if (!isfinite(f) || !isfinite(fp) || !vec_finite(gp, n) || (gsam && !vec_finite(o->xp, n)))
+        return SAMC_ENAN;
+    double gp2 = samc_dot(gp, gp, n);
+    double numer = fp - p->polyak_lb - gpd;
+    double gamma = step_size(o, numer, gp2, eta);
+    base_update(o, x, gsam ? o->xp : gp, gamma);
+    fill_info(info, f, fp, gn, gp2, numer, gamma);
+    return SAMC_OK;
+}
+
 samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restrict x,
                             double eta, double rho, samc_step_info *info)
 {
+    if (orc->reduce) return step_reduced(o, orc, x, eta, rho, info);
     const samc_optim_params *p = &o->p;
     const size_t n = o->n;
     double f = 0.0, fp = 0.0;
@@ -198,45 +300,14 @@ samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restri
     double numer = fp - p->polyak_lb - gpd;
 
     /* step size */
-    double gamma;
-    switch (p->rule) {
-    case SAMC_STEP_POLYAK: gamma = samc_polyak_step(p, numer, gp2); break;
-    case SAMC_STEP_DECSPS: gamma = samc_decsps_step(p, numer, gp2, o->steps, &o->decsps_prev); break;
-    case SAMC_STEP_SCHEDULED:
-    default: gamma = eta; break;
-    }
+    double gamma = step_size(o, numer, gp2, eta);
 
     /* direction: GSAM removes alpha times the part of g orthogonal to gp */
-    if (p->kind == SAMC_OPT_GSAM && p->alpha != 0.0) {
-        double c = gp2 > 0.0 ? samc_dot(o->g, o->gp, n) / gp2 : 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double gperp = (double)o->g[i] - c * (double)o->gp[i];
-            o->gp[i] = (float)((double)o->gp[i] - p->alpha * gperp);
-        }
-    }
-    const float *u = gp;
+    if (p->kind == SAMC_OPT_GSAM && p->alpha != 0.0)
+        gsam_direction(p, o->g, o->gp, gp2, o->gp, n);
 
     /* base update */
-    const double wd = p->weight_decay, beta = p->momentum;
-    if (o->mom) {
-        for (size_t i = 0; i < n; i++) {
-            float m = (float)(beta * o->mom[i] + (double)u[i] + wd * x[i]);
-            o->mom[i] = m;
-            x[i] = (float)((double)x[i] - gamma * m);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)((double)x[i] - gamma * ((double)u[i] + wd * x[i]));
-    }
-    o->steps++;
-
-    if (info) {
-        info->loss = f;
-        info->loss_perturbed = fp;
-        info->grad_norm = gn;
-        info->grad_norm_perturbed = sqrt(gp2);
-        info->numerator = numer;
-        info->step = gamma;
-    }
+    base_update(o, x, gp, gamma);
+    fill_info(info, f, fp, gn, gp2, numer, gamma);
     return SAMC_OK;
 }

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "samc.h"
+#include "dist/dist.h"
 
 samc_train_params samc_train_default_params(void)
 {
@@ -78,6 +79,7 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err)
     CHECK(p->measure_every >= 0, "--measure-every must be >= 0");
     CHECK(p->ckpt_every_steps >= 0 && p->ckpt_every_s >= 0, "checkpoint intervals must be >= 0");
     CHECK(p->keep >= 0 && p->keep <= 1000, "--keep must be in [0, 1000]");
+    CHECK(p->check_sync >= 0, "--check-sync must be >= 0");
 #undef CHECK
     if (p->measure_every > 0) return samc_measure_params_check(&p->measure, err);
     return SAMC_OK;
@@ -101,6 +103,7 @@ typedef struct batch_ctx {
     const size_t *idx;
     size_t nb;
     size_t n_params;
+    int rank, size;        /* data parallel: this rank of size */
 } batch_ctx;
 
 static int batch_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
@@ -109,6 +112,84 @@ static int batch_loss_grad(void *user, const float *x, float *grad, double *loss
     samc_model_set_pass(c->model, pass);
     if (grad) memset(grad, 0, c->n_params * sizeof *grad);
     return samc_model_loss_grad(c->model, c->ds, c->idx, c->nb, x, grad, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+/* Data parallel: this rank's rows [lo, hi) of the batch, floor(r b / K). */
+static void shard_rows(const batch_ctx *c, size_t *lo, size_t *hi)
+{
+    *lo = c->nb * (size_t)c->rank / (size_t)c->size;
+    *hi = c->nb * (size_t)(c->rank + 1) / (size_t)c->size;
+}
+
+/* The loss and gradient of this rank's shard, times scale (0 rows: zero). */
+static int shard_loss_grad(batch_ctx *c, const float *x, float *grad, double *loss, int pass, double scale)
+{
+    size_t lo, hi;
+    shard_rows(c, &lo, &hi);
+    samc_model_set_pass(c->model, pass);
+    if (grad) memset(grad, 0, c->n_params * sizeof *grad);
+    *loss = 0.0;
+    if (hi == lo) return 0;
+    samc_dataset view;
+    const samc_dataset *ds = c->ds;
+    const size_t *idx = c->idx ? c->idx + lo : NULL;
+    if (!c->idx) {   /* rows 0..nb of ds (an augmented batch): a view of rows lo..hi */
+        view = *c->ds;
+        view.x += lo * view.d;
+        view.y += lo;
+        view.n = hi - lo;
+        ds = &view;
+    }
+    if (scale < 0) scale = (double)(hi - lo) / (double)c->nb;
+    return samc_model_loss_grad(c->model, ds, idx, hi - lo, x, grad, scale, 1, loss) == SAMC_OK ? 0 : -1;
+}
+
+/* Global perturbation over K ranks: each rank's sum contribution (its mean
+ * times its share of the rows, l2 term included with the same weight, so the
+ * weights sum to 1), summed over the ranks: the global batch's loss and
+ * gradient on every rank.  A rank that fails contributes NaN, so every rank
+ * sees the same non-finite loss and stops at the same step. */
+static int global_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
+{
+    batch_ctx *c = user;
+    if (shard_loss_grad(c, x, grad, loss, pass, -1.0) != 0) *loss = NAN;
+    samc_dist_sum_d(loss, 1);
+    if (grad) samc_dist_sum_f(grad, c->n_params);
+    return 0;
+}
+
+/* Local perturbation: the shard's own loss and gradient (its mean) ... */
+static int local_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
+{
+    return shard_loss_grad(user, x, grad, loss, pass, 1.0);
+}
+
+/* ... and the optimizer's reduction hook: the mean over the ranks weighted
+ * by their shares of the rows (= the global batch mean). */
+static int shard_reduce(void *user, double *vals, size_t n_vals, float *vec, size_t n_vec)
+{
+    batch_ctx *c = user;
+    size_t lo, hi;
+    shard_rows(c, &lo, &hi);
+    const double w = (double)(hi - lo) / (double)c->nb;
+    if (w != 1.0) {
+        for (size_t i = 0; i < n_vals; i++) vals[i] = hi > lo ? w * vals[i] : 0.0;
+        for (size_t i = 0; i < n_vec; i++) vec[i] = hi > lo ? (float)(w * (double)vec[i]) : 0.0f;
+    }
+    samc_dist_sum_d(vals, n_vals);
+    samc_dist_sum_f(vec, n_vec);
+    return 0;
+}
+
+/* A checksum of the parameters and buffers (FNV-1a of their bytes). */
+static uint64_t state_checksum(const float *x, size_t np, samc_model *m)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *b = (const unsigned char *)x;
+    for (size_t i = 0; i < np * sizeof *x; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    b = (const unsigned char *)samc_model_buffers(m);
+    for (size_t i = 0; b && i < samc_model_n_buffers(m) * sizeof(float); i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
 }
 
 /* Augmented batches: the rows gathered, then cropped and flipped into a
@@ -382,6 +463,10 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         return SAMC_EINVAL;
     }
     stop_requested = 0;
+    /* data parallel: rank 0 (the lead) alone writes files and the log */
+    const int rank = samc_dist_rank(), size = samc_dist_size(), lead = rank == 0;
+    if (!lead) log = NULL;
+    int agreed = 1;   /* a failure every rank knows of (else: MPI_Abort, see out:) */
 
     run_state r;
     memset(&r, 0, sizeof r);
@@ -407,9 +492,10 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     aug.batch.x = NULL;
     aug.batch.y = NULL;
     st = samc_optim_init(&r.opt, np, &p->optim, err);
-    if (st != SAMC_OK) goto out;
-    perm = malloc(n * sizeof *perm);
-    if (!perm) { st = SAMC_ENOMEM; goto out; }
+    if (st == SAMC_OK && !(perm = malloc(n * sizeof *perm))) {
+        st = SAMC_ENOMEM;
+        if (err) snprintf(err, SAMC_ERRLEN, "out of memory for %zu samples", n);
+    }
 
     static const char steps_header[] =
         "step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm,grad_norm_perturbed,polyak_numerator";
@@ -420,10 +506,13 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             snprintf(metrics_header + used, sizeof metrics_header - used, ",%s",
                      samc_measure_name((samc_measure_kind)k));
         }
-    if (resume) {
-        if ((st = restore(&r, out_dir, x, err)) != SAMC_OK) goto out;
-        if ((st = truncate_csv(out_dir, "steps.csv", steps_header, 0, r.step, 0, err)) != SAMC_OK) goto out;
-        if ((st = truncate_csv(out_dir, "metrics.csv", metrics_header, 1, r.step, 1, err)) != SAMC_OK) goto out;
+    if (st != SAMC_OK) {
+        /* set-up failed on this rank: go on to the agreement below */
+    } else if (resume) {   /* every rank reads the checkpoint; the lead alone touches the CSVs */
+        if ((st = restore(&r, out_dir, x, err)) != SAMC_OK) goto agree;
+        if (!lead) goto agree;
+        if ((st = truncate_csv(out_dir, "steps.csv", steps_header, 0, r.step, 0, err)) != SAMC_OK) goto agree;
+        if ((st = truncate_csv(out_dir, "metrics.csv", metrics_header, 1, r.step, 1, err)) != SAMC_OK) goto agree;
         char path[4200];
         snprintf(path, sizeof path, "%s/steps.csv", out_dir);
         fs = fopen(path, "a");
@@ -432,14 +521,16 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (!fs || !fm) {
             if (err) snprintf(err, SAMC_ERRLEN, "cannot append to the CSV files in %.400s: %s", out_dir, strerror(errno));
             st = SAMC_EIO;
-            goto out;
         }
-    } else {
-        if ((st = make_dir(out_dir, err)) != SAMC_OK) goto out;
+    } else if (lead) {
+        if ((st = make_dir(out_dir, err)) != SAMC_OK) goto agree;
         fs = open_csv(out_dir, "steps.csv", steps_header, err);
         fm = fs ? open_csv(out_dir, "metrics.csv", metrics_header, err) : NULL;
-        if (!fs || !fm) { st = SAMC_EIO; goto out; }
+        if (!fs || !fm) st = SAMC_EIO;
     }
+agree:
+    if ((st = samc_dist_agree(st, err)) != SAMC_OK) goto out;
+    agreed = 0;
 
     const int64_t T = samc_train_total_steps(p, n);
     const double t0 = now_s() - r.elapsed;
@@ -449,8 +540,16 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     int64_t last_ckpt_step = r.step;
     double eta = 0.0, rho = 0.0, last_step = 0.0;
     size_t b = 0;
-    batch_ctx ctx = { model, tr, NULL, 0, np };
-    samc_oracle orc = { np, batch_loss_grad, &ctx };
+    batch_ctx ctx = { model, tr, NULL, 0, np, rank, size };
+    /* one process: the batch's oracle; K ranks, global perturbation: shards
+     * summed over the ranks in both passes; local perturbation: each shard
+     * alone, and the optimizer's reduction hook averages what it must */
+    samc_oracle orc = { np, batch_loss_grad, &ctx, NULL };
+    if (p->perturb_local) orc.loss_grad = local_loss_grad, orc.reduce = shard_reduce;
+    else if (size > 1) orc.loss_grad = global_loss_grad;
+    const size_t n_buf = samc_model_n_buffers(model);
+    double step_s = 0.0, samples = 0.0;   /* time in steps, rows trained (for the report) */
+    samc_dist_comm_reset();
 
     for (; r.step < T; r.epoch++, r.epoch_step = 0) {
         b = samc_batch_at(&p->batch, r.epoch, n);
@@ -460,9 +559,12 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         r.shuffled = 1;
         const int64_t k_max = samc_batch_steps_in_epoch(&p->batch, r.epoch, n);
         for (; r.epoch_step < k_max && r.step < T; r.epoch_step++, r.step++) {
-            if (stop_requested || (p->stop_at > 0 && r.step == p->stop_at)) {
+            int stop = stop_requested || (p->stop_at > 0 && r.step == p->stop_at);
+            if (size > 1) stop = samc_dist_any(stop);   /* no rank is left waiting in a collective */
+            if (stop) {
                 r.elapsed = now_s() - t0;
-                st = save_state(&r, out_dir, "last.ckpt", 0, err);
+                st = lead ? save_state(&r, out_dir, "last.ckpt", 0, err) : SAMC_OK;
+                agreed = st == SAMC_OK;
                 if (st == SAMC_OK) {
                     st = SAMC_EINTR;
                     if (err) snprintf(err, SAMC_ERRLEN, "stopped at step %lld; state saved in %.200s/last.ckpt "
@@ -487,12 +589,18 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             rho = p->optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&p->rho, &p->lr, eta);
             samc_step_info info;
             samc_rng aug_before = r.aug_rng;
+            double ts = now_s();
             st = samc_optim_step(r.opt, &orc, x, eta, rho, &info);
+            /* BatchNorm running statistics: rank 0's on every rank (as DDP's broadcast_buffers) */
+            if (st == SAMC_OK && size > 1 && n_buf) samc_dist_bcast_f(samc_model_buffers(model), n_buf, 0);
+            step_s += now_s() - ts;
+            samples += (double)ctx.nb;
+            if (st == SAMC_ENAN || st == SAMC_ECALLBACK) agreed = 1;   /* from averaged values: every rank */
             if (st == SAMC_ENAN) {   /* x, momentum and counters are those before the step */
                 r.aug_rng = aug_before;
                 r.elapsed = now_s() - t0;
                 samc_errbuf e2;
-                int saved = save_state(&r, out_dir, "last.ckpt", 0, e2) == SAMC_OK;
+                int saved = lead && save_state(&r, out_dir, "last.ckpt", 0, e2) == SAMC_OK;
                 if (err) snprintf(err, SAMC_ERRLEN,
                                   "loss or gradient became NaN/Inf at step %lld (epoch %d); the run diverged: "
                                   "lower the step size (--lr, --polyak-cap) or rho%s",
@@ -505,7 +613,19 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                 goto out;
             }
             last_step = info.step;
-            fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)r.step, r.epoch,
+            if (p->check_sync > 0 && size > 1 && (r.step + 1) % p->check_sync == 0) {
+                uint64_t lo, hi;
+                samc_dist_minmax_u64(state_checksum(x, np, model), &lo, &hi);
+                if (lo != hi) {
+                    if (err) snprintf(err, SAMC_ERRLEN, "the ranks' parameters differ after step %lld "
+                                      "(checksums %016llx .. %016llx; --check-sync)", (long long)r.step,
+                                      (unsigned long long)lo, (unsigned long long)hi);
+                    st = SAMC_EINVAL;
+                    agreed = 1;
+                    goto out;
+                }
+            }
+            if (fs) fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)r.step, r.epoch,
                     ctx.nb, info.step, rho, info.loss, info.loss_perturbed, info.grad_norm,
                     info.grad_norm_perturbed, info.numerator);
             if (log && p->progress_s > 0 && now_s() - last_progress >= (tty ? 0.25 : p->progress_s)) {
@@ -519,15 +639,15 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             if ((by_steps || by_time) && r.epoch_step + 1 < k_max && r.step + 1 < T) {
                 r.step++, r.epoch_step++;
                 r.elapsed = now_s() - t0;
-                fflush(fs);
-                st = save_state(&r, out_dir, "last.ckpt", 1, err);
+                if (fs) fflush(fs);
+                st = lead ? save_state(&r, out_dir, "last.ckpt", 1, err) : SAMC_OK;
                 r.step--, r.epoch_step--;
                 if (st != SAMC_OK) goto out;
                 last_ckpt = now_s();
                 last_ckpt_step = r.step + 1;
             }
         }
-        if (fflush(fs) != 0) {
+        if (fs && fflush(fs) != 0) {
             if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s/steps.csv: %s", out_dir, strerror(errno));
             st = SAMC_EIO;
             goto out;
@@ -536,6 +656,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         /* epoch done (or the run ends inside it: a fractional epoch count) */
         const int64_t k_done = r.epoch_step;
         double ep_done = r.epoch + (double)k_done / (double)k_max;
+        if (!lead) goto epoch_end;   /* evaluation, metrics.csv and checkpoints: the lead's */
         double trl, tra, tel = NAN, tea = NAN, val = NAN, vaa = NAN;
         samc_model_evaluate(model, tr, x, &trl, &tra);
         if (te->n > 0) samc_model_evaluate(model, te, x, &tel, &tea);
@@ -580,9 +701,19 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             last_ckpt = now_s();
             last_ckpt_step = r.step;
         }
+    epoch_end:
         if (r.step >= T) break;
     }
-    {
+    if (log && samc_dist_enabled()) {   /* what data parallelism costs */
+        double c = samc_dist_comm_seconds();
+        fprintf(log, "# data parallel: %d rank%s, %s perturbation; %.0f samples in %.2fs of steps "
+                     "(%.1f samples/s); communication %.3fs in %ld collectives (%.1f%% of the step time)\n",
+                size, size > 1 ? "s" : "", p->perturb_local ? "local" : "global", samples, step_s,
+                step_s > 0 ? samples / step_s : 0.0, c, samc_dist_comm_calls(),
+                step_s > 0 ? 100.0 * c / step_s : 0.0);
+        fflush(log);
+    }
+    if (lead) {
         if (r.epoch_step == samc_batch_steps_in_epoch(&p->batch, r.epoch, n))
             r.epoch++, r.epoch_step = 0, r.shuffled = 0;
         r.elapsed = now_s() - t0;
@@ -590,6 +721,9 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             st = save_state(&r, out_dir, "final.ckpt", 0, err);
     }
 out:
+    /* a failure this rank alone saw (rank 0's files, memory): the others
+     * would wait for it in the next collective, so it ends the whole job */
+    if (st != SAMC_OK && !agreed && size > 1) samc_dist_abort(err ? err : samc_strerror(st));
     if (fs && fclose(fs) != 0 && st == SAMC_OK) st = SAMC_EIO;
     if (fm && fclose(fm) != 0 && st == SAMC_OK) st = SAMC_EIO;
     free(perm);

@@ -1,0 +1,52 @@
+/*
+ * dist.h -- the data-parallel layer of the trainer: the few collectives a
+ * run over K workers needs (SPEC section 1, "Data parallel").
+ *
+ * Two implementations behind one interface: dist_mpi.c (built with
+ * `make MPI=1`: mpicc and -DSAMC_MPI; collectives over MPI_COMM_WORLD) and
+ * dist_single.c (the default build: one worker, every collective is the
+ * identity and nothing is communicated).  Each file compiles to nothing in
+ * the other build, so both are always in the source list.
+ *
+ * Every collective must be called by all ranks in the same order; the
+ * trainer (src/train/train.c) is written so that every rank takes the same
+ * branches around them (decisions come from agreed values only).
+ */
+#ifndef SAMC_DIST_H
+#define SAMC_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "samc.h"
+
+/* 1 in an MPI build (even with one rank), 0 in the default build. */
+int samc_dist_enabled(void);
+int samc_dist_rank(void);
+int samc_dist_size(void);
+
+/* In-place sums over all ranks (MPI_Allreduce, MPI_SUM). */
+void samc_dist_sum_f(float *v, size_t n);
+void samc_dist_sum_d(double *v, size_t n);
+/* 1 on every rank if flag is non-zero on any rank. */
+int samc_dist_any(int flag);
+/* Minimum and maximum of v over the ranks. */
+void samc_dist_minmax_u64(uint64_t v, uint64_t *min, uint64_t *max);
+/* Rank root's v[0..n) to every rank. */
+void samc_dist_bcast_f(float *v, size_t n, int root);
+
+/* Agree on the outcome of a phase every rank went through: if any rank's
+ * st is not SAMC_OK, every rank returns the status of the lowest failing
+ * rank and receives its message in err ("rank R: ..." when R > 0). */
+samc_status samc_dist_agree(samc_status st, char *err);
+
+/* A failure only this rank saw: print "samc: error: rank R: msg" on
+ * stderr and end the whole job (MPI_Abort; exit(1) in the default build). */
+void samc_dist_abort(const char *msg);
+
+/* Seconds spent inside collectives since the last reset, and their count. */
+double samc_dist_comm_seconds(void);
+long samc_dist_comm_calls(void);
+void samc_dist_comm_reset(void);
+
+#endif
