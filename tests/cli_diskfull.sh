@@ -4,20 +4,7 @@
 # (loads, checksum and all).  Needs a small tmpfs (root); where mounting is
 # not permitted the test says SKIP.
 . "$(dirname "$0")/testlib.sh"
-python3 - "$T" <<'PY'
-import random, struct, sys
-random.seed(2)
-def npy(path, shape, data):
-    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
-        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
-    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%df" % len(data), *data))
-n = 64
-npy(sys.argv[1] + "/x.npy", (n, 16), [random.random() for _ in range(n * 16)])
-npy(sys.argv[1] + "/y.npy", (n,), [float(i % 2) for i in range(n)])
-PY
+make_npy "$T" 2 2 64 16
 mkdir -p "$T/full"
 if ! mount -t tmpfs -o size=96k tmpfs "$T/full" 2>/dev/null; then
     echo "ok 1 - disk full # SKIP (cannot mount a tmpfs here)"

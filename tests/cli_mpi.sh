@@ -20,20 +20,7 @@ fi
 MS=build-mpi/samc
 MPIRUN=(timeout 60 mpirun --allow-run-as-root --oversubscribe)
 # 90 rows of 16 features, 3 classes, in npy (Python standard library only)
-python3 - "$T" <<'PY'
-import random, struct, sys
-random.seed(1)
-def npy(path, shape, data):
-    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
-        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
-    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%df" % len(data), *data))
-n = 90
-npy(sys.argv[1] + "/x.npy", (n, 16), [random.random() for _ in range(n * 16)])
-npy(sys.argv[1] + "/y.npy", (n,), [float(i % 3) for i in range(n)])
-PY
+make_npy "$T" 1 3 90 16
 # batch 7 then 14 (exp:2@1): odd sizes split 3/4 and 7/7, short last batches
 RUN=(--data "npy:$T/x.npy,$T/y.npy" --model mlp:8 --batch 7 --batch-schedule exp:2@1
      --steps 30 --threads 1 --quiet)

@@ -6,20 +6,7 @@
 # refused.
 . "$(dirname "$0")/testlib.sh"
 # 256 images 1x8x8 in npy (written with the Python standard library only)
-python3 - "$T" <<'PY'
-import random, struct, sys
-random.seed(1)
-def npy(path, shape, data):
-    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
-        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
-    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%df" % len(data), *data))
-n = 256
-npy(sys.argv[1] + "/x.npy", (n, 1, 8, 8), [random.random() for _ in range(n * 64)])
-npy(sys.argv[1] + "/y.npy", (n,), [float(i % 3) for i in range(n)])
-PY
+make_npy "$T" 1 3 256 1 8 8
 RUN=(--data "npy:$T/x.npy,$T/y.npy" --model cnn --opt sam --lr polyak --momentum 0.9
      --batch 8 --batch-schedule exp:2@1,max=32 --augment --quiet)
 params() { tail -c +513 "$1" | head -c -4; }   # after the header, before the crc

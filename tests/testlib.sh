@@ -25,3 +25,26 @@ fails() {
         echo "not ok $n - $d (exit $rc)"; sed 's/^/#   stderr: /' "$T/f.err" | head -5
     fi
 }
+# make_npy DIR SEED CLASSES N D1 [D2 ...]: DIR/x.npy, float32 of shape
+# (N, D1, D2, ...) uniform in [0,1) from SEED, and DIR/y.npy, labels i % CLASSES
+# (written with the Python standard library only).
+make_npy() {
+    python3 - "$@" <<'PY'
+import random, struct, sys
+out, seed, classes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+shape = tuple(int(a) for a in sys.argv[4:])
+random.seed(seed)
+def npy(path, shape, data):
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%df" % len(data), *data))
+n, per_row = shape[0], 1
+for s in shape[1:]:
+    per_row *= s
+npy(out + "/x.npy", shape, [random.random() for _ in range(n * per_row)])
+npy(out + "/y.npy", (n,), [float(i % classes) for i in range(n)])
+PY
+}
