@@ -6,6 +6,8 @@
 #ifndef SAMC_DATA_INTERNAL_H
 #define SAMC_DATA_INTERNAL_H
 
+#include <stdio.h>
+
 #include "samc.h"
 
 /* printf into err (SAMC_ERRLEN bytes; err may be NULL). */
@@ -22,6 +24,13 @@ int samc_data_parse_num(const char *s, double *out);
 /* A token quoted for an error message: at most 40 characters of s (with "..."
  * when cut), written into buf (len >= 48). */
 const char *samc_data_quote(const char *s, char *buf, size_t len);
+
+/* The next line of a text file f (read with getline into *line, growing
+ * *cap), for the text readers.  Returns 1 with *lineno advanced, 0 at the
+ * end of the file, or -1 with *st and err set (a read error, out of memory,
+ * or a NUL byte: not a text file), the message naming path and line. */
+int samc_data_next_line(FILE *f, char **line, size_t *cap, const char *path, size_t *lineno,
+                        samc_status *st, char *err);
 
 /* The last path component of path (a pointer into path). */
 const char *samc_data_basename(const char *path);

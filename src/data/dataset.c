@@ -32,6 +32,32 @@ void samc_data_errf(char *err, const char *fmt, ...)
     va_end(ap);
 }
 
+int samc_data_next_line(FILE *f, char **line, size_t *cap, const char *path, size_t *lineno,
+                        samc_status *st, char *err)
+{
+    errno = 0;
+    ssize_t len = getline(line, cap, f);
+    if (len < 0) {
+        if (feof(f) && !ferror(f)) return 0;
+        int e = errno;
+        if (e == ENOMEM) {
+            samc_data_errf(err, "%s:%zu: out of memory reading a line", path, *lineno + 1);
+            *st = SAMC_ENOMEM;
+        } else {
+            samc_data_errf(err, "%s: read error: %s", path, strerror(e ? e : EIO));
+            *st = SAMC_EIO;
+        }
+        return -1;
+    }
+    ++*lineno;
+    if ((size_t)len != strlen(*line)) {
+        samc_data_errf(err, "%s:%zu: NUL byte in line (not a text file?)", path, *lineno);
+        *st = SAMC_EFORMAT;
+        return -1;
+    }
+    return 1;
+}
+
 int samc_data_parse_num(const char *s, double *out)
 {
     if (!s || !*s || isspace((unsigned char)*s)) return 1;

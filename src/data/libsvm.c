@@ -92,31 +92,7 @@ samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, c
     size_t lineno = 0;
     char q[64];
 
-    for (;;) {
-        errno = 0;
-        ssize_t len = getline(&line, &line_cap, f);
-        if (len < 0) {
-            if (!feof(f) || ferror(f)) {
-                int e = errno;
-                if (e == ENOMEM) {
-                    samc_data_errf(err, "%s:%zu: out of memory reading a line", path,
-                                   lineno + 1);
-                    st = SAMC_ENOMEM;
-                } else {
-                    samc_data_errf(err, "%s: read error: %s", path,
-                                   strerror(e ? e : EIO));
-                    st = SAMC_EIO;
-                }
-            }
-            break;
-        }
-        lineno++;
-        if ((size_t)len != strlen(line)) {
-            samc_data_errf(err, "%s:%zu: NUL byte in line (not a text file?)", path,
-                           lineno);
-            st = SAMC_EFORMAT;
-            break;
-        }
+    while (samc_data_next_line(f, &line, &line_cap, path, &lineno, &st, err) > 0) {
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
 
