@@ -665,10 +665,7 @@ static int cmd_train(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         bad = 1;
     }
-    if (!bad && lead && !resume && mkdir(c.out, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, sizeof err, "cannot create output directory %.300s: %.80s", c.out, strerror(errno));
-        bad = 1;
-    }
+    if (!bad && lead && !resume && samc_make_dir(c.out, err) != SAMC_OK) bad = 1;
     if (!bad && lead && write_config(&c, err) != 0) bad = 1;
     if (samc_dist_agree(bad ? SAMC_EINVAL : SAMC_OK, err) != SAMC_OK) {
         rc = lead ? die(err) : 1;

@@ -717,6 +717,10 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                            samc_model *model, const char *out_dir, float *x,
                            int resume, FILE *log, char *err);
 
+/* mkdir -p: create dir and its missing parents; an error if dir exists and is
+ * not a directory. */
+samc_status samc_make_dir(const char *dir, char *err);
+
 /* Ask a running samc_train_run to stop at the next step boundary, save its
  * state and return SAMC_EINTR.  Async-signal-safe: call it from a SIGINT /
  * SIGTERM handler. */

@@ -50,6 +50,8 @@ check "synthetic data: least squares with USAM" \
 # bad input: one line, non-zero exit, nothing written
 fails "missing data file" "nosuchfile" $SAMC train --data libsvm:"$T/nosuchfile" --out "$T/e1"
 check "missing data file: no output directory" test ! -e "$T/e1"
+check "--out creates missing parent directories" \
+    $SAMC train --data "libsvm:$HEART" --model logreg --steps 2 --out "$T/p/q/r" --quiet
 printf '+1 1:0.5 2:1\n-1 1:0.25 2:x\n' >"$T/bad.svm"
 fails "malformed LIBSVM line names file and line 2" "bad.svm:2" $SAMC train --data libsvm:"$T/bad.svm" --model logreg --out "$T/e2"
 fails "unknown flag" "unknown flag '--nosuch'" $SAMC train --nosuch 3

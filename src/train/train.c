@@ -244,15 +244,31 @@ static FILE *open_csv(const char *dir, const char *name, const char *header, cha
     return f;
 }
 
-static samc_status make_dir(const char *dir, char *err)
+samc_status samc_make_dir(const char *dir, char *err)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot create output directory %s: %s", dir, strerror(errno));
-        return SAMC_EIO;
+    /* mkdir -p: every missing component, then a check that dir is a directory */
+    char path[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path) {
+        if (err) snprintf(err, SAMC_ERRLEN, "bad output directory name '%.100s'", dir);
+        return SAMC_EINVAL;
+    }
+    memcpy(path, dir, len + 1);
+    for (char *q = path + 1; ; q++) {
+        if (*q == '/' || *q == '\0') {
+            char c = *q;
+            *q = '\0';
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+                if (err) snprintf(err, SAMC_ERRLEN, "cannot create output directory %.400s: %s", path, strerror(errno));
+                return SAMC_EIO;
+            }
+            *q = c;
+            if (!c) break;
+        }
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        if (err) snprintf(err, SAMC_ERRLEN, "%s exists and is not a directory", dir);
+        if (err) snprintf(err, SAMC_ERRLEN, "%.400s exists and is not a directory", dir);
         return SAMC_EIO;
     }
     return SAMC_OK;
@@ -523,7 +539,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
             st = SAMC_EIO;
         }
     } else if (lead) {
-        if ((st = make_dir(out_dir, err)) != SAMC_OK) goto agree;
+        if ((st = samc_make_dir(out_dir, err)) != SAMC_OK) goto agree;
         fs = open_csv(out_dir, "steps.csv", steps_header, err);
         fm = fs ? open_csv(out_dir, "metrics.csv", metrics_header, err) : NULL;
         if (!fs || !fm) st = SAMC_EIO;
