@@ -366,7 +366,7 @@ static const flag flags[] = {
     { "model", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_model, get_model,
       "linear (least squares) | logreg (binary logistic) | softmax\n"
       "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)" },
-    { "no-bias", NULL, CMD_TRAIN, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term (shows: bias)" },
+    { "no-bias", NULL, CMD_TRAIN, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term" },
     { "opt", "NAME", CMD_TRAIN, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
     { "lambda", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
     { "alpha", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.alpha), NULL, NULL, "gsam: weight of the surrogate-gap direction" },
@@ -451,7 +451,7 @@ static void print_cmd_help(FILE *f, unsigned cmd)
             fputc(*h, f);
             if (*h == '\n') fprintf(f, "  %-22s ", "");
         }
-        fprintf(f, "\n  %-22s [default: %s]\n", "", val);
+        fprintf(f, "\n  %-22s [default: %s]\n", "", val[0] ? val : "none");
     }
     fprintf(f, "  %-22s this text\n", "--help");
 }
