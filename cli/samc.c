@@ -477,7 +477,7 @@ static void print_config(const cli *c, const samc_data *data, const samc_model *
         get_plain(&flags[i], c, val, sizeof val);
         fprintf(f, "# %-16s %s\n", flags[i].name, val);
     }
-    fprintf(f, "# %-16s %zu x %zu train, %zu validation, %zu test, %d classes\n", "samples",
+    fprintf(f, "# %-16s %zu x %zu train, %zu validation, %zu test, %d classes\n", "data shape",
             data->train.n, data->train.d, data->val.n, data->test.n, data->train.n_classes);
     fprintf(f, "# %-16s %zu\n", "parameters", samc_model_n_params(m));
     fprintf(f, "# %-16s %lld\n", "total steps", (long long)samc_train_total_steps(&c->p, data->train.n));
