@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
-# bench/run.sh -- `make bench`: samc and PyTorch on the same SAM step, in one
-# run, same machine and thread count; prints samples/s and the ratio.
+# bench/run.sh -- `make bench`: samc and PyTorch on the same SAM step (two
+# forward/backward passes and the update), in one run, on the same machine and
+# thread count (1 and 2), with random data of the stated shape; prints
+# samples/s and the ratio samc / PyTorch, the SAM / SGD step-time ratio, and
+# the fraction of the machine's measured SGEMM peak the MLP step reaches.
 # PyTorch comes from Debian's python3-torch (installed here if missing; the
 # torch column is skipped with a message if it cannot be had).
 set -u
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-2}
 have_torch=1
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     echo "bench: installing python3-torch for the reference column"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null 2>&1 || true
     /usr/bin/python3 -c "import torch" 2>/dev/null || { have_torch=0; echo "bench: PyTorch unavailable, samc column only"; }
 fi
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
-printf '%-34s %12s %12s %8s\n' "SAM step (threads=$THREADS)" "samc samp/s" "torch samp/s" "ratio"
-while read -r model C H W K B iters; do
-    s=$(./build/bench/sam_step "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sam | sed -n 's/.*, \([0-9.]*\) samples\/s/\1/p')
-    t="-"; ratio="-"
-    if [ $have_torch = 1 ]; then
-        t=$(/usr/bin/python3 bench/torch_step.py "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sam "$THREADS" \
-            | sed -n 's/.*, \([0-9.]*\) samples\/s/\1/p')
-        ratio=$(awk -v a="$s" -v b="$t" 'BEGIN{printf "%.2f", a/b}')
-    fi
-    printf '%-34s %12s %12s %8s\n' "$model ${C}x${H}x${W} b=$B" "$s" "$t" "$ratio"
-done <<'CASES'
-mlp:512,512 1 28 28 10 128 50
-mlp:512,512 1 28 28 10 32 100
-cnn 1 28 28 10 128 10
-CASES
+rate() { sed -n 's/.*, \([0-9.]*\) samples\/s/\1/p'; }
+# MODEL C H W K BATCH ITERS
+CASES="logreg 1 1 123 2 32 2000
+logreg 1 1 123 2 32561 10
+mlp:512,512 1 28 28 10 32 200
+mlp:512,512 1 28 28 10 128 100
+cnn 1 28 28 10 128 20
+resnet:8 3 32 32 10 128 5"
+for THREADS in ${THREADS:-1 2}; do
+    export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+    echo
+    printf '%-34s %12s %12s %8s %9s\n' "SAM step, $THREADS thread(s)" "samc samp/s" "torch samp/s" "ratio" "SAM/SGD"
+    while read -r model C H W K B iters; do
+        s=$(./build/bench/sam_step "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sam | rate)
+        g=$(./build/bench/sam_step "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sgd | rate)
+        t="-"; ratio="-"
+        if [ $have_torch = 1 ]; then
+            t=$(/usr/bin/python3 bench/torch_step.py "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sam "$THREADS" | rate)
+            ratio=$(awk -v a="$s" -v b="$t" 'BEGIN{printf "%.2f", a/b}')
+        fi
+        printf '%-34s %12s %12s %8s %9s\n' "$model ${C}x${H}x${W} b=$B" "$s" "$t" "$ratio" \
+            "$(awk -v a="$s" -v b="$g" 'BEGIN{printf "%.2f", b/a}')"
+        if [ "$model" = mlp:512,512 ] && [ "$B" = 128 ]; then mlp128=$s; fi
+    done <<<"$CASES"
+    peak=$(./build/bench/sgemm_peak | sed -n 's/sgemm peak \([0-9.]*\).*/\1/p')
+    # MLP 784-512-512-10: 2 passes x (forward + backward ~ 3 x forward) x 2 flops per weight
+    flops=$(awk 'BEGIN{print 2 * 3 * 2 * (784*512 + 512*512 + 512*10)}')
+    awk -v r="$mlp128" -v f="$flops" -v p="$peak" 'BEGIN{g = r * f * 1e-9;
+        printf "MLP b=128 SAM step: %.1f GFLOP/s = %.0f%% of the measured SGEMM peak %.1f GFLOP/s\n", g, 100 * g / p, p}'
+done

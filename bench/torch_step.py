@@ -5,6 +5,7 @@ two forward/backward passes on one batch and the update, on random data.
     bench/torch_step.py MODEL C H W K BATCH [ITERS] [sgd|sam] THREADS
 prints one line: "torch MODEL batch B: X ms/step, Y samples/s".
 """
+import os
 import sys
 import time
 
@@ -13,19 +14,17 @@ import torch.nn as nn
 
 
 def make(spec, C, H, W, K):
+    """The same architectures as samc's, from the fixture script (tools/)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    import make_torch_fixtures as arch
+    if spec == "logreg":
+        return nn.Linear(C * H * W, 1)
     if spec.startswith("mlp:"):
-        hs = [int(h) for h in spec[4:].split(",")]
-        layers, d = [nn.Flatten()], C * H * W
-        for h in hs:
-            layers += [nn.Linear(d, h), nn.ReLU()]
-            d = h
-        layers.append(nn.Linear(d, K))
-        return nn.Sequential(*layers)
+        return arch.MLP(C * H * W, [int(h) for h in spec[4:].split(",")], K)
     if spec == "cnn":
-        return nn.Sequential(
-            nn.Conv2d(C, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * (H // 4) * (W // 4), 128), nn.ReLU(), nn.Linear(128, K))
+        return arch.CNN(C, H, W, K)
+    if spec.startswith("resnet:"):
+        return arch.ResNet(int(spec[7:]), C, K)
     raise SystemExit("unknown model " + spec)
 
 
@@ -41,11 +40,18 @@ def main():
     x = torch.randn(B, C, H, W)
     y = torch.randint(0, K, (B,))
     params = list(model.parameters())
-    lossf = nn.CrossEntropyLoss()
+    if spec == "logreg":   # binary logistic, labels -1/+1
+        s = (2.0 * y - 1.0).float()
+        lossf = lambda z, _: nn.functional.softplus(-s * z.flatten(1)[:, 0]).mean()
+        flat = x.flatten(1)
+        fwd = lambda: model(flat)
+    else:
+        lossf = nn.CrossEntropyLoss()
+        fwd = lambda: model(x)
     lr, rho = 0.01, 0.05
 
     def step():
-        loss = lossf(model(x), y)
+        loss = lossf(fwd(), y)
         grads = torch.autograd.grad(loss, params)
         if opt == "sam":
             gn = torch.sqrt(sum((g * g).sum() for g in grads))
@@ -53,7 +59,7 @@ def main():
                 ds = [rho * g / (gn + 1e-12) for g in grads]
                 for p, d in zip(params, ds):
                     p.add_(d)
-            loss2 = lossf(model(x), y)
+            loss2 = lossf(fwd(), y)
             grads = torch.autograd.grad(loss2, params)
             with torch.no_grad():
                 for p, d in zip(params, ds):
