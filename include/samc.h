@@ -520,7 +520,6 @@ typedef struct samc_quad {
     double c;
 } samc_quad;
 samc_oracle samc_quad_oracle(samc_quad *q);
-double samc_quad_value(const samc_quad *q, const float *x);
 
 /* ------------------------------------------------------------- 9. measurements */
 

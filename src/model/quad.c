@@ -26,10 +26,3 @@ samc_oracle samc_quad_oracle(samc_quad *q)
     samc_oracle o = { q->n, quad_loss_grad, q, NULL };
     return o;
 }
-
-double samc_quad_value(const samc_quad *q, const float *x)
-{
-    double f;
-    quad_loss_grad((void *)q, x, NULL, &f, 1);
-    return f;
-}
