@@ -34,9 +34,13 @@ build/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build/libsamc.a
 	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
-build/tests/%: tests/%.c tests/testutil.h build/libsamc.a
+build/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/tests/%: tests/%.c tests/testutil.h tests/reflinalg.h build/libsamc.a build/tests/reflinalg.o
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< build/tests/reflinalg.o build/libsamc.a -lcmocka $(LDLIBS)
 
 tests: $(TEST_BIN)
 
@@ -121,9 +125,13 @@ build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/li
 	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
-build-san/tests/%: tests/%.c tests/testutil.h build-san/libsamc.a
+build-san/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build-san/tests
-	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS)
+	$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+build-san/tests/%: tests/%.c tests/testutil.h tests/reflinalg.h build-san/libsamc.a build-san/tests/reflinalg.o
+	@mkdir -p build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/tests/reflinalg.o build-san/libsamc.a -lcmocka $(LDLIBS)
 
 sanitize: build-san/samc $(SAN_TESTS)
 	@$(SAN_ENV) SAMC=build-san/samc bash tests/run.sh $(SAN_TESTS)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "reflinalg.h"
 
 #define HEART_SCALE "/usr/share/doc/liblinear-tools/examples/heart_scale"
 
@@ -511,43 +512,6 @@ static void test_data_load_bad_spec(void **state)
 
 /* ------------------------------------------------------------- synthetic */
 
-/* Eigenvalues of the symmetric n x n matrix a (destroyed) by cyclic Jacobi,
- * sorted descending into ev. */
-static void jacobi_eig(double *a, size_t n, double *ev)
-{
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-        if (off < 1e-30) break;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++) {
-                double apq = a[p * n + q];
-                if (fabs(apq) < 1e-300) continue;
-                double th = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-                double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (size_t k = 0; k < n; k++) {
-                    double akp = a[k * n + p], akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double apk = a[p * n + k], aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-            }
-    }
-    for (size_t i = 0; i < n; i++) ev[i] = a[i * n + i];
-    for (size_t i = 0; i < n; i++) /* insertion sort, descending */
-        for (size_t j = i; j > 0 && ev[j] > ev[j - 1]; j--) {
-            double t = ev[j];
-            ev[j] = ev[j - 1];
-            ev[j - 1] = t;
-        }
-}
-
 /* H = A'A/n in double (d x d, malloc'd). */
 static double *gram(const samc_dataset *ds)
 {
@@ -603,10 +567,10 @@ static void test_synth_spectrum(void **state)
 
     /* the whole spectrum: lambda_i = kappa^(-i/(d-1)) */
     double ev[20];
-    jacobi_eig(h, d, ev);
+    ref_eigenvalues(h, d, ev);   /* ascending: ev[d-1-i] = lambda_i */
     for (size_t i = 0; i < d; i++)
-        assert_close(ev[i], pow(100.0, -(double)i / (double)(d - 1)), 1e-4, 1e-6);
-    assert_close(ev[d - 1], 0.01, 1e-4, 0);
+        assert_close(ev[d - 1 - i], pow(100.0, -(double)i / (double)(d - 1)), 1e-4, 1e-6);
+    assert_close(ev[0], 0.01, 1e-4, 0);
     free(h);
     samc_data_free(&data);
 
@@ -628,27 +592,9 @@ static double ls_residual(const samc_dataset *ds)
     assert_non_null(w);
     for (size_t r = 0; r < n; r++)
         for (size_t i = 0; i < d; i++) b[i] += (double)ds->x[r * d + i] * ds->y[r] / (double)n;
-    for (size_t j = 0; j < d; j++) { /* in-place Cholesky, lower triangle */
-        double s = g[j * d + j];
-        for (size_t k = 0; k < j; k++) s -= g[j * d + k] * g[j * d + k];
-        assert_true(s > 0);
-        g[j * d + j] = sqrt(s);
-        for (size_t i = j + 1; i < d; i++) {
-            double t = g[i * d + j];
-            for (size_t k = 0; k < j; k++) t -= g[i * d + k] * g[j * d + k];
-            g[i * d + j] = t / g[j * d + j];
-        }
-    }
-    for (size_t i = 0; i < d; i++) { /* L z = b */
-        double t = b[i];
-        for (size_t k = 0; k < i; k++) t -= g[i * d + k] * w[k];
-        w[i] = t / g[i * d + i];
-    }
-    for (size_t i = d; i-- > 0;) { /* L' w = z */
-        double t = w[i];
-        for (size_t k = i + 1; k < d; k++) t -= g[k * d + i] * w[k];
-        w[i] = t / g[i * d + i];
-    }
+    assert_int_equal(ref_cholesky(g, d), 0);
+    memcpy(w, b, d * sizeof *w);
+    ref_chol_solve(g, d, w);
     double rr = 0, yy = 0;
     for (size_t r = 0; r < n; r++) {
         double p = 0;

@@ -3,6 +3,7 @@
  * on quadratics f(x) = 1/2 x'Hx - b'x (SPEC section 4).
  */
 #include "testutil.h"
+#include "reflinalg.h"
 
 /* H = Q diag(lam) Q' (Q from Gram-Schmidt), or diagonal when Q is skipped. */
 static double *make_H(size_t n, const double *lam, int rotate, uint64_t seed)
@@ -222,39 +223,6 @@ static int mlp_oracle(void *u, const float *x, float *g, double *loss, int pass)
     return samc_model_loss_grad(c->m, c->ds, NULL, c->ds->n, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
 }
 
-/* Cyclic Jacobi eigenvalues of a symmetric n x n matrix (destroyed), ascending. */
-static void jacobi_eigenvalues(double *A, int n, double *ev)
-{
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++) off += A[i * n + j] * A[i * n + j];
-        if (off < 1e-22) break;
-        for (int p = 0; p < n; p++)
-            for (int q = p + 1; q < n; q++) {
-                if (fabs(A[p * n + q]) < 1e-300) continue;
-                double th = (A[q * n + q] - A[p * n + p]) / (2 * A[p * n + q]);
-                double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
-                double c = 1 / sqrt(t * t + 1), sn = t * c;
-                for (int k = 0; k < n; k++) {
-                    double akp = A[k * n + p], akq = A[k * n + q];
-                    A[k * n + p] = c * akp - sn * akq;
-                    A[k * n + q] = sn * akp + c * akq;
-                }
-                for (int k = 0; k < n; k++) {
-                    double apk = A[p * n + k], aqk = A[q * n + k];
-                    A[p * n + k] = c * apk - sn * aqk;
-                    A[q * n + k] = sn * apk + c * aqk;
-                }
-            }
-    }
-    for (int i = 0; i < n; i++) ev[i] = A[i * n + i];
-    for (int i = 0; i < n; i++) /* insertion sort */
-        for (int j = i; j > 0 && ev[j - 1] > ev[j]; j--) {
-            double t = ev[j]; ev[j] = ev[j - 1]; ev[j - 1] = t;
-        }
-}
-
 static void test_mlp_hessian(void **state)
 {
     (void)state;
@@ -307,7 +275,7 @@ static void test_mlp_hessian(void **state)
     /* Lanczos on the whole space against the dense eigen-solve */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++) H[i * n + j] = H[j * n + i] = 0.5 * (H[i * n + j] + H[j * n + i]);
-    jacobi_eigenvalues(H, (int)n, ev);
+    ref_eigenvalues(H, n, ev);
     samc_hessian_params hp = samc_hessian_default_params();
     hp.top_k = 2;
     hp.lanczos_steps = (int)n;

@@ -5,6 +5,7 @@
  * logistic regression on heart_scale against a Newton solve done in the test.
  */
 #include "testutil.h"
+#include "reflinalg.h"
 
 #include <stdint.h>
 
@@ -617,31 +618,6 @@ static double newton_fgh(const samc_dataset *ds, double l2, const double *th,
     return f / (double)n + 0.5 * l2 * r;
 }
 
-/* Solve H s = g by Cholesky (H overwritten). */
-static void cholesky_solve(double *H, const double *g, double *s, size_t p)
-{
-    for (size_t j = 0; j < p; j++) {
-        double v = H[j * p + j];
-        for (size_t k = 0; k < j; k++) v -= H[j * p + k] * H[j * p + k];
-        assert_true(v > 0.0);
-        H[j * p + j] = sqrt(v);
-        for (size_t i = j + 1; i < p; i++) {
-            double u = H[i * p + j];
-            for (size_t k = 0; k < j; k++) u -= H[i * p + k] * H[j * p + k];
-            H[i * p + j] = u / H[j * p + j];
-        }
-    }
-    for (size_t i = 0; i < p; i++) {       /* L y = g */
-        double u = g[i];
-        for (size_t k = 0; k < i; k++) u -= H[i * p + k] * s[k];
-        s[i] = u / H[i * p + i];
-    }
-    for (size_t i = p; i-- > 0;) {         /* L' s = y */
-        double u = s[i];
-        for (size_t k = i + 1; k < p; k++) u -= H[k * p + i] * s[k];
-        s[i] = u / H[i * p + i];
-    }
-}
 
 static void test_heart_scale_newton(void **state)
 {
@@ -676,7 +652,9 @@ static void test_heart_scale_newton(void **state)
         for (size_t j = 0; j < p; j++) gn += g[j] * g[j];
         gn = sqrt(gn);
         if (gn < 1e-12) break;
-        cholesky_solve(H, g, s, p);
+        assert_int_equal(ref_cholesky(H, p), 0);   /* solve H s = g */
+        memcpy(s, g, p * sizeof *s);
+        ref_chol_solve(H, p, s);
         double gs = 0.0, t = 1.0;
         for (size_t j = 0; j < p; j++) gs += g[j] * s[j];
         for (;;) {

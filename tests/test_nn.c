@@ -437,7 +437,7 @@ static void test_batchnorm_values(void **state)
         assert_close(rm[c], 0.9 * (c ? 1.0 : 0.0) + 0.1 * mu, 1e-6, 1e-7);
         assert_close(rv[c], 0.9 * (c ? 2.0 : 1.0) + 0.1 * unb, 1e-6, 1e-7);
     }
-    nn_bn_forward_eval(x, g, b, rm, rv, y, N, C, P, 1e-5);
+    nn_bn_forward_eval(x, g, b, rm, rv, y, N, C, P, 1e-5, NULL, NULL);
     for (int c = 0; c < C; c++)
         for (int n = 0; n < N; n++)
             for (int i = 0; i < P; i++) {

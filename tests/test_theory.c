@@ -11,6 +11,7 @@
  * Normalized SAM with fixed rho: stalls at f - f* of order rho^2 L / 2.
  */
 #include "testutil.h"
+#include "reflinalg.h"
 
 /* ---- a least-squares problem from the synthetic generator ---- */
 
@@ -43,34 +44,6 @@ static double ridge_f(ridge *r, const float *x)
     return f;
 }
 
-/* In-place Cholesky of an n x n SPD matrix (lower), then solve L L' z = rhs. */
-static void cholesky(double *A, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        double s = A[j * n + j];
-        for (size_t k = 0; k < j; k++) s -= A[j * n + k] * A[j * n + k];
-        assert_true(s > 0);
-        A[j * n + j] = sqrt(s);
-        for (size_t i = j + 1; i < n; i++) {
-            double t = A[i * n + j];
-            for (size_t k = 0; k < j; k++) t -= A[i * n + k] * A[j * n + k];
-            A[i * n + j] = t / A[j * n + j];
-        }
-    }
-}
-
-static void chol_solve(const double *C, size_t n, double *z)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < i; k++) z[i] -= C[i * n + k] * z[k];
-        z[i] /= C[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) {
-        for (size_t k = i + 1; k < n; k++) z[i] -= C[k * n + i] * z[k];
-        z[i] /= C[i * n + i];
-    }
-}
-
 static void ridge_open(ridge *r, const char *spec)
 {
     memset(r, 0, sizeof *r);
@@ -90,8 +63,8 @@ static void ridge_open(ridge *r, const char *spec)
             for (size_t b = 0; b < d; b++) H[a * d + b] += xa * ds->x[i * d + b] / (double)n;
         }
     memcpy(C, H, d * d * sizeof *H);
-    cholesky(C, d);
-    chol_solve(C, d, r->xstar);
+    assert_int_equal(ref_cholesky(C, d), 0);
+    ref_chol_solve(C, d, r->xstar);
     /* f* in double at the double minimizer */
     double f = 0;
     for (size_t i = 0; i < n; i++) {
@@ -115,7 +88,7 @@ static void ridge_open(ridge *r, const char *spec)
                     for (size_t b = 0; b < d; b++) w[a] += H[a * d + b] * v[b];
             } else {
                 memcpy(w, v, d * sizeof *w);
-                chol_solve(C, d, w);
+                ref_chol_solve(C, d, w);
             }
             lam = 0;
             for (size_t a = 0; a < d; a++) lam += v[a] * w[a];

@@ -431,6 +431,20 @@ void nn_gap_backward(const float *dy, float *dx, int N, int C, int P)
 
 /* --------------------------------------------------------------- BatchNorm */
 
+/* Channel c: y = (x - mean) a + beta; subtracting first keeps float
+ * accuracy when |mean| >> std. */
+static void bn_apply(const float *x, float *y, int N, int C, int P, int c, double a_,
+                     float mf, float b)
+{
+    const float a = (float)a_;
+    for (int n = 0; n < N; n++) {
+        const float *restrict xc = x + ((size_t)n * C + c) * P;
+        float *restrict yc = y + ((size_t)n * C + c) * P;
+        #pragma omp simd
+        for (int i = 0; i < P; i++) yc[i] = (xc[i] - mf) * a + b;
+    }
+}
+
 void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
                          float *y, int N, int C, int P, double eps,
                          double *save_mean, double *save_invstd,
@@ -462,31 +476,19 @@ void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
             const double unb = M > 1.0 ? var * M / (M - 1.0) : var;
             run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unb);
         }
-        /* y = (x - mean) a + beta; subtracting first keeps float accuracy
-         * when |mean| >> std */
-        const float a = (float)(gamma[c] * invstd), mf = (float)mean, b = beta[c];
-        for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
-            float *restrict yc = y + ((size_t)n * C + c) * P;
-            #pragma omp simd
-            for (int i = 0; i < P; i++) yc[i] = (xc[i] - mf) * a + b;
-        }
+        bn_apply(x, y, N, C, P, c, gamma[c] * invstd, (float)mean, beta[c]);
     }
 }
 
 void nn_bn_forward_eval(const float *x, const float *gamma, const float *beta,
                         const float *run_mean, const float *run_var, float *y,
-                        int N, int C, int P, double eps)
+                        int N, int C, int P, double eps, double *save_mean,
+                        double *save_invstd)
 {
     for (int c = 0; c < C; c++) {
         const double invstd = 1.0 / sqrt((double)run_var[c] + eps);
-        const float a = (float)(gamma[c] * invstd), mf = run_mean[c], b = beta[c];
-        for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
-            float *restrict yc = y + ((size_t)n * C + c) * P;
-            #pragma omp simd
-            for (int i = 0; i < P; i++) yc[i] = (xc[i] - mf) * a + b;
-        }
+        if (save_mean) save_mean[c] = run_mean[c], save_invstd[c] = invstd;
+        bn_apply(x, y, N, C, P, c, gamma[c] * invstd, run_mean[c], beta[c]);
     }
 }
 

@@ -567,15 +567,9 @@ const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
                                     net->stats + L->stat_off, net->stats + L->stat_off + C,
                                     update_stats ? rm : NULL, update_stats ? rv : NULL,
                                     BN_MOMENTUM);
-            else {
-                nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, N, C, P, BN_EPS);
-                /* the statistics the evaluation-mode backward needs */
-                double *sm = net->stats + L->stat_off, *si = sm + C;
-                for (int c = 0; c < C; c++) {
-                    sm[c] = rm[c];
-                    si[c] = 1.0 / sqrt((double)rv[c] + BN_EPS);
-                }
-            }
+            else   /* keeping the statistics the evaluation-mode backward needs */
+                nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, N, C, P, BN_EPS,
+                                   net->stats + L->stat_off, net->stats + L->stat_off + C);
             break;
         }
         case OP_RELU:   /* in place: y is x */

@@ -100,10 +100,13 @@ void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
                          float *y, int N, int C, int P, double eps,
                          double *save_mean, double *save_invstd,
                          float *run_mean, float *run_var, double momentum);
-/* Evaluation mode: normalize by run_mean, run_var. */
+/* Evaluation mode: normalize by run_mean, run_var; if save_mean is not NULL
+ * store the mean and 1/sqrt(var + eps) used there (for
+ * nn_bn_backward_eval). */
 void nn_bn_forward_eval(const float *x, const float *gamma, const float *beta,
                         const float *run_mean, const float *run_var, float *y,
-                        int N, int C, int P, double eps);
+                        int N, int C, int P, double eps, double *save_mean,
+                        double *save_invstd);
 /* Backward of the training mode (batch statistics depend on x):
  * dx += gamma invstd (dy - mean(dy) - xhat mean(dy xhat)),
  * dgamma += sum dy xhat, dbeta += sum dy. */
