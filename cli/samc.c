@@ -311,7 +311,7 @@ static int set_metric(cli *c, const char *v, char *err)
         }
         if (!found)
             return BAD("--metric: unknown measure '%.*s' (expected worst-linf, worst-l2, adaptive, adaptive-l2, "
-                       "avg, hessian-top, hessian-trace or all, comma-separated)", (int)len, s);
+                       "avg, hessian-top, hessian-trace, full-grad-norm or all, comma-separated)", (int)len, s);
         s += len;
         if (*s == ',') s++;
     }
@@ -359,6 +359,8 @@ static const flag flags[] = {
       "  | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
       "  | synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]" },
     { "data-dir", "DIR", CMD_BOTH, F_CUSTOM, 0, set_data_dir, get_data_dir, "where fashion-mnist / mnist files are looked for" },
+    { "train-rows", "N", CMD_BOTH, F_SIZE, OFF(dopt.train_rows), NULL, NULL,
+      "use only the first N training rows (0: all; before --val and --normalize)" },
     { "val", "N", CMD_TRAIN, F_SIZE, OFF(dopt.val), NULL, NULL, "hold out the last N training rows as a validation set" },
     { "normalize", NULL, CMD_BOTH, F_ON, OFF(dopt.normalize), NULL, NULL,
       "standardize inputs with train statistics (per channel for images)" },
@@ -401,13 +403,13 @@ static const flag flags[] = {
       "every E epochs add the --metric measures as metrics.csv columns (0: never)" },
     { "metric", "LIST", CMD_BOTH, F_CUSTOM, 0, set_metric, get_metric,
       "worst-linf | worst-l2 | adaptive | adaptive-l2 | avg | hessian-top\n"
-      "  | hessian-trace | all (comma-separated)" },
+      "  | hessian-trace | full-grad-norm (||grad f|| on the samples) | all (comma-separated)" },
     { "sharp-rho", "X", CMD_TRAIN, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
     { "rho", "X", CMD_SHARP, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
     { "ascent-steps", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.steps), NULL, NULL, "projected-ascent steps per restart" },
     { "restarts", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.restarts), NULL, NULL, "ascent restarts" },
     { "samples", "N", CMD_BOTH, F_SIZE, OFF(p.measure.n_samples), NULL, NULL, "measure on the first N training samples" },
-    { "measure-batch", "M", CMD_BOTH, F_SIZE, OFF(p.measure.batch), NULL, NULL, "sharpness: batches of M samples" },
+    { "measure-batch", "M", CMD_BOTH, F_SIZE, OFF(p.measure.batch), NULL, NULL, "sharpness and full-grad-norm: batches of M samples" },
     { "draws", "N", CMD_BOTH, F_INT, OFF(p.measure.avg_draws), NULL, NULL, "avg: Gaussian draws per batch" },
     { "lanczos", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.lanczos_steps), NULL, NULL, "hessian-top: Lanczos steps" },
     { "probes", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },

@@ -387,6 +387,9 @@ void samc_data_free(samc_data *data);
 /* What samc_data_load_ex does beyond reading. */
 typedef struct samc_data_options {
     const char *data_dir; /* directory of fashion-mnist / mnist; NULL: default */
+    size_t train_rows;    /* keep only the first train_rows rows of the train
+                           * set (before the val split; 0: all); more rows
+                           * than the set has is an error */
     size_t val;           /* rows split off the END of the train set into
                            * data->val (0: none); must leave one train row */
     int normalize;        /* 1: standardize with train statistics (after the
@@ -395,7 +398,7 @@ typedef struct samc_data_options {
                            * zero-variance channel or feature gets std 1. */
 } samc_data_options;
 
-/* data_dir NULL, val 0, normalize 0. */
+/* data_dir NULL, train_rows 0, val 0, normalize 0. */
 samc_data_options samc_data_default_options(void);
 
 /* samc_data_load with options (opt NULL: defaults); samc_data_load(d, s, e)
@@ -610,10 +613,13 @@ typedef enum samc_measure_kind {
     SAMC_MEASURE_AVG,
     SAMC_MEASURE_HESSIAN_TOP,
     SAMC_MEASURE_HESSIAN_TRACE,
+    SAMC_MEASURE_GRAD_NORM,     /* ||grad f|| over the n_samples rows ([IB]'s
+                                 * criterion; eval mode, in batches of `batch`) */
     SAMC_MEASURE_COUNT
 } samc_measure_kind;
 
-/* "worst_linf", "worst_l2", ... (the names `samc sharpness` prints). */
+/* "worst_linf", "worst_l2", ..., "full_grad_norm" (the names `samc sharpness`
+ * prints and the metrics.csv columns of `samc train --measure-every`). */
 const char *samc_measure_name(samc_measure_kind k);
 
 typedef struct samc_measure_params {

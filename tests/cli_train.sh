@@ -10,6 +10,17 @@ check "--help lists flags with live defaults" \
     bash -c "$SAMC train --help | grep -q -- '--polyak-cap' && $SAMC train --help | grep -A1 -- '--rho X' | grep -q 'default: 0.05'"
 check "samc --help names the train command" bash -c "$SAMC --help | grep -q train"
 
+# --train-rows: the first 100 rows only (ceil(100/32) = 4 steps an epoch);
+# asking for more rows than the file has is an error
+$SAMC train --data "libsvm:$HEART" --model logreg --epochs 2 --batch 32 --train-rows 100 \
+    --measure-every 1 --metric full-grad-norm --out "$T/rows" --quiet
+check "--train-rows 100: 2 epochs x 4 steps" test "$(rows "$T/rows/steps.csv")" -eq 8
+check "--metric full-grad-norm adds a positive full_grad_norm column" \
+    awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="full_grad_norm") c=i} NR>1{if(!c || !($c > 0)) exit 1} END{exit !c}' \
+    "$T/rows/metrics.csv"
+fails "--train-rows beyond the file is refused" "270 rows, fewer than the 300" \
+    $SAMC train --data "libsvm:$HEART" --model logreg --train-rows 300 --out "$T/rows2" --quiet
+
 # a short default run on the real heart_scale file
 check "train on heart_scale writes steps.csv, metrics.csv, final.ckpt" \
     $SAMC train --data "libsvm:$HEART" --model logreg --epochs 3 --batch 32 --out "$T/a" --quiet

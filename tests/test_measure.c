@@ -288,6 +288,49 @@ static void test_mlp_hessian(void **state)
     samc_model_free(m);
 }
 
+/* full_grad_norm: the norm of the mean gradient over N rows, computed in
+ * batches that do not divide N, equals the norm of one whole-set gradient
+ * (an unweighted mean of the batch gradients would differ: the last batch is
+ * smaller and its rows differ); measures not asked for stay NaN. */
+static void test_full_grad_norm(void **state)
+{
+    (void)state;
+    enum { NS = 50, D = 4, K = 3 };
+    float xs[NS * D], ys[NS];
+    samc_rng r;
+    samc_rng_seed(&r, 5);
+    for (int i = 0; i < NS * D; i++) xs[i] = (float)samc_rng_normal(&r) + (i >= 40 * D ? 3.0f : 0.0f);
+    for (int i = 0; i < NS; i++) ys[i] = (float)(i % K);
+    samc_dataset ds = { .n = NS, .d = D, .x = xs, .y = ys, .n_classes = K };
+    samc_model *m;
+    samc_errbuf err;
+    assert_int_equal(samc_model_create_for(&m, "mlp:6", &ds, 1e-2, 1, err), SAMC_OK);
+    const size_t n = samc_model_n_params(m);
+    float *w = malloc(n * sizeof *w), *g = calloc(n, sizeof *g);
+    samc_model_init_params(m, w, &r);
+    samc_model_set_pass(m, 0);
+    double loss;
+    assert_int_equal(samc_model_loss_grad(m, &ds, NULL, NS, w, g, 1.0, 1, &loss), SAMC_OK);
+    double want = samc_nrm2(g, n);
+    samc_measure_params p = samc_measure_default_params();
+    p.which = 1u << SAMC_MEASURE_GRAD_NORM;
+    p.batch = 16;   /* 16 + 16 + 16 + 2 rows */
+    p.n_samples = 1000;
+    samc_measure_result res;
+    assert_int_equal(samc_measure_model(m, &ds, w, &p, &res, err), SAMC_OK);
+    print_message("full_grad_norm %.9g, one-batch gradient norm %.9g\n", res.value[SAMC_MEASURE_GRAD_NORM], want);
+    assert_string_equal(samc_measure_name(SAMC_MEASURE_GRAD_NORM), "full_grad_norm");
+    assert_true(want > 1e-3);
+    assert_close(res.value[SAMC_MEASURE_GRAD_NORM], want, 1e-5, 1e-8);
+    assert_true(isnan(res.value[SAMC_MEASURE_WORST_LINF]));
+    /* 40 rows: the value changes, so the rows are honoured */
+    p.n_samples = 40;
+    assert_int_equal(samc_measure_model(m, &ds, w, &p, &res, err), SAMC_OK);
+    assert_true(fabs(res.value[SAMC_MEASURE_GRAD_NORM] - want) > 1e-3 * want);
+    free(w); free(g);
+    samc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_worst_properties),
         cmocka_unit_test(test_average_sharpness),
         cmocka_unit_test(test_mlp_hessian),
+        cmocka_unit_test(test_full_grad_norm),
     };
     return cmocka_run_group_tests_name("measure", tests, NULL, NULL);
 }

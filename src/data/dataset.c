@@ -445,6 +445,21 @@ static samc_status load_pairs(samc_data *data, int is_idx, const char *spec,
 
 /* ------------------------------------------------- validation split, scaling */
 
+/* Keep the first k rows of ds (the rest is freed). */
+static samc_status keep_rows(samc_dataset *ds, size_t k, char *err)
+{
+    if (k > ds->n) {
+        samc_data_errf(err, "the train set has %zu rows, fewer than the %zu asked for", ds->n, k);
+        return SAMC_EINVAL;
+    }
+    float *x = realloc(ds->x, k * ds->d * sizeof *x + 1);
+    float *y = realloc(ds->y, k * sizeof *y + 1);
+    if (x) ds->x = x;   /* shrinking: a failed realloc keeps the larger block */
+    if (y) ds->y = y;
+    ds->n = k;
+    return SAMC_OK;
+}
+
 /* Move the last k rows of train into val (which gets the shape and labels). */
 static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, char *err)
 {
@@ -547,7 +562,7 @@ static samc_status normalize(samc_data *data, char *err)
 
 samc_data_options samc_data_default_options(void)
 {
-    samc_data_options o = {.data_dir = NULL, .val = 0, .normalize = 0};
+    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .normalize = 0};
     return o;
 }
 
@@ -659,6 +674,7 @@ samc_status samc_data_load_ex(samc_data *data, const char *spec,
             st = samc_dataset_widen(&data->test, d);
         if (st != SAMC_OK) samc_data_errf(err, "out of memory widening to %zu features", d);
     }
+    if (st == SAMC_OK && opt->train_rows > 0) st = keep_rows(&data->train, opt->train_rows, err);
     if (st == SAMC_OK && opt->val > 0) st = split_val(&data->train, &data->val, opt->val, err);
     if (st == SAMC_OK && opt->normalize) st = normalize(data, err);
     if (st != SAMC_OK) samc_data_free(data);

@@ -1,7 +1,8 @@
 /*
  * model_measure.c -- the measurements of section 9 (samc.h) applied to a model on
  * the first rows of a data set, in evaluation mode (pass 0): worst-case and
- * average sharpness as means over batches, the Hessian on one fixed batch.
+ * average sharpness as means over batches, the Hessian on one fixed batch,
+ * the gradient norm of the mean loss over all the rows.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 static const char *const names[SAMC_MEASURE_COUNT] = {
     "worst_linf", "worst_l2", "adaptive_linf", "adaptive_l2", "avg", "hessian_top", "hessian_trace",
+    "full_grad_norm",
 };
 
 const char *samc_measure_name(samc_measure_kind k)
@@ -70,6 +72,39 @@ static int rows_loss_grad(void *u, const float *x, float *g, double *loss, int p
     return samc_model_loss_grad(c->m, &view, NULL, c->nb, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
 }
 
+/* ||grad f|| of the mean loss over rows 0..N-1, accumulated over batches of
+ * `batch` rows in double (each batch's mean gradient weighted by its share). */
+static samc_status grad_norm(rows_ctx *c, const samc_oracle *o, const float *x, size_t N,
+                             size_t batch, double *out, char *err)
+{
+    float *g = malloc(c->np * sizeof *g);
+    double *acc = calloc(c->np, sizeof *acc);
+    if (!g || !acc) {
+        free(g);
+        free(acc);
+        if (err) snprintf(err, SAMC_ERRLEN, "measure: out of memory (gradient of %zu parameters)", c->np);
+        return SAMC_ENOMEM;
+    }
+    samc_status st = SAMC_OK;
+    for (size_t first = 0; first < N && st == SAMC_OK; first += batch) {
+        c->first = first;
+        c->nb = first + batch <= N ? batch : N - first;
+        double loss, w = (double)c->nb / (double)N;
+        if (o->loss_grad(o->user, x, g, &loss, 0) != 0) {
+            if (err) snprintf(err, SAMC_ERRLEN, "measure: gradient evaluation failed");
+            st = SAMC_ECALLBACK;
+            break;
+        }
+        for (size_t i = 0; i < c->np; i++) acc[i] += w * g[i];
+    }
+    double s = 0.0;
+    for (size_t i = 0; i < c->np; i++) s += acc[i] * acc[i];
+    *out = sqrt(s);
+    free(g);
+    free(acc);
+    return st;
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -116,6 +151,9 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
             }
             r->value[k] = sum / nbatch;
             if (k == SAMC_MEASURE_AVG) r->stderr_[k] = sqrt(sum2) / nbatch;
+        } else if (k == SAMC_MEASURE_GRAD_NORM) {
+            st = grad_norm(&c, &o, x, N, p->batch, &r->value[k], err);
+            if (st != SAMC_OK) return st;
         } else {
             c.first = 0;
             c.nb = N;
