@@ -19,6 +19,13 @@
  *   sharpness  one panel per measurement column of metrics.csv (if any)
  * Errors end in one line "samc: error: ..." and exit status 1; nothing is
  * created before the inputs have been read and gnuplot has been found.
+ *
+ * Two more modes draw one figure from several runs or from a table:
+ *   samc plot --compare OUT1[=LABEL] OUT2 ... --y COLUMN [...] --output F.png
+ *       one column of each run (its running minimum, minus a constant, with
+ *       reference curves), per step or per epoch;
+ *   samc plot --summary FILE.csv --x COL --y COL [--group COL] [--err COL]
+ *       a line per group of a results table, with horizontal reference lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -433,7 +440,8 @@ static series put(datafile *d, const double *x, const double *y, size_t n)
 }
 
 /* A gnuplot double-quoted string (rotating buffers, so several fit in one
- * printf). */
+ * printf); quotes, backslashes and backquotes escaped, so no text given by
+ * the user can end the string or run a command. */
 static const char *q(const char *s)
 {
     static char buf[8][4 * 4096 + 3];
@@ -445,7 +453,8 @@ static const char *q(const char *s)
             *o++ = '\\';
             *o++ = 'n';
         } else {
-            if (*s == '"' || *s == '\\') *o++ = '\\';
+            /* a backquote would run a shell command even inside "..." */
+            if (*s == '"' || *s == '\\' || *s == '`') *o++ = '\\';
             *o++ = *s;
         }
     }
@@ -805,14 +814,947 @@ static int mkdir_p(const char *dir, char *err)
     return 0;
 }
 
+/* ------------------------------------------------------------ --compare and --summary */
+
+/* The figures of several runs (--compare) and of a table of results
+ * (--summary) are one file each, named by --output; the format comes from
+ * its extension.  Data go to gnuplot as numbers in a data file, one block
+ * per line of the figure; the only text that reaches the script is quoted
+ * by q() or, for --ref, checked token by token against a small grammar. */
+
+enum { M_COMPARE = 1, M_SUMMARY = 2 };
+enum { O_COMPARE, O_SUMMARY, O_Y, O_X, O_MINUS, O_RUNMIN, O_REF, O_GROUP, O_ERR, O_HLINE, O_HFROM,
+       O_LOGX, O_LOGY, O_TITLE, O_XLABEL, O_YLABEL, O_OUTPUT, O_KEEP, O_FORMAT, O_OUT, O_N };
+static const struct mflag {
+    const char *name;
+    int modes;      /* M_COMPARE | M_SUMMARY; 0: a flag of `samc plot OUT` only */
+    int has_val;
+    int repeat;     /* may be given several times */
+    int allow_empty;
+} mflags[O_N] = {
+    [O_COMPARE] = { "compare", M_COMPARE, 0, 0, 0 },
+    [O_SUMMARY] = { "summary", M_SUMMARY, 1, 0, 0 },
+    [O_Y] = { "y", M_COMPARE | M_SUMMARY, 1, 0, 0 },
+    [O_X] = { "x", M_COMPARE | M_SUMMARY, 1, 0, 0 },
+    [O_MINUS] = { "minus", M_COMPARE, 1, 0, 0 },
+    [O_RUNMIN] = { "running-min", M_COMPARE, 0, 0, 0 },
+    [O_REF] = { "ref", M_COMPARE, 1, 1, 0 },
+    [O_GROUP] = { "group", M_SUMMARY, 1, 0, 0 },
+    [O_ERR] = { "err", M_SUMMARY, 1, 0, 0 },
+    [O_HLINE] = { "hline", M_SUMMARY, 1, 1, 0 },
+    [O_HFROM] = { "hline-from", M_SUMMARY, 1, 1, 0 },
+    [O_LOGX] = { "logx", M_COMPARE | M_SUMMARY, 0, 0, 0 },
+    [O_LOGY] = { "logy", M_COMPARE | M_SUMMARY, 0, 0, 0 },
+    [O_TITLE] = { "title", M_COMPARE | M_SUMMARY, 1, 0, 1 },
+    [O_XLABEL] = { "xlabel", M_COMPARE | M_SUMMARY, 1, 0, 1 },
+    [O_YLABEL] = { "ylabel", M_COMPARE | M_SUMMARY, 1, 0, 1 },
+    [O_OUTPUT] = { "output", M_COMPARE | M_SUMMARY, 1, 0, 0 },
+    [O_KEEP] = { "keep-script", M_COMPARE | M_SUMMARY, 0, 0, 0 },
+    [O_FORMAT] = { "format", 0, 1, 0, 0 },
+    [O_OUT] = { "out", 0, 1, 0, 0 },
+};
+
+typedef struct mopts {
+    int mode;
+    int given[O_N];
+    const char *val[O_N];
+    const char **list[O_N]; /* the values of repeatable flags */
+    int nlist[O_N];
+    const char **runs;      /* --compare: OUT[=LABEL] arguments */
+    int nruns;
+} mopts;
+
+static void mopts_free(mopts *o)
+{
+    for (int k = 0; k < O_N; k++) free(o->list[k]);
+    free(o->runs);
+}
+
+static const char *mode_name(int mode) { return mode == M_COMPARE ? "--compare" : "--summary"; }
+
+static int parse_multi(int argc, char **argv, int mode, mopts *o, char *err)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = mode;
+    o->runs = malloc(((size_t)argc + 1) * sizeof *o->runs);
+    for (int k = 0; k < O_N; k++)
+        if (mflags[k].repeat) o->list[k] = malloc(((size_t)argc + 1) * sizeof *o->list[k]);
+    if (!o->runs || !o->list[O_REF] || !o->list[O_HLINE] || !o->list[O_HFROM]) return bad(err, "out of memory");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (mode != M_COMPARE)
+                return bad(err, "unexpected argument '%s' (samc plot --summary reads the one file given to --summary)", a);
+            o->runs[o->nruns++] = a;
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int k = 0;
+        while (k < O_N && !(strlen(mflags[k].name) == len && !strncmp(mflags[k].name, name, len))) k++;
+        if (k == O_N) return bad(err, "unknown flag '--%.*s' for samc plot %s (see samc plot --help)", (int)len, name, mode_name(mode));
+        const struct mflag *f = &mflags[k];
+        if (!f->modes)
+            return bad(err, "--%s is a flag of samc plot OUT; with %s the format comes from --output FILE.png|FILE.svg",
+                       f->name, mode_name(mode));
+        if (!(f->modes & mode))
+            return bad(err, "--%s is a flag of samc plot %s, not %s", f->name, mode_name(M_COMPARE + M_SUMMARY - mode),
+                       mode_name(mode));
+        if (o->given[k] && !f->repeat) return bad(err, "--%s given twice", f->name);
+        o->given[k] = 1;
+        if (!f->has_val) {
+            if (eq) return bad(err, "--%s takes no value%s", f->name, k == O_COMPARE ? " (list the run directories after it)" : "");
+            continue;
+        }
+        const char *v;
+        if (eq) v = eq + 1;
+        else if (i + 1 < argc) v = argv[++i];
+        else return bad(err, "--%s needs a value", f->name);
+        if (!*v && !f->allow_empty) return bad(err, "--%s needs a non-empty value", f->name);
+        if (f->repeat) o->list[k][o->nlist[k]++] = v;
+        else o->val[k] = v;
+    }
+    return 0;
+}
+
+/* A number given on the command line (finite). */
+static int arg_num(const char *flag, const char *s, double *v, char *err)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (end == s || *end || !isfinite(*v) || errno == ERANGE)
+        return bad(err, "--%s: '%.60s' is not a finite number", flag, s);
+    return 0;
+}
+
+/* The --output file: its format and the directory it goes in. */
+static int output_format(const char *out, const char **fmt, char *err)
+{
+    size_t n = strlen(out);
+    if (n > 4 && !strcmp(out + n - 4, ".png")) *fmt = "png";
+    else if (n > 4 && !strcmp(out + n - 4, ".svg")) *fmt = "svg";
+    else return bad(err, "--output: '%.300s' must end in .png or .svg (the format of the figure)", out);
+    if (n >= 4000) return bad(err, "--output: path too long");
+    return 0;
+}
+
+static int make_parent(const char *out, char *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = 0;
+    return mkdir_p(dir, err);
+}
+
+/* "# TEXT" with control characters as spaces: a comment of the data file. */
+static void comment(FILE *f, const char *fmt, ...)
+{
+    char b[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    for (char *p = b; *p; p++)
+        if ((unsigned char)*p < 32) *p = ' ';
+    fprintf(f, "# %s\n", b);
+}
+
+static const char *const palette[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
+#define NPALETTE (int)(sizeof palette / sizeof palette[0])
+static const int point_types[] = { 7, 5, 9, 11, 13, 15 };
+
+/* A --ref expression translated for gnuplot, after checking it against
+ *   expr := term (('+' | '-' | '*' | '/' | '**' | '^') term)*
+ *   term := ('+' | '-')* (NUMBER | 'x' | 'pi' | FUNC '(' expr ')' | '(' expr ')')
+ * '^' becomes '**' (gnuplot's '^' is exclusive or) and an integer literal
+ * gets ".0" (gnuplot divides integers as integers: 1/2 is 0).  Nothing but
+ * these tokens passes, so the expression cannot end the plot command. */
+static const char *const ref_funcs[] = { "exp", "log", "log10", "sqrt", "abs", "sin", "cos", "tan", "atan",
+                                         "sinh", "cosh", "tanh" };
+#define NREF_FUNCS (int)(sizeof ref_funcs / sizeof ref_funcs[0])
+
+static int ref_expr(const char *s, char *out, size_t cap, char *err)
+{
+    const char *s0 = s;
+    size_t o = 0;
+    int depth = 0, operand = 1; /* expecting an operand (else an operator) */
+    char tok[64];
+#define EMIT(str)                                                                                 \
+    do {                                                                                          \
+        size_t l_ = strlen(str);                                                                  \
+        if (o + l_ + 1 > cap) return bad(err, "--ref: expression too long: '%.80s'", s0);         \
+        memcpy(out + o, str, l_ + 1);                                                             \
+        o += l_;                                                                                  \
+    } while (0)
+    while (*s) {
+        char c = *s;
+        if (c == ' ') {
+            s++;
+            continue;
+        }
+        if (operand) {
+            if (c == '+' || c == '-') {
+                tok[0] = c, tok[1] = 0;
+                EMIT(tok);
+                s++;
+            } else if (c == '(') {
+                EMIT("(");
+                depth++;
+                s++;
+            } else if ((c >= '0' && c <= '9') || c == '.') {
+                const char *b = s;
+                int digits = 0, dots = 0, real;
+                while ((*s >= '0' && *s <= '9') || *s == '.') {
+                    digits += *s != '.';
+                    dots += *s == '.';
+                    s++;
+                }
+                real = dots > 0;
+                if (!digits || dots > 1)
+                    return bad(err, "--ref: malformed number '%.*s' in '%.80s'", (int)(s - b), b, s0);
+                if (*s == 'e' || *s == 'E') {
+                    const char *e = s + 1;
+                    if (*e == '+' || *e == '-') e++;
+                    if (*e >= '0' && *e <= '9') {
+                        while (*e >= '0' && *e <= '9') e++;
+                        s = e;
+                        real = 1;
+                    }
+                }
+                if (s - b >= 40) return bad(err, "--ref: number too long in '%.80s'", s0);
+                snprintf(tok, sizeof tok, "%.*s%s", (int)(s - b), b, real ? "" : ".0");
+                EMIT(tok);
+                operand = 0;
+            } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+                const char *b = s;
+                while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_') s++;
+                size_t l = (size_t)(s - b);
+                if ((l == 1 && *b == 'x') || (l == 2 && !strncmp(b, "pi", 2))) {
+                    snprintf(tok, sizeof tok, "%.*s", (int)l, b);
+                    EMIT(tok);
+                    operand = 0;
+                    continue;
+                }
+                int f = 0;
+                while (f < NREF_FUNCS && !(strlen(ref_funcs[f]) == l && !strncmp(ref_funcs[f], b, l))) f++;
+                if (f == NREF_FUNCS)
+                    return bad(err, "--ref: unknown name '%.*s' in '%.80s' (allowed: x, pi, exp, log, log10, sqrt, abs, "
+                                    "sin, cos, tan, atan, sinh, cosh, tanh)", (int)(l < 40 ? l : 40), b, s0);
+                while (*s == ' ') s++;
+                if (*s != '(') return bad(err, "--ref: %s needs '(' after it in '%.80s'", ref_funcs[f], s0);
+                EMIT(ref_funcs[f]);
+                EMIT("(");
+                depth++;
+                s++;
+            } else {
+                goto bad_char;
+            }
+        } else {
+            if (c == ')') {
+                if (!depth) return bad(err, "--ref: unbalanced ')' in '%.80s'", s0);
+                depth--;
+                EMIT(")");
+                s++;
+            } else if (c == '*' && s[1] == '*') {
+                EMIT("**");
+                s += 2;
+                operand = 1;
+            } else if (c == '^') {
+                EMIT("**");
+                s++;
+                operand = 1;
+            } else if (c == '+' || c == '-' || c == '*' || c == '/') {
+                tok[0] = c, tok[1] = 0;
+                EMIT(tok);
+                s++;
+                operand = 1;
+            } else if (strchr("0123456789.xpeE(", c) || (c >= 'a' && c <= 'z')) {
+                return bad(err, "--ref: an operator is missing before '%.20s' in '%.80s'", s, s0);
+            } else {
+                goto bad_char;
+            }
+        }
+    }
+#undef EMIT
+    if (o == 0) return bad(err, "--ref: empty expression (give EXPR=LABEL, e.g. 0.5/x=O(1/T))");
+    if (operand) return bad(err, "--ref: '%.80s' ends in an operator", s0);
+    if (depth) return bad(err, "--ref: unbalanced '(' in '%.80s'", s0);
+    return 0;
+bad_char:
+    if ((unsigned char)*s < 32 || (unsigned char)*s > 126)
+        return bad(err, "--ref: character 0x%02x not allowed in '%.80s' (numbers, x, pi, + - * / ** ^ ( ) and "
+                        "exp, log, log10, sqrt, abs, ...)", (unsigned char)*s, s0);
+    return bad(err, "--ref: '%c' not allowed here in '%.80s' (numbers, x, pi, + - * / ** ^ ( ) and exp, log, log10, "
+                    "sqrt, abs, ...)", *s, s0);
+}
+
+/* Starts the single figure of --compare / --summary. */
+static void begin_file(FILE *g, const char *fmt, const char *out, const char *title, const char *xlabel,
+                       const char *ylabel, int logx, int logy)
+{
+    terminal(g, fmt, 1000, 600);
+    fprintf(g, "set output %s\nset grid\nset key below horizontal maxcols 3 width 2 spacing 1.2 samplen 3\n", q(out));
+    if (*title) fprintf(g, "set title %s\n", q(title));
+    fprintf(g, "set xlabel %s offset 0,0.4\nset ylabel %s\n", q(xlabel), q(ylabel));
+    if (logx) fputs("set logscale x\nset format x '%g'\n", g);
+    if (logy) fputs("set logscale y\nset format y '%g'\n", g);
+    fputs("set offsets graph 0.01, graph 0.01, graph 0.04, graph 0.04\nset samples 1000\n", g);
+}
+
+/* Writes the points of a line: x, y (and e) where finite, x > 0 with logx,
+ * y > 0 with logy.  Returns the points written; *dropped counts the finite
+ * points a log axis left out.  Ends the block when anything was written.
+ * (The x range is gnuplot's autoscale over the data: the --ref and --hline
+ * curves are drawn across it.) */
+static size_t put_block(FILE *f, const double *x, const double *y, const double *e, size_t n, int logx, int logy,
+                        size_t *dropped)
+{
+    size_t w = 0;
+    *dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        if ((logx && x[i] <= 0) || (logy && y[i] <= 0)) {
+            (*dropped)++;
+            continue;
+        }
+        if (e) fprintf(f, "%.9g %.9g %.9g\n", x[i], y[i], isfinite(e[i]) ? e[i] : 0.0);
+        else fprintf(f, "%.9g %.9g\n", x[i], y[i]);
+        w++;
+    }
+    if (w) fputs("\n\n", f);
+    return w;
+}
+
+/* One run of --compare: the column read from OUT/steps.csv or OUT/metrics.csv. */
+typedef struct cseries {
+    char dir[4096];
+    const char *label;
+    char path[4200];
+    const char *xcol;
+    double *x, *y;
+    size_t n, total, every, dropped;
+} cseries;
+
+/* Opens path and tells whether its header has the columns a and b (1, 0;
+ * -1 when the file cannot be opened, errno's text in why). */
+static int has_cols(const char *path, const char *a, const char *b, char *hdr, size_t nh, char *why)
+{
+    csv c;
+    char e[ERRLEN];
+    hdr[0] = 0;
+    FILE *t = fopen(path, "r");
+    if (!t) {
+        snprintf(why, 200, "%s", strerror(errno));
+        return -1;
+    }
+    fclose(t);
+    if (csv_open(&c, path, e) != 0) {
+        snprintf(why, 200, "empty file");
+        return -1;
+    }
+    snprintf(hdr, nh, "%s", c.line);
+    int r = csv_col(&c, a) >= 0 && csv_col(&c, b) >= 0;
+    csv_close(&c);
+    return r;
+}
+
+/* Picks the file of a run that holds COLUMN (see usage()). */
+static int pick_source(cseries *s, const char *ycol, int by_epoch, char *err)
+{
+    char sp[4200], mp[4200], sh[240], mh[240], swhy[200] = "", mwhy[200] = "";
+    snprintf(sp, sizeof sp, "%s/steps.csv", s->dir);
+    snprintf(mp, sizeof mp, "%s/metrics.csv", s->dir);
+    struct stat st;
+    if (stat(s->dir, &st) != 0) return bad(err, "run directory %s: %s", s->dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return bad(err, "%s is not a directory (give the --out directories of samc train)", s->dir);
+    int hs = has_cols(sp, "step", ycol, sh, sizeof sh, swhy);
+    int hm = has_cols(mp, by_epoch ? "epoch" : "step", ycol, mh, sizeof mh, mwhy);
+    if (!by_epoch && hs == 1) {
+        snprintf(s->path, sizeof s->path, "%s", sp);
+        s->xcol = "step";
+        return 0;
+    }
+    if (hm == 1) {
+        snprintf(s->path, sizeof s->path, "%s", mp);
+        s->xcol = by_epoch ? "epoch" : "step";
+        return 0;
+    }
+    if (by_epoch) {
+        if (hm < 0) return bad(err, "cannot open %s: %s (--x epoch reads metrics.csv)", mp, mwhy);
+        return bad(err, "%s has no column '%s' (or no 'epoch'), which --x epoch needs%s (header: %.200s)", mp, ycol,
+                   hs == 1 ? "; steps.csv has it: use --x step" : "", mh);
+    }
+    if (hs < 0 && hm < 0) return bad(err, "cannot open %s: %s (is this the --out directory of samc train?)", sp, swhy);
+    return bad(err, "column '%s' is in neither %s nor %s (steps.csv: %.150s; metrics.csv: %.150s)", ycol, sp, mp,
+               hs < 0 ? swhy : sh, hm < 0 ? mwhy : mh);
+}
+
+/* Reads x and COLUMN - minus (its running minimum with runmin) from every
+ * row, keeping every k-th row and the last (k so that about MAX_POINTS are
+ * kept). */
+static int read_series(cseries *s, const char *ycol, double minus, int runmin, char *err)
+{
+    csv c;
+    if (csv_open(&c, s->path, err) != 0) return -1;
+    int xi = csv_col(&c, s->xcol), yi = csv_col(&c, ycol);
+    long long rows = count_rows(s->path);
+    if (rows <= 0) {
+        csv_close(&c);
+        return bad(err, "%s has no rows", s->path);
+    }
+    size_t total = (size_t)rows, cap;
+    s->every = (total + MAX_POINTS - 1) / MAX_POINTS;
+    cap = total / s->every + 3;
+    s->x = malloc(cap * sizeof(double));
+    s->y = malloc(cap * sizeof(double));
+    if (!s->x || !s->y) {
+        csv_close(&c);
+        return bad(err, "out of memory reading %s", s->path);
+    }
+    double cur = NAN, lx = NAN, ly = NAN;
+    int r, last_kept = 0;
+    size_t i = 0;
+    while ((r = csv_row(&c, err)) == 1) {
+        double xv, yv;
+        if (csv_num(&c, xi, &xv, err) != 0 || csv_num(&c, yi, &yv, err) != 0) {
+            r = -1;
+            break;
+        }
+        yv -= minus;
+        if (runmin) {
+            if (!isnan(yv) && !(yv >= cur)) cur = yv; /* the first finite value, then smaller ones */
+            yv = cur;
+        }
+        last_kept = (i % s->every == 0 || i + 1 == total) && s->n < cap;
+        if (last_kept) {
+            s->x[s->n] = xv;
+            s->y[s->n] = yv;
+            s->n++;
+        }
+        lx = xv;
+        ly = yv;
+        i++;
+    }
+    csv_close(&c);
+    if (r < 0) return -1;
+    if (i == 0) return bad(err, "%s has no complete rows", s->path);
+    if (!last_kept && s->n < cap) {
+        s->x[s->n] = lx;
+        s->y[s->n] = ly;
+        s->n++;
+    }
+    s->total = i;
+    return 0;
+}
+
+/* One row of a --summary table. */
+typedef struct trow {
+    double x, y, e;
+    size_t order;
+    int g;
+} trow;
+
+typedef struct table {
+    trow *r;
+    size_t n, cap;
+    char **gname; /* distinct group values, in order of first appearance */
+    int ng, gcap;
+} table;
+
+static void table_free(table *t)
+{
+    for (int k = 0; k < t->ng; k++) free(t->gname[k]);
+    free(t->gname);
+    free(t->r);
+    memset(t, 0, sizeof *t);
+}
+
+/* A field without surrounding blanks. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) s[--n] = 0;
+    return s;
+}
+
+/* A field that must be a number (nan and inf are numbers, and left out of
+ * the plot later). */
+static int table_num(const csv *c, int k, double *v, char *err)
+{
+    char *s = trim(c->field[k]), *end;
+    if (!*s) return bad(err, "%s line %ld, column %s: empty field (a number is needed)", c->path, c->lineno, c->name[k]);
+    *v = strtod(s, &end);
+    if (end == s || *end)
+        return bad(err, "%s line %ld, column %s: '%.60s' is not a number", c->path, c->lineno, c->name[k], s);
+    return 0;
+}
+
+static int table_col(const csv *c, const char *name, const char *what, char *err)
+{
+    int k = csv_col(c, name);
+    if (k < 0) return bad(err, "%s has no column '%s' (%s; header: %.300s)", c->path, name, what, c->line);
+    return k;
+}
+
+static int group_of(table *t, const char *v, char *err)
+{
+    for (int k = 0; k < t->ng; k++)
+        if (!strcmp(t->gname[k], v)) return k;
+    if (t->ng == t->gcap) {
+        int cap = t->gcap ? 2 * t->gcap : 16;
+        char **p = realloc(t->gname, (size_t)cap * sizeof *p);
+        if (!p) return bad(err, "out of memory");
+        t->gname = p;
+        t->gcap = cap;
+    }
+    if (!(t->gname[t->ng] = strdup(v))) return bad(err, "out of memory");
+    return t->ng++;
+}
+
+/* Reads columns xcol, ycol (and ecol, gcol when not NULL) of every row. */
+static int read_table(const char *path, const char *xcol, const char *ycol, const char *ecol, const char *gcol,
+                      const char *what, table *t, char *err)
+{
+    memset(t, 0, sizeof *t);
+    csv c;
+    FILE *probe = fopen(path, "r");
+    if (!probe) return bad(err, "cannot open %s: %s", path, strerror(errno));
+    fclose(probe);
+    if (csv_open(&c, path, err) != 0) return -1;
+    int xi = -1, yi, ei = -1, gi = -1, r = -1;
+    if (xcol && (xi = table_col(&c, xcol, what, err)) < 0) goto out;
+    if ((yi = table_col(&c, ycol, what, err)) < 0) goto out;
+    if (ecol && (ei = table_col(&c, ecol, "--err", err)) < 0) goto out;
+    if (gcol && (gi = table_col(&c, gcol, "--group", err)) < 0) goto out;
+    while ((r = csv_row(&c, err)) == 1) {
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? 2 * t->cap : 64;
+            trow *p = realloc(t->r, cap * sizeof *p);
+            if (!p) {
+                r = bad(err, "out of memory reading %s", path);
+                break;
+            }
+            t->r = p;
+            t->cap = cap;
+        }
+        trow *w = &t->r[t->n];
+        w->x = w->e = NAN;
+        w->g = 0;
+        w->order = t->n;
+        if ((xi >= 0 && table_num(&c, xi, &w->x, err) != 0) || table_num(&c, yi, &w->y, err) != 0 ||
+            (ei >= 0 && table_num(&c, ei, &w->e, err) != 0)) {
+            r = -1;
+            break;
+        }
+        if (gi >= 0 && (w->g = group_of(t, trim(c.field[gi]), err)) < 0) {
+            r = -1;
+            break;
+        }
+        t->n++;
+    }
+    if (r == 0 && t->n == 0) r = bad(err, "%s has no rows", path);
+out:
+    csv_close(&c);
+    if (r < 0) table_free(t);
+    return r < 0 ? -1 : 0;
+}
+
+static int by_x(const void *a, const void *b)
+{
+    const trow *p = a, *q_ = b;
+    if (p->x < q_->x) return -1;
+    if (p->x > q_->x) return 1;
+    return p->order < q_->order ? -1 : p->order > q_->order;
+}
+
+/* An --hline line. */
+typedef struct hline {
+    double y;
+    char label[512];
+} hline;
+
+/* --hline-from FILE:COL[:GROUPCOL]: the mean of COL per GROUPCOL value. */
+static int hlines_from(const char *spec, hline **h, int *nh, int *cap, char *err)
+{
+    char buf[4200];
+    if (snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) return bad(err, "--hline-from: too long");
+    char *col = strchr(buf, ':');
+    if (!col || col == buf || !col[1]) return bad(err, "--hline-from: '%.300s' is not FILE.csv:COL[:GROUPCOL]", spec);
+    *col++ = 0;
+    char *gcol = strchr(col, ':');
+    if (gcol) {
+        *gcol++ = 0;
+        if (!*gcol || !*col) return bad(err, "--hline-from: '%.300s' is not FILE.csv:COL[:GROUPCOL]", spec);
+    }
+    table t;
+    if (read_table(buf, NULL, col, NULL, gcol, "--hline-from", &t, err) != 0) return -1;
+    int ng = gcol ? t.ng : 1, rc = 0;
+    for (int g = 0; g < ng && rc == 0; g++) {
+        double sum = 0;
+        size_t cnt = 0;
+        for (size_t i = 0; i < t.n; i++)
+            if (t.r[i].g == g && isfinite(t.r[i].y)) sum += t.r[i].y, cnt++;
+        if (!cnt) {
+            rc = bad(err, "--hline-from: %s has no finite value of %s%s%s", buf, col, gcol ? " for " : "", gcol ? t.gname[g] : "");
+            break;
+        }
+        if (*nh == *cap) {
+            int c2 = *cap ? 2 * *cap : 8;
+            hline *p = realloc(*h, (size_t)c2 * sizeof *p);
+            if (!p) {
+                rc = bad(err, "out of memory");
+                break;
+            }
+            *h = p;
+            *cap = c2;
+        }
+        hline *w = &(*h)[(*nh)++];
+        w->y = sum / (double)cnt;
+        char mean[64] = "";
+        if (cnt > 1) snprintf(mean, sizeof mean, " (mean of %zu)", cnt);
+        if (gcol) snprintf(w->label, sizeof w->label, "%.400s%s", t.gname[g], mean);
+        else {
+            const char *base = strrchr(buf, '/');
+            snprintf(w->label, sizeof w->label, "%.200s: %.200s%s", base ? base + 1 : buf, col, mean);
+        }
+    }
+    table_free(&t);
+    return rc;
+}
+
+/* Default texts of --compare. */
+static void compare_texts(const mopts *o, int by_epoch, char *yl, size_t n, char *title, size_t nt)
+{
+    const char *y = o->val[O_Y];
+    char v[600];
+    if (o->val[O_MINUS]) snprintf(v, sizeof v, "%.250s - %.250s", y, o->val[O_MINUS]);
+    else snprintf(v, sizeof v, "%.500s", y);
+    if (o->given[O_RUNMIN]) snprintf(yl, n, "min over %s <= %s of %s%s%s", by_epoch ? "epochs" : "steps", by_epoch ? "e" : "t",
+                                     o->val[O_MINUS] ? "(" : "", v, o->val[O_MINUS] ? ")" : "");
+    else snprintf(yl, n, "%s", v);
+    snprintf(title, nt, "%s per %s%s", yl, by_epoch ? "epoch" : "step", o->given[O_LOGY] ? " (log scale)" : "");
+}
+
+/* The gnuplot files of the figure: in a temporary directory, or beside
+ * --output with --keep-script. */
+typedef struct gpfiles {
+    char tmp[4096], data[4200], script[4200], errpath[4200];
+    int keep;
+    FILE *df, *g;
+} gpfiles;
+
+static int gp_open(gpfiles *f, const char *out, int keep, char *err)
+{
+    memset(f, 0, sizeof *f);
+    const char *tdir = getenv("TMPDIR");
+    snprintf(f->tmp, sizeof f->tmp, "%s/samc-plot-XXXXXX", tdir && *tdir ? tdir : "/tmp");
+    if (!mkdtemp(f->tmp)) {
+        bad(err, "cannot create a temporary directory %s: %s", f->tmp, strerror(errno));
+        f->tmp[0] = 0;
+        return -1;
+    }
+    f->keep = keep;
+    snprintf(f->errpath, sizeof f->errpath, "%s/gnuplot.err", f->tmp);
+    if (keep) {
+        size_t stem = strlen(out) - 4; /* without .png / .svg */
+        snprintf(f->data, sizeof f->data, "%.*s.dat", (int)stem, out);
+        snprintf(f->script, sizeof f->script, "%.*s.gp", (int)stem, out);
+    } else {
+        snprintf(f->data, sizeof f->data, "%s/data.txt", f->tmp);
+        snprintf(f->script, sizeof f->script, "%s/plot.gp", f->tmp);
+    }
+    f->df = fopen(f->data, "w");
+    f->g = fopen(f->script, "w");
+    if (!f->df || !f->g) return bad(err, "cannot write %s: %s", f->df ? f->script : f->data, strerror(errno));
+    return 0;
+}
+
+static int gp_close(gpfiles *f, char *err)
+{
+    int werr = 0;
+    if (f->df) werr |= ferror(f->df) | (fclose(f->df) != 0);
+    if (f->g) werr |= ferror(f->g) | (fclose(f->g) != 0);
+    f->df = f->g = NULL;
+    if (werr) return bad(err, "cannot write the gnuplot files %s, %s", f->script, f->data);
+    return 0;
+}
+
+static void gp_cleanup(gpfiles *f)
+{
+    if (f->df) fclose(f->df);
+    if (f->g) fclose(f->g);
+    if (!f->tmp[0]) return;
+    if (!f->keep) {
+        unlink(f->data);
+        unlink(f->script);
+    }
+    unlink(f->errpath);
+    rmdir(f->tmp);
+}
+
+static int plot_compare(const mopts *o, const char *out, const char *fmt, char *err)
+{
+    const char *ycol = o->val[O_Y], *xarg = o->val[O_X] ? o->val[O_X] : "step";
+    if (!ycol) return bad(err, "samc plot --compare needs --y COLUMN (a column of steps.csv or metrics.csv)");
+    if (strcmp(xarg, "step") && strcmp(xarg, "epoch")) return bad(err, "--x: '%.60s' is not step or epoch", xarg);
+    if (o->nruns == 0) return bad(err, "samc plot --compare needs run directories: --compare OUT1[=LABEL] OUT2[=LABEL] ...");
+    int by_epoch = !strcmp(xarg, "epoch");
+    double minus = 0;
+    if (o->val[O_MINUS] && arg_num("minus", o->val[O_MINUS], &minus, err) != 0) return -1;
+    int nref = o->nlist[O_REF];
+    char (*ref)[1200] = calloc((size_t)nref + 1, sizeof *ref);
+    char (*ref_lab)[1100] = calloc((size_t)nref + 1, sizeof *ref_lab);
+    cseries *s = calloc((size_t)o->nruns, sizeof *s);
+    gpfiles f;
+    memset(&f, 0, sizeof f);
+    int rc = -1;
+    if (!ref || !ref_lab || !s) {
+        bad(err, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < nref; k++) {
+        const char *spec = o->list[O_REF][k], *eq = strchr(spec, '=');
+        char expr[1024];
+        if (snprintf(expr, sizeof expr, "%.*s", eq ? (int)(eq - spec) : (int)strlen(spec), spec) >= (int)sizeof expr) {
+            bad(err, "--ref: expression too long");
+            goto done;
+        }
+        if (ref_expr(expr, ref[k], sizeof ref[k], err) != 0) goto done;
+        snprintf(ref_lab[k], sizeof ref_lab[k], "%s", eq && eq[1] ? eq + 1 : expr); /* the label, or the expression */
+    }
+    for (int k = 0; k < o->nruns; k++) {
+        const char *a = o->runs[k], *eq = strchr(a, '=');
+        struct stat st;
+        /* OUT=LABEL splits at the first '=', unless the whole is a directory */
+        if (eq && !(stat(a, &st) == 0 && S_ISDIR(st.st_mode))) {
+            snprintf(s[k].dir, sizeof s[k].dir, "%.*s", (int)(eq - a), a);
+            s[k].label = eq + 1;
+        } else {
+            snprintf(s[k].dir, sizeof s[k].dir, "%s", a);
+            s[k].label = a;
+        }
+        if (!s[k].dir[0]) {
+            bad(err, "'%s': no run directory before '='", a);
+            goto done;
+        }
+        if (pick_source(&s[k], ycol, by_epoch, err) != 0) goto done;
+        if (read_series(&s[k], ycol, minus, o->given[O_RUNMIN], err) != 0) goto done;
+    }
+    char gnuplot[4200];
+    if (find_program("gnuplot", gnuplot, sizeof gnuplot) != 0) {
+        bad(err, "gnuplot not found: install gnuplot-nox");
+        goto done;
+    }
+    if (make_parent(out, err) != 0) goto done;
+    if (gp_open(&f, out, o->given[O_KEEP], err) != 0) goto done;
+
+    int logx = o->given[O_LOGX], logy = o->given[O_LOGY];
+    size_t *w = calloc((size_t)o->nruns, sizeof *w);
+    if (!w) {
+        bad(err, "out of memory");
+        goto done;
+    }
+    int any_sub = 0;
+    for (int k = 0; k < o->nruns; k++) {
+        cseries *r = &s[k];
+        comment(f.df, "block %d: %s = %s, column %s%s%s%s of %s, x = %s; %zu rows%s", k, r->label, r->dir, ycol,
+                o->val[O_MINUS] ? " - " : "", o->val[O_MINUS] ? o->val[O_MINUS] : "",
+                o->given[O_RUNMIN] ? ", running minimum" : "", r->path, r->xcol, r->total,
+                r->every > 1 ? ", every k-th and the last kept" : "");
+        if (r->every > 1) comment(f.df, "k = %zu", r->every);
+        w[k] = put_block(f.df, r->x, r->y, NULL, r->n, logx, logy, &r->dropped);
+        any_sub |= r->every > 1;
+        if (w[k] == 0) {
+            bad(err, "%s: no %s value of %s to plot%s", r->path, logy ? "positive finite" : "finite", ycol,
+                logx ? " at x > 0" : "");
+            free(w);
+            goto done;
+        }
+    }
+    char yl[1400], title[1600];
+    compare_texts(o, by_epoch, yl, sizeof yl, title, sizeof title);
+    if (any_sub && strlen(title) + 80 < sizeof title)
+        snprintf(title + strlen(title), sizeof title - strlen(title), "\nruns of more than %d rows: every k-th row and the last plotted",
+                 MAX_POINTS);
+    fprintf(f.g, "# samc plot --compare: generated gnuplot script\nset datafile separator whitespace\n");
+    begin_file(f.g, fmt, out, o->val[O_TITLE] ? o->val[O_TITLE] : title,
+               o->val[O_XLABEL] ? o->val[O_XLABEL] : by_epoch ? "epoch" : "step t",
+               o->val[O_YLABEL] ? o->val[O_YLABEL] : yl, logx, logy);
+    for (int k = 0; k < o->nruns; k++) {
+        const char *style = s[k].n <= 60 ? "w lp lw 2 ps 1" : "w l lw 2";
+        fprintf(f.g, "%s%s index %d using 1:2 %s pt %d lc rgb '%s' title %s", k ? ", \\\n     " : "plot ", q(f.data), k,
+                style, point_types[k % 6], palette[k % NPALETTE], q(s[k].label));
+    }
+    for (int k = 0; k < nref; k++)
+        fprintf(f.g, ", \\\n     (%s) w l dt %d lw 2 lc rgb '#404040' title %s", ref[k], 2 + k % 4, q(ref_lab[k]));
+    fputs("\nset output\n", f.g);
+    free(w);
+    if (gp_close(&f, err) != 0) goto done;
+    if (run_gnuplot(gnuplot, f.script, f.errpath, err) != 0) goto done;
+    struct stat st;
+    if (stat(out, &st) != 0 || st.st_size == 0) {
+        bad(err, "gnuplot exited normally but wrote no %s", out);
+        goto done;
+    }
+    for (int k = 0; k < o->nruns; k++) {
+        if (s[k].every > 1)
+            printf("# %s: 1 in %zu of %zu rows plotted (and the last)\n", s[k].label, s[k].every, s[k].total);
+        if (s[k].dropped)
+            printf("# %s: %zu points with %s not shown on the log axis\n", s[k].label, s[k].dropped,
+                   logx && logy ? "x <= 0 or y <= 0" : logx ? "x <= 0" : "y <= 0");
+    }
+    printf("wrote %s\n", out);
+    if (f.keep) printf("wrote %s\nwrote %s\n", f.script, f.data);
+    rc = 0;
+done:
+    gp_cleanup(&f);
+    if (s)
+        for (int k = 0; k < o->nruns; k++) {
+            free(s[k].x);
+            free(s[k].y);
+        }
+    free(s);
+    free(ref);
+    free(ref_lab);
+    return rc;
+}
+
+static int plot_summary(const mopts *o, const char *out, const char *fmt, char *err)
+{
+    const char *path = o->val[O_SUMMARY], *xcol = o->val[O_X], *ycol = o->val[O_Y], *gcol = o->val[O_GROUP];
+    if (!xcol || !ycol) return bad(err, "samc plot --summary needs --x COL and --y COL (columns of %s)", path);
+    hline *h = NULL;
+    int nh = 0, hcap = 0, rc = -1;
+    table t;
+    memset(&t, 0, sizeof t);
+    gpfiles f;
+    memset(&f, 0, sizeof f);
+    trow *rows = NULL;
+    for (int k = 0; k < o->nlist[O_HLINE]; k++) {
+        const char *spec = o->list[O_HLINE][k], *eq = strchr(spec, '=');
+        char num[128];
+        snprintf(num, sizeof num, "%.*s", eq ? (int)(eq - spec < 127 ? eq - spec : 127) : 127, spec);
+        if (nh == hcap) {
+            hcap = hcap ? 2 * hcap : 8;
+            hline *p = realloc(h, (size_t)hcap * sizeof *p);
+            if (!p) {
+                bad(err, "out of memory");
+                goto done;
+            }
+            h = p;
+        }
+        if (arg_num("hline", num, &h[nh].y, err) != 0) goto done;
+        snprintf(h[nh].label, sizeof h[nh].label, "%s", eq && eq[1] ? eq + 1 : num);
+        nh++;
+    }
+    for (int k = 0; k < o->nlist[O_HFROM]; k++)
+        if (hlines_from(o->list[O_HFROM][k], &h, &nh, &hcap, err) != 0) goto done;
+    if (read_table(path, xcol, ycol, o->val[O_ERR], gcol, "--x/--y", &t, err) != 0) goto done;
+    char gnuplot[4200];
+    if (find_program("gnuplot", gnuplot, sizeof gnuplot) != 0) {
+        bad(err, "gnuplot not found: install gnuplot-nox");
+        goto done;
+    }
+    if (make_parent(out, err) != 0) goto done;
+    if (gp_open(&f, out, o->given[O_KEEP], err) != 0) goto done;
+    int logx = o->given[O_LOGX], logy = o->given[O_LOGY], ng = gcol ? t.ng : 1, lines = 0;
+    rows = malloc(t.n * sizeof *rows);
+    double *x = malloc(t.n * sizeof *x), *y = malloc(t.n * sizeof *y), *e = malloc(t.n * sizeof *e);
+    int *index = malloc((size_t)ng * sizeof *index);
+    if (!rows || !x || !y || !e || !index) {
+        free(x), free(y), free(e), free(index);
+        bad(err, "out of memory");
+        goto done;
+    }
+    for (int g = 0; g < ng; g++) {
+        size_t n = 0, dropped;
+        for (size_t i = 0; i < t.n; i++)
+            if (t.r[i].g == g) rows[n++] = t.r[i];
+        qsort(rows, n, sizeof *rows, by_x);
+        for (size_t i = 0; i < n; i++) x[i] = rows[i].x, y[i] = rows[i].y, e[i] = rows[i].e;
+        comment(f.df, "block %d: %s%s%s, %zu rows of %s sorted by %s; columns %s %s%s%s", lines,
+                gcol ? gcol : "all rows", gcol ? " = " : "", gcol ? t.gname[g] : "", n, path, xcol, xcol, ycol,
+                o->val[O_ERR] ? " " : "", o->val[O_ERR] ? o->val[O_ERR] : "");
+        size_t wrote = put_block(f.df, x, y, o->val[O_ERR] ? e : NULL, n, logx, logy, &dropped);
+        index[g] = wrote ? lines++ : -1;
+        if (!wrote) comment(f.df, "(nothing to plot)");
+        if (!wrote) printf("# skipped %s: no point to plot%s\n", gcol ? t.gname[g] : ycol, logx || logy ? " on the log axes" : "");
+        else if (dropped) printf("# %s: %zu points with x <= 0 or y <= 0 not shown on the log axis\n", gcol ? t.gname[g] : ycol, dropped);
+    }
+    free(x), free(y), free(e);
+    if (!lines) {
+        free(index);
+        bad(err, "%s: no row with finite %s and %s to plot%s", path, xcol, ycol, logx || logy ? " on the log axes" : "");
+        goto done;
+    }
+    char title[1200];
+    snprintf(title, sizeof title, "%.300s against %.300s%s%.300s", ycol, xcol, gcol ? " by " : "", gcol ? gcol : "");
+    fprintf(f.g, "# samc plot --summary: generated gnuplot script\nset datafile separator whitespace\n");
+    begin_file(f.g, fmt, out, o->val[O_TITLE] ? o->val[O_TITLE] : title, o->val[O_XLABEL] ? o->val[O_XLABEL] : xcol,
+               o->val[O_YLABEL] ? o->val[O_YLABEL] : ycol, logx, logy);
+    int first = 1;
+    for (int g = 0; g < ng; g++) {
+        if (index[g] < 0) continue;
+        fprintf(f.g, "%s%s index %d using %s lw 2 pt %d ps 1.2 lc rgb '%s' title %s", first ? "plot " : ", \\\n     ",
+                q(f.data), index[g], o->val[O_ERR] ? "1:2:3 w yerrorlines" : "1:2 w lp", point_types[index[g] % 6],
+                palette[index[g] % NPALETTE], q(gcol ? t.gname[g] : ycol));
+        first = 0;
+    }
+    for (int k = 0; k < nh; k++)
+        fprintf(f.g, ", \\\n     (%.9g) w l dt %d lw 2 lc rgb '#404040' title %s", h[k].y, 2 + k % 4, q(h[k].label));
+    fputs("\nset output\n", f.g);
+    free(index);
+    if (gp_close(&f, err) != 0) goto done;
+    if (run_gnuplot(gnuplot, f.script, f.errpath, err) != 0) goto done;
+    struct stat st;
+    if (stat(out, &st) != 0 || st.st_size == 0) {
+        bad(err, "gnuplot exited normally but wrote no %s", out);
+        goto done;
+    }
+    printf("wrote %s\n", out);
+    if (f.keep) printf("wrote %s\nwrote %s\n", f.script, f.data);
+    rc = 0;
+done:
+    gp_cleanup(&f);
+    free(rows);
+    free(h);
+    table_free(&t);
+    return rc;
+}
+
+static int plot_multi(int argc, char **argv, int mode)
+{
+    char err[ERRLEN] = "";
+    mopts o;
+    const char *fmt = NULL;
+    int rc = parse_multi(argc, argv, mode, &o, err);
+    if (rc == 0 && !o.val[O_OUTPUT]) rc = bad(err, "samc plot %s needs --output FILE.png|FILE.svg", mode_name(mode));
+    if (rc == 0) rc = output_format(o.val[O_OUTPUT], &fmt, err);
+    if (rc == 0 && mode == M_COMPARE) rc = plot_compare(&o, o.val[O_OUTPUT], fmt, err);
+    if (rc == 0 && mode == M_SUMMARY) rc = plot_summary(&o, o.val[O_OUTPUT], fmt, err);
+    mopts_free(&o);
+    if (rc != 0) {
+        fprintf(stderr, "samc: error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ the command */
 
 static void usage(FILE *f)
 {
     fputs("usage: samc plot OUT [--format png|svg] [--out DIR]\n"
+          "       samc plot --compare OUT[=LABEL]... --y COLUMN [flags] --output FILE.png|FILE.svg\n"
+          "       samc plot --summary FILE.csv --x COL --y COL [flags] --output FILE.png|FILE.svg\n"
           "\n"
-          "Draw the figures of a training run from OUT/steps.csv and OUT/metrics.csv\n"
-          "(the --out directory of samc train) with gnuplot:\n"
+          "samc plot OUT: the figures of a training run from OUT/steps.csv and\n"
+          "OUT/metrics.csv (the --out directory of samc train), drawn with gnuplot:\n"
           "  loss       per-step loss f_S(x_t) and f_S(x_t + d), per-epoch train/test loss\n"
           "  accuracy   train / test / validation accuracy per epoch (if defined)\n"
           "  step_size  step size gamma_t taken per step (Polyak or scheduled), running mean\n"
@@ -820,12 +1762,56 @@ static void usage(FILE *f)
           "  grad_norm  ||grad f_S(x_t)|| and ||grad f_S(x_t + d)|| per step\n"
           "  sharpness  the --measure-every columns of metrics.csv per epoch (if any)\n"
           "Long runs are subsampled to about 20000 steps per series.\n"
-          "\n"
-          "flags:\n"
           "  --format png|svg       image format\n"
           "                         [default: png]\n"
           "  --out DIR              where the figures go (created if missing)\n"
-          "                         [default: OUT/plots]\n", f);
+          "                         [default: OUT/plots]\n"
+          "\n"
+          "samc plot --compare: one column of several runs in one figure, a line per run.\n"
+          "  OUT[=LABEL]            a run directory and its legend label [default: OUT];\n"
+          "                         split at the first '=' unless the whole is a directory\n"
+          "  --y COLUMN             the column, by its name in steps.csv or metrics.csv\n"
+          "  --x step|epoch         step: from OUT/steps.csv, x = its step column; a COLUMN\n"
+          "                         steps.csv lacks comes from metrics.csv, x = its step\n"
+          "                         column; epoch: from OUT/metrics.csv, x = its epoch\n"
+          "                         column  [default: step]\n"
+          "  --minus F              plot COLUMN - F (e.g. F = f*: the gap f - f*)\n"
+          "  --running-min          plot the minimum over the rows up to each row, over\n"
+          "                         every row and after --minus (min_{s<=t} ||grad f||)\n"
+          "  --ref EXPR[=LABEL]     a dashed reference curve y = EXPR(x), repeatable, e.g.\n"
+          "                         '0.5/x=O(1/T)' or '1e2*0.99**x=bound'; EXPR may hold\n"
+          "                         numbers, x, pi, + - * / ** ^ ( ) and exp log log10 sqrt\n"
+          "                         abs sin cos tan atan sinh cosh tanh, nothing else; ^ is\n"
+          "                         a power, integers are reals (1/2 is 0.5)\n"
+          "  Series longer than 20000 rows are subsampled to about 20000 points (every\n"
+          "  k-th row and the last); --minus and --running-min see every row.\n"
+          "\n"
+          "samc plot --summary: a table of results (one row per run, e.g. written by an\n"
+          "experiment script), one line with points per group, sorted by x.\n"
+          "  FILE.csv               comma-separated, a header of column names, no quoting\n"
+          "  --x COL, --y COL       the columns of x and y\n"
+          "  --group COL            one line per distinct value of COL (any text), in the\n"
+          "                         order of first appearance  [default: one line]\n"
+          "  --err COL              error bars y - COL .. y + COL\n"
+          "  --hline VALUE[=LABEL]  a dashed horizontal line y = VALUE, repeatable\n"
+          "  --hline-from F.csv:COL[:GROUPCOL]\n"
+          "                         horizontal lines at the mean of column COL of F.csv,\n"
+          "                         one per distinct value of GROUPCOL (labelled by it),\n"
+          "                         or one for all rows; F.csv without ':'; repeatable\n"
+          "  x, y and --err fields must be numbers: an empty or other field is an error\n"
+          "  naming the file, line and column; rows with x or y nan or inf are left out.\n"
+          "\n"
+          "flags of --compare and --summary:\n"
+          "  --output FILE.png|FILE.svg   the figure, its format from the extension\n"
+          "                         (missing parent directories are created)\n"
+          "  --logx, --logy         log axes; points with x <= 0 (e.g. step 0) or y <= 0\n"
+          "                         (e.g. f - f* at 0) are left out, counted on stdout\n"
+          "  --title TEXT, --xlabel TEXT, --ylabel TEXT\n"
+          "                         [default: from the columns and flags]\n"
+          "  --keep-script          also write STEM.gp and STEM.dat beside FILE (STEM:\n"
+          "                         FILE without .png/.svg): the gnuplot script and the\n"
+          "                         points plotted, a data block per line of the figure;\n"
+          "                         gnuplot STEM.gp draws FILE again\n", f);
 }
 
 int samc_cmd_plot(int argc, char **argv)
@@ -839,6 +1825,23 @@ int samc_cmd_plot(int argc, char **argv)
             return 0;
         }
     }
+    int mode = 0;
+    for (int i = 0; i < argc; i++) {
+        int m = !strcmp(argv[i], "--compare") || !strncmp(argv[i], "--compare=", 10)   ? M_COMPARE
+                : !strcmp(argv[i], "--summary") || !strncmp(argv[i], "--summary=", 10) ? M_SUMMARY
+                                                                                        : 0;
+        if (m && mode && m != mode) {
+            fprintf(stderr, "samc: error: --compare and --summary are two modes: give one\n");
+            return 1;
+        }
+        if (m) mode = m;
+        for (int k = 0; k < O_N; k++) /* skip a flag's value: --title --compare is a title */
+            if (mflags[k].has_val && !strncmp(argv[i], "--", 2) && !strcmp(argv[i] + 2, mflags[k].name)) {
+                i++;
+                break;
+            }
+    }
+    if (mode) return plot_multi(argc, argv, mode);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strncmp(a, "--", 2)) {
