@@ -5,8 +5,8 @@
 
 $SAMC train --data libsvm:$HEART --model logreg --epochs 3 --out "$T/run" --quiet
 $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data libsvm:$HEART --metric all >"$T/all.txt" 2>/dev/null
-check "all seven measures, one line each, in order" \
-    test "$(cut -d' ' -f1 "$T/all.txt" | paste -sd,)" = "worst_linf,worst_l2,adaptive_linf,adaptive_l2,avg,hessian_top,hessian_trace"
+check "all eight measures, one line each, in order" \
+    test "$(cut -d' ' -f1 "$T/all.txt" | paste -sd,)" = "worst_linf,worst_l2,adaptive_linf,adaptive_l2,avg,hessian_top,hessian_trace,full_grad_norm"
 check "worst-case sharpness is >= 0" awk '$1 ~ /^(worst|adaptive)/ && !($2 >= 0) {bad=1} END{exit bad}' "$T/all.txt"
 check "estimates carry a standard error" awk '$1=="avg" || $1=="hessian_trace" {if (NF != 3) bad=1} END{exit bad}' "$T/all.txt"
 check "the top Hessian eigenvalue is positive (logistic loss is convex)" awk '$1=="hessian_top" {exit !($2 > 0)}' "$T/all.txt"
