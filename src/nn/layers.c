@@ -17,47 +17,56 @@
 
 /* ------------------------------------------------------------------ linear */
 
+void nn_linear_forward_cols(const float *X, const float *W, const float *b, float *Y,
+                            int N, int in, int out, int o0, int o1)
+{
+    const int no = o1 - o0;
+    if (N <= 0 || no <= 0) return;
+    float beta = 0.0f;
+    if (b) {   /* Y = b, then Y += X W' */
+        for (int n = 0; n < N; n++)
+            memcpy(Y + (size_t)n * (size_t)out + o0, b + o0, (size_t)no * sizeof *Y);
+        beta = 1.0f;
+    }
+    /* Y [N][o0:o1] = X [N][in] W' [in][o0:o1] (+ Y) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, no, in, 1.0f, X, in,
+                W + (size_t)o0 * (size_t)in, in, beta, Y + o0, out);
+}
+
 void nn_linear_forward(const float *X, const float *W, const float *b, float *Y,
                        int N, int in, int out)
 {
-    /* Y [N][out] = X [N][in] W' [in][out] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, X, in,
-                W, in, 0.0f, Y, out);
-    if (b) {
+    nn_linear_forward_cols(X, W, b, Y, N, in, out, 0, out);
+}
+
+void nn_linear_backward_part(const float *X, const float *W, const float *dY, float *dX,
+                             float *dW, float *db, int N, int in, int out, int o0, int o1,
+                             int r0, int r1)
+{
+    const int no = o1 - o0, nr = r1 - r0;
+    if (dW && no > 0) /* dW [o0:o1][in] += dY' [o0:o1][N] X [N][in] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, in, N, 1.0f, dY + o0, out,
+                    X, in, 1.0f, dW + (size_t)o0 * (size_t)in, in);
+    if (db && no > 0) {
         for (int n = 0; n < N; n++) {
-            float *restrict y = Y + (size_t)n * (size_t)out;
+            const float *restrict dy = dY + (size_t)n * (size_t)out;
             #pragma omp simd
-            for (int o = 0; o < out; o++) y[o] += b[o];
+            for (int o = o0; o < o1; o++) db[o] += dy[o];
         }
     }
+    if (dX && nr > 0) /* dX [r0:r1][in] += dY [r0:r1][out] W [out][in] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, in, out, 1.0f,
+                    dY + (size_t)r0 * (size_t)out, out, W, in, 1.0f,
+                    dX + (size_t)r0 * (size_t)in, in);
 }
 
 void nn_linear_backward(const float *X, const float *W, const float *dY, float *dX,
                         float *dW, float *db, int N, int in, int out)
 {
-    if (dW) /* dW [out][in] += dY' [out][N] X [N][in] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dY,
-                    out, X, in, 1.0f, dW, in);
-    if (db) {
-        for (int n = 0; n < N; n++) {
-            const float *restrict dy = dY + (size_t)n * (size_t)out;
-            #pragma omp simd
-            for (int o = 0; o < out; o++) db[o] += dy[o];
-        }
-    }
-    if (dX) /* dX [N][in] += dY [N][out] W [out][in] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dY,
-                    out, W, in, 1.0f, dX, in);
+    nn_linear_backward_part(X, W, dY, dX, dW, db, N, in, out, 0, out, 0, N);
 }
 
 /* ------------------------------------------------------------------ conv2d */
-
-/* Largest im2col buffer of one group, in floats (the GEMM then has
- * N = group * Ho * Wo columns: wide enough to keep sgemm efficient on the
- * small late-stage images, small enough to stay in cache-friendly sizes). */
-#ifndef CONV_GROUP_FLOATS
-#define CONV_GROUP_FLOATS (1u << 20)
-#endif
 
 int nn_conv_geom_init(nn_conv_geom *g, int C, int H, int W, int Co, int k,
                       int stride, int pad)
@@ -73,22 +82,16 @@ int nn_conv_geom_init(nn_conv_geom *g, int C, int H, int W, int Co, int k,
     return 0;
 }
 
-int nn_conv_group(const nn_conv_geom *g, int N)
+/* A 1x1 convolution of stride 1 without padding reads x as its own im2col. */
+static int conv_is_pointwise(const nn_conv_geom *g)
 {
-    size_t per = (size_t)g->C * g->k * g->k * (size_t)g->Ho * g->Wo;
-    size_t G = per ? CONV_GROUP_FLOATS / per : 1;
-    if (G < 1) G = 1;
-    if (G > (size_t)N) G = (size_t)(N > 0 ? N : 1);
-    return (int)G;
+    return g->k == 1 && g->stride == 1 && g->pad == 0;
 }
 
-size_t nn_conv_scratch(const nn_conv_geom *g, int N)
+size_t nn_conv_scratch(const nn_conv_geom *g)
 {
-    size_t G = (size_t)nn_conv_group(g, N), P = (size_t)g->Ho * g->Wo;
-    size_t Kd = (size_t)g->C * g->k * g->k;
-    /* col [Kd][G P], and (G > 1) the output / output-gradient of the group
-     * in [Co][G P] layout */
-    return G * P * Kd + (G > 1 ? G * P * (size_t)g->Co : 0);
+    /* col [Kd][P] of one sample */
+    return (size_t)g->C * g->k * g->k * (size_t)g->Ho * g->Wo;
 }
 
 /* Output columns ow with 0 <= ow*s - p + kj < W: [lo, hi). */
@@ -120,8 +123,9 @@ static void im2col(const nn_conv_geom *g, const float *restrict x, float *restri
                 for (int oh = 0; oh < Ho; oh++) {
                     float *restrict r = row + (size_t)oh * Wo;
                     const int ih = oh * s - p + ki;
-                    if (ih < 0 || ih >= H) {
-                        memset(r, 0, (size_t)Wo * sizeof *r);
+                    if (ih < 0 || ih >= H) {   /* short rows: a loop beats memset calls */
+                        #pragma omp simd
+                        for (int ow = 0; ow < Wo; ow++) r[ow] = 0.0f;
                         continue;
                     }
                     const float *restrict xr = xc + (size_t)ih * W - p + kj;
@@ -170,33 +174,30 @@ static void col2im(const nn_conv_geom *g, const float *restrict col, float *rest
 }
 
 void nn_conv_forward(const nn_conv_geom *g, const float *x, const float *w,
-                     const float *b, float *y, int N, float *scratch)
+                     const float *b, float *y, int N, float *col)
 {
-    const int G = nn_conv_group(g, N);
     const size_t P = (size_t)g->Ho * g->Wo, Kd = (size_t)g->C * g->k * g->k;
     const size_t in_sz = (size_t)g->C * g->H * g->W, out_sz = (size_t)g->Co * P;
-    float *col = scratch, *yg = scratch + (size_t)G * P * Kd;
-    for (int n0 = 0; n0 < N; n0 += G) {
-        const int ng = N - n0 < G ? N - n0 : G;
-        const size_t ld = (size_t)ng * P;
-        for (int t = 0; t < ng; t++)
-            im2col(g, x + (size_t)(n0 + t) * in_sz, col + (size_t)t * P, ld);
-        /* out [Co][ng P] = w [Co][Kd] col [Kd][ng P] */
-        float *out = ng == 1 ? y + (size_t)n0 * out_sz : yg;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->Co, (int)ld, (int)Kd,
-                    1.0f, w, (int)Kd, col, (int)ld, 0.0f, out, (int)ld);
-        for (int t = 0; t < ng; t++) {
-            float *yn = y + (size_t)(n0 + t) * out_sz;
+    const int pw = conv_is_pointwise(g);
+    /* per sample one GEMM straight into the NCHW output: no layout copy, and
+     * the sample's col stays in cache between im2col and the GEMM */
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * in_sz;
+        float *yn = y + (size_t)n * out_sz;
+        if (!pw) im2col(g, xn, col, P);
+        float beta = 0.0f;
+        if (b) {   /* y = b, then y += w col */
             for (int co = 0; co < g->Co; co++) {
                 float *restrict dst = yn + (size_t)co * P;
-                if (ng > 1) memcpy(dst, yg + (size_t)co * ld + (size_t)t * P, P * sizeof *dst);
-                if (b) {
-                    const float bc = b[co];
-                    #pragma omp simd
-                    for (size_t i = 0; i < P; i++) dst[i] += bc;
-                }
+                const float bc = b[co];
+                #pragma omp simd
+                for (size_t i = 0; i < P; i++) dst[i] = bc;
             }
+            beta = 1.0f;
         }
+        /* y [Co][P] = w [Co][Kd] col [Kd][P] (+ y) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->Co, (int)P, (int)Kd, 1.0f,
+                    w, (int)Kd, pw ? xn : col, (int)P, beta, yn, (int)P);
     }
 }
 
@@ -222,13 +223,11 @@ void nn_conv_forward_naive(const nn_conv_geom *g, const float *x, const float *w
 }
 
 void nn_conv_backward(const nn_conv_geom *g, const float *x, const float *w,
-                      const float *dy, float *dx, float *dw, float *db, int N,
-                      float *scratch)
+                      const float *dy, float *dx, float *dw, float *db, int N, float *col)
 {
-    const int G = nn_conv_group(g, N);
     const size_t P = (size_t)g->Ho * g->Wo, Kd = (size_t)g->C * g->k * g->k;
     const size_t in_sz = (size_t)g->C * g->H * g->W, out_sz = (size_t)g->Co * P;
-    float *col = scratch, *dyg = scratch + (size_t)G * P * Kd;
+    const int pw = conv_is_pointwise(g);
     if (db) {
         for (int co = 0; co < g->Co; co++) {
             double acc = 0.0;
@@ -240,33 +239,22 @@ void nn_conv_backward(const nn_conv_geom *g, const float *x, const float *w,
             db[co] += (float)acc;
         }
     }
-    if (!dw && !dx) return;
-    for (int n0 = 0; n0 < N; n0 += G) {
-        const int ng = N - n0 < G ? N - n0 : G;
-        const size_t ld = (size_t)ng * P;
-        const float *dyc; /* [Co][ng P] */
-        if (ng == 1) {
-            dyc = dy + (size_t)n0 * out_sz;
-        } else {
-            for (int t = 0; t < ng; t++)
-                for (int co = 0; co < g->Co; co++)
-                    memcpy(dyg + (size_t)co * ld + (size_t)t * P,
-                           dy + (size_t)(n0 + t) * out_sz + (size_t)co * P, P * sizeof *dyg);
-            dyc = dyg;
-        }
+    for (int n = 0; n < N && (dw || dx); n++) {
+        const float *xn = x + (size_t)n * in_sz, *dyn = dy + (size_t)n * out_sz;
+        float *dxn = dx ? dx + (size_t)n * in_sz : NULL;
         if (dw) {
-            for (int t = 0; t < ng; t++)
-                im2col(g, x + (size_t)(n0 + t) * in_sz, col + (size_t)t * P, ld);
-            /* dw [Co][Kd] += dy [Co][ng P] col' [ng P][Kd] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->Co, (int)Kd, (int)ld,
-                        1.0f, dyc, (int)ld, col, (int)ld, 1.0f, dw, (int)Kd);
+            if (!pw) im2col(g, xn, col, P);
+            /* dw [Co][Kd] += dy [Co][P] col' [P][Kd] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->Co, (int)Kd, (int)P, 1.0f,
+                        dyn, (int)P, pw ? xn : col, (int)P, 1.0f, dw, (int)Kd);
         }
-        if (dx) {
-            /* dcol [Kd][ng P] = w' [Kd][Co] dy [Co][ng P] */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kd, (int)ld, g->Co,
-                        1.0f, w, (int)Kd, dyc, (int)ld, 0.0f, col, (int)ld);
-            for (int t = 0; t < ng; t++)
-                col2im(g, col + (size_t)t * P, dx + (size_t)(n0 + t) * in_sz, ld);
+        if (dx && pw) {   /* dx [C][P] += w' [C][Co] dy [Co][P] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kd, (int)P, g->Co, 1.0f,
+                        w, (int)Kd, dyn, (int)P, 1.0f, dxn, (int)P);
+        } else if (dx) {  /* dcol [Kd][P] = w' [Kd][Co] dy [Co][P]; col2im into dx */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kd, (int)P, g->Co, 1.0f,
+                        w, (int)Kd, dyn, (int)P, 0.0f, col, (int)P);
+            col2im(g, col, dxn, P);
         }
     }
 }
@@ -445,38 +433,94 @@ static void bn_apply(const float *x, float *y, int N, int C, int P, int c, doubl
     }
 }
 
-void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
-                         float *y, int N, int C, int P, double eps,
-                         double *save_mean, double *save_invstd,
-                         float *run_mean, float *run_var, double momentum)
+/* Channel c over N rows: out = { count, mean, sum of squared deviations
+ * from the mean }, from sums of x - x0 and (x - x0)^2 in double, shifted by
+ * the channel's first value x0 so that |mean| >> std loses nothing. */
+static void bn_chan_stats(const float *x, int N, int C, int P, int c, double *out)
 {
-    const double M = (double)N * P;
-    for (int c = 0; c < C; c++) {
-        /* one pass: sums of x - x0 and (x - x0)^2 in double, shifted by the
-         * channel's first value x0 so that |mean| >> std loses nothing */
-        const float x0 = x[(size_t)c * P];
-        double s = 0.0, ss = 0.0;
-        for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
-            #pragma omp simd reduction(+ : s, ss)
-            for (int i = 0; i < P; i++) {
-                const double e = (double)xc[i] - (double)x0;
-                s += e;
-                ss += e * e;
-            }
+    const float x0 = x[(size_t)c * P];
+    double s = 0.0, ss = 0.0;
+    for (int n = 0; n < N; n++) {
+        const float *restrict xc = x + ((size_t)n * C + c) * P;
+        #pragma omp simd reduction(+ : s, ss)
+        for (int i = 0; i < P; i++) {
+            const double e = (double)xc[i] - (double)x0;
+            s += e;
+            ss += e * e;
         }
-        const double ms = s / M, mean = (double)x0 + ms;
-        double var = ss / M - ms * ms;
-        if (var < 0.0) var = 0.0;
-        const double invstd = 1.0 / sqrt(var + eps);
+    }
+    const double M = (double)N * P;
+    double m2 = ss - s * (s / M);
+    out[0] = M;
+    out[1] = (double)x0 + s / M;
+    out[2] = m2 < 0.0 ? 0.0 : m2;
+}
+
+void nn_bn_stats_partial(const float *x, int N, int C, int P, double *part)
+{
+    for (int c = 0; c < C; c++) bn_chan_stats(x, N, C, P, c, part + 3 * (size_t)c);
+}
+
+/* Channel c from T partials (parts + t stride + 3c): the combined mean and
+ * the biased variance, and the count. */
+static void bn_chan_combine(const double *parts, size_t stride, int T, int c, double *M_,
+                            double *mean_, double *var_)
+{
+    const double *p0 = parts + 3 * (size_t)c;
+    double M = 0.0, dm = 0.0;
+    for (int t = 0; t < T; t++) {
+        const double *q = p0 + (size_t)t * stride;
+        M += q[0];
+        dm += q[0] * (q[1] - p0[1]);
+    }
+    const double mean = p0[1] + dm / M;   /* exactly the partial's when T = 1 */
+    double m2 = 0.0;
+    for (int t = 0; t < T; t++) {
+        const double *q = p0 + (size_t)t * stride, e = q[1] - mean;
+        m2 += q[2] + q[0] * e * e;
+    }
+    *M_ = M;
+    *mean_ = mean;
+    *var_ = m2 / M;
+}
+
+void nn_bn_stats_finish(const double *parts, size_t stride, int T, int C, double eps,
+                        double *save_mean, double *save_invstd, float *run_mean,
+                        float *run_var, double momentum)
+{
+    for (int c = 0; c < C; c++) {
+        double M, mean, var;
+        bn_chan_combine(parts, stride, T, c, &M, &mean, &var);
         save_mean[c] = mean;
-        save_invstd[c] = invstd;
+        save_invstd[c] = 1.0 / sqrt(var + eps);
         if (run_mean && run_var) {
             run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean);
             const double unb = M > 1.0 ? var * M / (M - 1.0) : var;
             run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unb);
         }
-        bn_apply(x, y, N, C, P, c, gamma[c] * invstd, (float)mean, beta[c]);
+    }
+}
+
+void nn_bn_normalize(const float *x, const float *gamma, const float *beta,
+                     const double *mean, const double *invstd, float *y, int N, int C, int P)
+{
+    for (int c = 0; c < C; c++)
+        bn_apply(x, y, N, C, P, c, gamma[c] * invstd[c], (float)mean[c], beta[c]);
+}
+
+void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
+                         float *y, int N, int C, int P, double eps,
+                         double *save_mean, double *save_invstd,
+                         float *run_mean, float *run_var, double momentum)
+{
+    for (int c = 0; c < C; c++) {
+        double part[3];
+        bn_chan_stats(x, N, C, P, c, part);
+        /* channel c alone: the partial placed as channel 0 of a 1-channel set */
+        nn_bn_stats_finish(part, 3, 1, 1, eps, save_mean + c, save_invstd + c,
+                           run_mean ? run_mean + c : NULL, run_var ? run_var + c : NULL,
+                           momentum);
+        bn_apply(x, y, N, C, P, c, gamma[c] * save_invstd[c], (float)save_mean[c], beta[c]);
     }
 }
 
@@ -492,39 +536,72 @@ void nn_bn_forward_eval(const float *x, const float *gamma, const float *beta,
     }
 }
 
+/* Channel c over N rows: sums[0] = sum dy, sums[1] = sum dy (x - mean). */
+static void bn_back_chan(const float *x, const double *save_mean, const float *dy, int N,
+                         int C, int P, int c, double *sums)
+{
+    const double mean = save_mean[c];
+    double sdy = 0.0, sdyx = 0.0;
+    for (int n = 0; n < N; n++) {
+        const float *restrict xc = x + ((size_t)n * C + c) * P;
+        const float *restrict dyc = dy + ((size_t)n * C + c) * P;
+        #pragma omp simd reduction(+ : sdy, sdyx)
+        for (int i = 0; i < P; i++) {
+            sdy += dyc[i];
+            sdyx += (double)dyc[i] * ((double)xc[i] - mean);
+        }
+    }
+    sums[0] = sdy;
+    sums[1] = sdyx;
+}
+
+/* Channel c: dx += k (dy - sdy/M - xhat sdyx/M), k = gamma invstd, from the
+ * sums over all M = N P (or the whole batch's) values. */
+static void bn_back_apply_chan(const float *x, const float *gamma, const double *save_mean,
+                               const double *save_invstd, const double *sums, double M,
+                               const float *dy, float *dx, int N, int C, int P, int c)
+{
+    const double invstd = save_invstd[c], sdy = sums[0];
+    const double sdyx = sums[1] * invstd;   /* sum dy xhat */
+    /* xhat sdyx/M = (x - mean) q with q = invstd sdyx / M */
+    const double k = gamma[c] * invstd, q = sdyx / M * invstd;
+    const float fk = (float)k, fq = (float)(k * q), f0 = (float)(-k * sdy / M);
+    const float mf = (float)save_mean[c];
+    for (int n = 0; n < N; n++) {
+        const float *restrict xc = x + ((size_t)n * C + c) * P;
+        const float *restrict dyc = dy + ((size_t)n * C + c) * P;
+        float *restrict dxc = dx + ((size_t)n * C + c) * P;
+        #pragma omp simd
+        for (int i = 0; i < P; i++) dxc[i] += fk * dyc[i] - fq * (xc[i] - mf) + f0;
+    }
+}
+
+void nn_bn_backward_partial(const float *x, const double *save_mean, const float *dy,
+                            int N, int C, int P, double *part)
+{
+    for (int c = 0; c < C; c++) bn_back_chan(x, save_mean, dy, N, C, P, c, part + 2 * (size_t)c);
+}
+
+void nn_bn_backward_apply(const float *x, const float *gamma, const double *save_mean,
+                          const double *save_invstd, const double *sums, double M,
+                          const float *dy, float *dx, int N, int C, int P)
+{
+    for (int c = 0; c < C; c++)
+        bn_back_apply_chan(x, gamma, save_mean, save_invstd, sums + 2 * (size_t)c, M, dy, dx,
+                           N, C, P, c);
+}
+
 void nn_bn_backward(const float *x, const float *gamma, const double *save_mean,
                     const double *save_invstd, const float *dy, float *dx,
                     float *dgamma, float *dbeta, int N, int C, int P)
 {
     const double M = (double)N * P;
     for (int c = 0; c < C; c++) {
-        const double mean = save_mean[c], invstd = save_invstd[c];
-        double sdy = 0.0, sdyx = 0.0;
-        for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
-            const float *restrict dyc = dy + ((size_t)n * C + c) * P;
-            #pragma omp simd reduction(+ : sdy, sdyx)
-            for (int i = 0; i < P; i++) {
-                sdy += dyc[i];
-                sdyx += (double)dyc[i] * ((double)xc[i] - mean);
-            }
-        }
-        sdyx *= invstd;   /* sum dy xhat */
-        if (dgamma) dgamma[c] += (float)sdyx;
-        if (dbeta) dbeta[c] += (float)sdy;
-        if (!dx) continue;
-        /* dx = k (dy - sdy/M - xhat sdyx/M), k = gamma invstd, and
-         * xhat sdyx/M = (x - mean) q with q = invstd sdyx / M */
-        const double k = gamma[c] * invstd, q = sdyx / M * invstd;
-        const float fk = (float)k, fq = (float)(k * q), f0 = (float)(-k * sdy / M);
-        const float mf = (float)mean;
-        for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
-            const float *restrict dyc = dy + ((size_t)n * C + c) * P;
-            float *restrict dxc = dx + ((size_t)n * C + c) * P;
-            #pragma omp simd
-            for (int i = 0; i < P; i++) dxc[i] += fk * dyc[i] - fq * (xc[i] - mf) + f0;
-        }
+        double sums[2];
+        bn_back_chan(x, save_mean, dy, N, C, P, c, sums);
+        if (dgamma) dgamma[c] += (float)(sums[1] * save_invstd[c]);
+        if (dbeta) dbeta[c] += (float)sums[0];
+        if (dx) bn_back_apply_chan(x, gamma, save_mean, save_invstd, sums, M, dy, dx, N, C, P, c);
     }
 }
 

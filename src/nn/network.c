@@ -24,11 +24,14 @@
 #include "nn/nn.h"
 
 #include <limits.h>
+#include <omp.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
@@ -76,8 +79,15 @@ struct nn_net {
     size_t row_floats;   /* sum of all tensor sizes */
     /* batch-sized storage */
     int fwd_cap, bwd_cap;
-    float *act_arena, *dact_arena, *scratch;
-    size_t scratch_len;
+    float *act_arena, *dact_arena;
+    /* per-thread storage for up to nt_cap threads (grown with the thread
+     * count, never per step) */
+    int nt_cap, gpriv_cap;   /* threads provisioned; of them, with gradients */
+    size_t scratch_per;  /* floats of conv scratch per thread */
+    float *scratch;      /* nt_cap x scratch_per */
+    float *gpriv;        /* (gpriv_cap - 1) x n_params: gradients of threads 1.. */
+    double *bnbuf;       /* 2 x nt_cap x bn_stride: BatchNorm partial sums */
+    size_t bn_stride;    /* doubles per thread: 5 x the widest BN layer */
     int *labels;         /* fwd_cap */
     int train;           /* mode of the last forward: BN backward follows it */
     float **act, **dact; /* n_tensors pointers into the arenas (dact[0] NULL) */
@@ -436,6 +446,8 @@ void nn_net_free(nn_net *net)
     free(net->act_arena);
     free(net->dact_arena);
     free(net->scratch);
+    free(net->gpriv);
+    free(net->bnbuf);
     free(net->labels);
     free(net->act);
     free(net->dact);
@@ -489,6 +501,29 @@ void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng)
 
 /* ----------------------------------------------------------------- running */
 
+/* The threads a pass may use (omp_get_max_threads(): samc_set_threads or
+ * OMP_NUM_THREADS). */
+static int pass_threads(void)
+{
+    int t = omp_get_max_threads();
+    return t < 1 ? 1 : t;
+}
+
+/* The BLAS runs on one thread during a pass: the threads are ours, each
+ * calling its own GEMMs (OpenBLAS's threads spinning beside OpenMP's
+ * measured 4x slower on 2 cores).  Returns the count to restore. */
+static int blas_single_begin(void)
+{
+    int saved = openblas_get_num_threads();
+    if (saved != 1) openblas_set_num_threads(1);
+    return saved;
+}
+
+static void blas_single_end(int saved)
+{
+    if (saved != 1) openblas_set_num_threads(saved);
+}
+
 samc_status nn_net_reserve(nn_net *net, int N, int grad)
 {
     if (N < 1) return SAMC_EINVAL;
@@ -523,114 +558,309 @@ samc_status nn_net_reserve(nn_net *net, int N, int grad)
         for (int t = 1; t < net->n_tensors; t++)
             net->dact[t] = net->dact_arena + (size_t)N * (net->tensors[t].off - skip);
     }
-    size_t need = 0;
-    for (int i = 0; i < net->n_layers; i++)
-        if (net->layers[i].op == OP_CONV) {
-            size_t s = nn_conv_scratch(&net->layers[i].g, N);
-            if (s > need) need = s;
+    /* per-thread storage for the current thread count */
+    const int T = pass_threads();
+    if (T > net->nt_cap) {
+        size_t per = 0, cmax = 0;
+        for (int i = 0; i < net->n_layers; i++) {
+            const nn_layer *L = &net->layers[i];
+            if (L->op == OP_CONV && nn_conv_scratch(&L->g) > per) per = nn_conv_scratch(&L->g);
+            if (L->op == OP_BN && (size_t)net->tensors[L->in].C > cmax)
+                cmax = (size_t)net->tensors[L->in].C;
         }
-    if (need > net->scratch_len) {
         free(net->scratch);
-        net->scratch = malloc(need * sizeof *net->scratch);
-        if (!net->scratch) {
-            net->scratch_len = 0;
+        free(net->bnbuf);
+        net->scratch = per ? malloc((size_t)T * per * sizeof *net->scratch) : NULL;
+        net->bnbuf = cmax ? malloc(2 * (size_t)T * 5 * cmax * sizeof *net->bnbuf) : NULL;
+        if ((per && !net->scratch) || (cmax && !net->bnbuf)) {
+            net->nt_cap = 0;
             return SAMC_ENOMEM;
         }
-        net->scratch_len = need;
+        net->scratch_per = per;
+        net->bn_stride = 5 * cmax;
+        net->nt_cap = T;
+    }
+    if (grad && T > net->gpriv_cap) {
+        free(net->gpriv);
+        net->gpriv = T > 1 ? malloc((size_t)(T - 1) * net->n_params * sizeof *net->gpriv) : NULL;
+        if (T > 1 && !net->gpriv) {
+            net->gpriv_cap = 0;
+            return SAMC_ENOMEM;
+        }
+        net->gpriv_cap = T;
     }
     return SAMC_OK;
 }
 
-const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
-                            int update_stats)
+/* Threads for a batch of N rows: the current count, at most what was
+ * provisioned (and, for the backward pass, given gradient space), at most
+ * one per row, and one when the batch is too small to pay for a team. */
+static int team(const nn_net *net, int N, int backward)
 {
-    net->train = train;
+    int T = pass_threads();
+    if (T > net->nt_cap) T = net->nt_cap;
+    if (backward && T > net->gpriv_cap) T = net->gpriv_cap;
+    if (T > N) T = N;
+    if ((double)N * (double)(net->n_params + net->row_floats) < 2e5) T = 1;
+    return T < 1 ? 1 : T;
+}
+
+/*
+ * Threads (nn.h): the batch's rows are split into T contiguous blocks, one
+ * per thread, and each thread runs every layer on its block -- all tensors
+ * are batch-major, so a block is a contiguous slice of each, and the GEMMs
+ * are the kernels' own, single-threaded (BLAS switched to one thread).  The
+ * threads meet only where a layer couples rows: BatchNorm's batch statistics
+ * (per-thread partial sums, a barrier, every thread combining them in
+ * thread order) and, at the end of the backward pass, the parameter
+ * gradient, which thread t > 0 accumulates in its own buffer, summed into
+ * grad in thread order.  So one pass costs one barrier per BatchNorm layer
+ * and one at the end, not one per layer; with one thread it is exactly the
+ * serial computation.  The partial sums of consecutive BatchNorm layers
+ * alternate between two halves of bnbuf, so a fast thread writing the next
+ * layer's partials never meets a slow one still reading the last's.
+ */
+
+/* Thread t's slot of BatchNorm partials for the k-th BN layer of a pass. */
+static double *bn_slot(const nn_net *net, int k, int t, int T)
+{
+    return net->bnbuf + ((size_t)(k & 1) * (size_t)T + (size_t)t) * net->bn_stride;
+}
+
+static void forward_rows(nn_net *net, const float *p, int N, int n0, int nr, int t, int T,
+                         int train, int update_stats)
+{
+    float *col = net->scratch ? net->scratch + (size_t)t * net->scratch_per : NULL;
+    int kbn = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const nn_layer *L = &net->layers[i];
-        const nn_tensor *ti = &net->tensors[L->in];
-        const float *x = net->act[L->in];
-        float *y = net->act[L->out];
-        const size_t n = (size_t)N * ti->size;
+        const nn_tensor *ti = &net->tensors[L->in], *to = &net->tensors[L->out];
+        const float *x = net->act[L->in] + (size_t)n0 * ti->size;
+        float *y = net->act[L->out] + (size_t)n0 * to->size;
+        const size_t n = (size_t)nr * ti->size;
         switch (L->op) {
         case OP_LINEAR:
-            nn_linear_forward(x, p + L->w_off, p + L->b_off, y, N, L->n_in, L->n_out);
+            if (T == 1) {
+                nn_linear_forward(x, p + L->w_off, p + L->b_off, y, nr, L->n_in, L->n_out);
+                break;
+            }
+            /* shared by the team, split by output features: each thread
+             * reads a share of W, not all of it (wide layers on small
+             * batches are bound by reading W); barriers around, as the
+             * layer reads and writes every row */
+            {
+                #pragma omp barrier
+                const int o0 = (int)((long long)L->n_out * t / T);
+                const int o1 = (int)((long long)L->n_out * (t + 1) / T);
+                nn_linear_forward_cols(net->act[L->in], p + L->w_off, p + L->b_off,
+                                       net->act[L->out], N, L->n_in, L->n_out, o0, o1);
+                #pragma omp barrier
+            }
             break;
         case OP_CONV:
             nn_conv_forward(&L->g, x, p + L->w_off, L->b_off != NO_OFF ? p + L->b_off : NULL,
-                            y, N, net->scratch);
+                            y, nr, col);
             break;
         case OP_BN: {
             const int C = ti->C, P = ti->H * ti->W;
             float *rm = net->buffers + L->buf_off, *rv = rm + C;
-            if (train)
-                nn_bn_forward_train(x, p + L->w_off, p + L->b_off, y, N, C, P, BN_EPS,
-                                    net->stats + L->stat_off, net->stats + L->stat_off + C,
-                                    update_stats ? rm : NULL, update_stats ? rv : NULL,
-                                    BN_MOMENTUM);
-            else   /* keeping the statistics the evaluation-mode backward needs */
-                nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, N, C, P, BN_EPS,
-                                   net->stats + L->stat_off, net->stats + L->stat_off + C);
+            double *mean = net->stats + L->stat_off, *invstd = mean + C;
+            if (train) {
+                double *part = bn_slot(net, kbn, t, T);
+                nn_bn_stats_partial(x, nr, C, P, part);
+                if (T > 1) {
+                    #pragma omp barrier
+                }
+                /* every thread combines all partials (the same arithmetic,
+                 * so the same result); thread 0 stores the statistics and
+                 * updates the running ones, the others keep a copy in their
+                 * own slot */
+                if (t > 0) mean = part + 3 * (size_t)C, invstd = mean + C;
+                nn_bn_stats_finish(bn_slot(net, kbn, 0, T), net->bn_stride, T, C, BN_EPS, mean,
+                                   invstd, t == 0 && update_stats ? rm : NULL,
+                                   t == 0 && update_stats ? rv : NULL, BN_MOMENTUM);
+                nn_bn_normalize(x, p + L->w_off, p + L->b_off, mean, invstd, y, nr, C, P);
+                kbn++;
+            } else {   /* keeping the statistics the evaluation-mode backward needs */
+                nn_bn_forward_eval(x, p + L->w_off, p + L->b_off, rm, rv, y, nr, C, P, BN_EPS,
+                                   t == 0 ? mean : NULL, t == 0 ? invstd : NULL);
+            }
+            (void)N;
             break;
         }
         case OP_RELU:   /* in place: y is x */
             nn_relu_inplace(y, n);
             break;
         case OP_MAXPOOL:
-            nn_maxpool_forward(x, y, N, ti->C, ti->H, ti->W, L->k, L->s);
+            nn_maxpool_forward(x, y, nr, ti->C, ti->H, ti->W, L->k, L->s);
             break;
         case OP_GAP:
-            nn_gap_forward(x, y, N, ti->C, ti->H * ti->W);
+            nn_gap_forward(x, y, nr, ti->C, ti->H * ti->W);
             break;
         case OP_ADD:
-            nn_add_forward(x, net->act[L->in2], y, n);
+            nn_add_forward(x, net->act[L->in2] + (size_t)n0 * ti->size, y, n);
             break;
         }
     }
+}
+
+const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
+                            int update_stats)
+{
+    net->train = train;
+    const int T = team(net, N, 0), blas = blas_single_begin();
+    #pragma omp parallel num_threads(T) if (T > 1)
+    {
+        const int t = omp_get_thread_num();
+        const int n0 = (int)((long long)N * t / T), n1 = (int)((long long)N * (t + 1) / T);
+        forward_rows(net, p, N, n0, n1 - n0, t, T, train, update_stats);
+    }
+    blas_single_end(blas);
     return net->act[net->layers[net->n_layers - 1].out];
 }
 
-void nn_net_backward(nn_net *net, const float *p, float *grad, int N)
+static void backward_rows(nn_net *net, const float *p, float *g, float *grad, int N, int n0,
+                          int nr, int t, int T)
 {
+    float *col = net->scratch ? net->scratch + (size_t)t * net->scratch_per : NULL;
     const int out = net->layers[net->n_layers - 1].out;
     const int out_base = net->tensors[out].alias >= 0 ? net->tensors[out].alias : out;
-    for (int t = 1; t < net->n_tensors; t++)
-        if (t != out_base && net->tensors[t].alias < 0)
-            memset(net->dact[t], 0, (size_t)N * net->tensors[t].size * sizeof(float));
+    for (int u = 1; u < net->n_tensors; u++)
+        if (u != out_base && net->tensors[u].alias < 0)
+            memset(net->dact[u] + (size_t)n0 * net->tensors[u].size, 0,
+                   (size_t)nr * net->tensors[u].size * sizeof(float));
+    int kbn = 0;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         const nn_layer *L = &net->layers[i];
-        const nn_tensor *ti = &net->tensors[L->in];
-        const float *x = net->act[L->in];
-        const float *dy = net->dact[L->out];
-        float *dx = net->dact[L->in];   /* NULL for the input */
-        const size_t n = (size_t)N * ti->size;
+        const nn_tensor *ti = &net->tensors[L->in], *to = &net->tensors[L->out];
+        const size_t ri = (size_t)n0 * ti->size, ro = (size_t)n0 * to->size;
+        const float *x = net->act[L->in] + ri;
+        const float *dy = net->dact[L->out] + ro;
+        float *dx = net->dact[L->in] ? net->dact[L->in] + ri : NULL;   /* NULL: the input */
+        const size_t n = (size_t)nr * ti->size;
         switch (L->op) {
         case OP_LINEAR:
-            nn_linear_backward(x, p + L->w_off, dy, dx, grad + L->w_off, grad + L->b_off, N,
-                               L->n_in, L->n_out);
+            if (T == 1) {
+                nn_linear_backward(x, p + L->w_off, dy, dx, g + L->w_off, g + L->b_off, nr,
+                                   L->n_in, L->n_out);
+                break;
+            }
+            /* shared: rows [o0, o1) of dW and db, complete sums over the
+             * batch, straight into grad; this thread's rows of dX */
+            {
+                #pragma omp barrier
+                const int o0 = (int)((long long)L->n_out * t / T);
+                const int o1 = (int)((long long)L->n_out * (t + 1) / T);
+                nn_linear_backward_part(net->act[L->in], p + L->w_off, net->dact[L->out],
+                                        net->dact[L->in], grad + L->w_off, grad + L->b_off, N,
+                                        L->n_in, L->n_out, o0, o1, n0, n0 + nr);
+            }
             break;
         case OP_CONV:
-            nn_conv_backward(&L->g, x, p + L->w_off, dy, dx, grad + L->w_off,
-                             L->b_off != NO_OFF ? grad + L->b_off : NULL, N, net->scratch);
+            nn_conv_backward(&L->g, x, p + L->w_off, dy, dx, g + L->w_off,
+                             L->b_off != NO_OFF ? g + L->b_off : NULL, nr, col);
             break;
         case OP_BN: {
-            const int C = ti->C;
-            (net->train ? nn_bn_backward : nn_bn_backward_eval)(
-                x, p + L->w_off, net->stats + L->stat_off, net->stats + L->stat_off + C, dy, dx,
-                grad + L->w_off, grad + L->b_off, N, C, ti->H * ti->W);
+            const int C = ti->C, P = ti->H * ti->W;
+            const double *mean = net->stats + L->stat_off, *invstd = mean + C;
+            if (!net->train) {
+                nn_bn_backward_eval(x, p + L->w_off, mean, invstd, dy, dx, g + L->w_off,
+                                    g + L->b_off, nr, C, P);
+                break;
+            }
+            double *part = bn_slot(net, kbn++, t, T);
+            nn_bn_backward_partial(x, mean, dy, nr, C, P, part);
+            if (T > 1) {
+                #pragma omp barrier
+            }
+            /* the sums over the whole batch, in thread order, into this
+             * thread's own slot after its partial */
+            double *sums = part + 2 * (size_t)C;
+            const double *p0 = part - (size_t)t * net->bn_stride;
+            for (size_t c = 0; c < 2 * (size_t)C; c++) {
+                double acc = 0.0;
+                for (int u = 0; u < T; u++) acc += p0[(size_t)u * net->bn_stride + c];
+                sums[c] = acc;
+            }
+            if (t == 0)   /* the parameter gradient once, from the totals */
+                for (int c = 0; c < C; c++) {
+                    g[L->w_off + (size_t)c] += (float)(sums[2 * c + 1] * invstd[c]);
+                    g[L->b_off + (size_t)c] += (float)sums[2 * c];
+                }
+            if (dx)
+                nn_bn_backward_apply(x, p + L->w_off, mean, invstd, sums, (double)N * P, dy, dx,
+                                     nr, C, P);
             break;
         }
         case OP_RELU:   /* in place: dx is dy, x now holds y */
             nn_relu_backward_inplace(x, dx, n);
             break;
         case OP_MAXPOOL:
-            if (dx) nn_maxpool_backward(x, dy, dx, N, ti->C, ti->H, ti->W, L->k, L->s);
+            if (dx) nn_maxpool_backward(x, dy, dx, nr, ti->C, ti->H, ti->W, L->k, L->s);
             break;
         case OP_GAP:
-            if (dx) nn_gap_backward(dy, dx, N, ti->C, ti->H * ti->W);
+            if (dx) nn_gap_backward(dy, dx, nr, ti->C, ti->H * ti->W);
             break;
         case OP_ADD:
-            nn_add_backward(dy, dx, net->dact[L->in2], n);
+            nn_add_backward(dy, dx, net->dact[L->in2] + ri, n);
             break;
         }
     }
+}
+
+/* Parameters [off, off + len) of layer L that threads accumulate in their
+ * own gradient buffers (convolutions and BatchNorm; the linear layers write
+ * their shares of grad directly): *n ranges into r (at most 2). */
+static int private_ranges(const nn_net *net, const nn_layer *L, size_t r[2][2])
+{
+    if (L->op == OP_CONV) {
+        r[0][0] = L->w_off;
+        r[0][1] = (size_t)L->g.Co * L->g.C * L->g.k * L->g.k;
+        if (L->b_off == NO_OFF) return 1;
+        r[1][0] = L->b_off;
+        r[1][1] = (size_t)L->g.Co;
+        return 2;
+    }
+    if (L->op == OP_BN) {
+        r[0][0] = L->w_off;
+        r[0][1] = 2 * (size_t)net->tensors[L->in].C;   /* gamma, then beta */
+        return 1;
+    }
+    return 0;
+}
+
+void nn_net_backward(nn_net *net, const float *p, float *grad, int N)
+{
+    const int T = team(net, N, 1), blas = blas_single_begin();
+    const size_t np = net->n_params;
+    #pragma omp parallel num_threads(T) if (T > 1)
+    {
+        const int t = omp_get_thread_num();
+        const int n0 = (int)((long long)N * t / T), n1 = (int)((long long)N * (t + 1) / T);
+        float *g = grad;
+        size_t r[2][2];
+        if (t > 0) {
+            g = net->gpriv + (size_t)(t - 1) * np;
+            for (int i = 0; i < net->n_layers; i++)
+                for (int k = private_ranges(net, &net->layers[i], r) - 1; k >= 0; k--)
+                    memset(g + r[k][0], 0, r[k][1] * sizeof *g);
+        }
+        backward_rows(net, p, g, grad, N, n0, n1 - n0, t, T);
+        if (T > 1) {
+            /* the threads' own sums into grad, in thread order */
+            #pragma omp barrier
+            for (int i = 0; i < net->n_layers; i++)
+                for (int k = private_ranges(net, &net->layers[i], r) - 1; k >= 0; k--) {
+                    float *dst = grad + r[k][0];
+                    const float *src = net->gpriv + r[k][0];
+                    #pragma omp for schedule(static) nowait
+                    for (size_t j = 0; j < r[k][1]; j++) {
+                        float sum = dst[j];
+                        for (int u = 1; u < T; u++) sum += src[(size_t)(u - 1) * np + j];
+                        dst[j] = sum;
+                    }
+                }
+        }
+    }
+    blas_single_end(blas);
 }

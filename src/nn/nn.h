@@ -13,10 +13,8 @@
  *     ...); a NULL gradient pointer means "not wanted" and is skipped;
  *   - reductions (BatchNorm statistics, loss) are accumulated in double.
  * The kernels allocate nothing; those that need scratch take it from the
- * caller (sizes from the *_scratch functions).  Threads come from the BLAS
- * (OpenBLAS) inside the GEMMs only: the elementwise kernels are memory-bound,
- * and OpenMP regions beside OpenBLAS's own spinning threads measured slower
- * (4x on 2 cores under load) than one thread.
+ * caller (sizes from the *_scratch functions).  The kernels run on the
+ * calling thread; the network threads at the batch level (network.c).
  */
 #ifndef SAMC_NN_H
 #define SAMC_NN_H
@@ -34,6 +32,15 @@ void nn_linear_forward(const float *X, const float *W, const float *b, float *Y,
 void nn_linear_backward(const float *X, const float *W, const float *dY, float *dX,
                         float *dW, float *db, int N, int in, int out);
 
+/* Parts of the same, for threads sharing a layer: output columns [o0, o1)
+ * of Y (every row); rows [o0, o1) of dW and db (sums over all N rows) and
+ * rows [r0, r1) of dX. */
+void nn_linear_forward_cols(const float *X, const float *W, const float *b, float *Y,
+                            int N, int in, int out, int o0, int o1);
+void nn_linear_backward_part(const float *X, const float *W, const float *dY, float *dX,
+                             float *dW, float *db, int N, int in, int out, int o0, int o1,
+                             int r0, int r1);
+
 /* Geometry of a 2-D convolution: input C x H x W, Co output channels, a
  * k x k kernel, stride, zero padding pad; output Co x Ho x Wo with
  * Ho = floor((H + 2 pad - k) / stride) + 1 (PyTorch's rule). */
@@ -47,13 +54,12 @@ typedef struct nn_conv_geom {
  * of range. */
 int nn_conv_geom_init(nn_conv_geom *g, int C, int H, int W, int Co, int k,
                       int stride, int pad);
-/* Samples per im2col + GEMM group for a batch of N, and the floats of
- * scratch nn_conv_forward / nn_conv_backward need for it. */
-int nn_conv_group(const nn_conv_geom *g, int N);
-size_t nn_conv_scratch(const nn_conv_geom *g, int N);
+/* Floats of scratch nn_conv_forward / nn_conv_backward need (the im2col
+ * of one sample, C k k x Ho Wo). */
+size_t nn_conv_scratch(const nn_conv_geom *g);
 
 /* Conv2d, x [N][C][H][W], w [Co][C][k][k], b [Co] (NULL: none) ->
- * y [N][Co][Ho][Wo].  im2col over a group of samples, then one sgemm. */
+ * y [N][Co][Ho][Wo].  Per sample: im2col, then one sgemm straight into y. */
 void nn_conv_forward(const nn_conv_geom *g, const float *x, const float *w,
                      const float *b, float *y, int N, float *scratch);
 /* The same by direct loops (reference for tests; accumulates in double). */
@@ -100,6 +106,18 @@ void nn_bn_forward_train(const float *x, const float *gamma, const float *beta,
                          float *y, int N, int C, int P, double eps,
                          double *save_mean, double *save_invstd,
                          float *run_mean, float *run_var, double momentum);
+/* The same in pieces, for a batch whose rows are split over threads:
+ * nn_bn_stats_partial over a block of rows writes part [C][3] (count, mean,
+ * sum of squared deviations from that mean, per channel); nn_bn_stats_finish
+ * combines T such partials (the t-th at parts + t stride) into save_mean,
+ * save_invstd and the running statistics (if not NULL) as
+ * nn_bn_forward_train does; nn_bn_normalize then maps a block of rows. */
+void nn_bn_stats_partial(const float *x, int N, int C, int P, double *part);
+void nn_bn_stats_finish(const double *parts, size_t stride, int T, int C, double eps,
+                        double *save_mean, double *save_invstd, float *run_mean,
+                        float *run_var, double momentum);
+void nn_bn_normalize(const float *x, const float *gamma, const float *beta,
+                     const double *mean, const double *invstd, float *y, int N, int C, int P);
 /* Evaluation mode: normalize by run_mean, run_var; if save_mean is not NULL
  * store the mean and 1/sqrt(var + eps) used there (for
  * nn_bn_backward_eval). */
@@ -113,6 +131,17 @@ void nn_bn_forward_eval(const float *x, const float *gamma, const float *beta,
 void nn_bn_backward(const float *x, const float *gamma, const double *save_mean,
                     const double *save_invstd, const float *dy, float *dx,
                     float *dgamma, float *dbeta, int N, int C, int P);
+
+/* The training-mode backward in pieces: nn_bn_backward_partial over a block
+ * of rows writes part [C][2] = (sum dy, sum dy (x - mean)); with sums [C][2]
+ * those summed over the whole batch of M = N P values per channel,
+ * dgamma = sum dy (x - mean) invstd, dbeta = sum dy, and
+ * nn_bn_backward_apply adds the input gradient of a block of rows. */
+void nn_bn_backward_partial(const float *x, const double *save_mean, const float *dy,
+                            int N, int C, int P, double *part);
+void nn_bn_backward_apply(const float *x, const float *gamma, const double *save_mean,
+                          const double *save_invstd, const double *sums, double M,
+                          const float *dy, float *dx, int N, int C, int P);
 
 /* Backward of the evaluation mode (fixed statistics mean, invstd):
  * dx += gamma invstd dy, dgamma += sum dy xhat, dbeta += sum dy. */
