@@ -12,15 +12,24 @@
 #include "model/model_internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Rows and columns per block of the linear / logreg gradient: per-row
  * derivatives of a block of rows are kept on the stack, and the gradient of a
  * block of columns is summed over those rows in double before one float add
- * into grad.  So no allocation, and the handle stays thread-safe. */
-#define ROW_BLOCK 512
+ * into grad.  So no allocation, and the handle stays thread-safe.  Batches
+ * of at least PAR_MIN values are split over the OpenMP threads: the rows of
+ * a (larger) block for the derivatives and the loss, then the column blocks for the
+ * gradient -- each column's sum stays in one thread, in row order, so the
+ * gradient does not depend on the thread count (the loss, a reduction over
+ * threads, does up to rounding). */
+#define ROW_BLOCK 512       /* one thread: the block stays in L2 for its gradient */
+#define ROW_BLOCK_PAR 2048  /* threads: fewer blocks, fewer barriers */
 #define COL_BLOCK 512
+#define PAR_MIN 65536
+#define MAX_THREADS 256
 
 static const float *row_of(const samc_dataset *ds, const size_t *idx, size_t t)
 {
@@ -102,33 +111,88 @@ static double glm_row(samc_model_kind kind, double z, float y, double *dz)
     return logistic_loss(mg);
 }
 
+/* Rows [a, b) of the block at t0: per-row derivatives into r, the loss and
+ * the derivatives' sum added to *lsum, *bsum. */
+static void glm_rows(const samc_model *m, const samc_dataset *ds, const size_t *idx,
+                     const float *x, double b, size_t t0, size_t a, size_t e, double *r,
+                     double *lsum, double *bsum)
+{
+    double ls = 0.0, bs = 0.0;
+    for (size_t t = a; t < e; t++) {
+        double z = dot_fd(row_of(ds, idx, t0 + t), x, m->d) + b;
+        ls += glm_row(m->kind, z, regression_target(m, ds, target_of(ds, idx, t0 + t)), &r[t]);
+        bs += r[t];
+    }
+    *lsum += ls;
+    *bsum += bs;
+}
+
+/* Columns [j0, j0 + nj) (nj <= COL_BLOCK) of the gradient of the block's
+ * nt rows, summed in double in row order. */
+static void glm_cols(const samc_dataset *ds, const size_t *idx, size_t t0, size_t nt,
+                     const double *r, size_t j0, size_t nj, float *grad, double gscale)
+{
+    double acc[COL_BLOCK];
+    memset(acc, 0, nj * sizeof acc[0]);
+    for (size_t t = 0; t < nt; t++) {
+        const double rt = r[t];
+        if (rt == 0.0) continue;
+        const float *a = row_of(ds, idx, t0 + t) + j0;
+        for (size_t j = 0; j < nj; j++) acc[j] += rt * (double)a[j];
+    }
+    for (size_t j = 0; j < nj; j++) grad[j0 + j] += (float)(gscale * acc[j]);
+}
+
 static samc_status glm_loss_grad(const samc_model *m, const samc_dataset *ds,
                                  const size_t *idx, size_t nb, const float *x,
                                  float *grad, double gscale, double *loss_sum)
 {
     const size_t d = m->d;
     const double b = m->bias ? (double)x[d] : 0.0;
-    double r[ROW_BLOCK], acc[COL_BLOCK];
+    double r[ROW_BLOCK_PAR];
     double lsum = 0.0, bsum = 0.0;
 
-    for (size_t t0 = 0; t0 < nb; t0 += ROW_BLOCK) {
-        const size_t nt = nb - t0 < ROW_BLOCK ? nb - t0 : ROW_BLOCK;
-        for (size_t t = 0; t < nt; t++) {
-            double z = dot_fd(row_of(ds, idx, t0 + t), x, d) + b;
-            lsum += glm_row(m->kind, z, regression_target(m, ds, target_of(ds, idx, t0 + t)), &r[t]);
-            bsum += r[t];
+    if ((double)nb * (double)d < PAR_MIN || omp_get_max_threads() == 1) {
+        for (size_t t0 = 0; t0 < nb; t0 += ROW_BLOCK) {
+            const size_t nt = nb - t0 < ROW_BLOCK ? nb - t0 : ROW_BLOCK;
+            glm_rows(m, ds, idx, x, b, t0, 0, nt, r, &lsum, &bsum);
+            if (grad)
+                for (size_t j0 = 0; j0 < d; j0 += COL_BLOCK)
+                    glm_cols(ds, idx, t0, nt, r, j0, d - j0 < COL_BLOCK ? d - j0 : COL_BLOCK,
+                             grad, gscale);
         }
-        if (!grad) continue;
-        for (size_t j0 = 0; j0 < d; j0 += COL_BLOCK) {
-            const size_t nj = d - j0 < COL_BLOCK ? d - j0 : COL_BLOCK;
-            memset(acc, 0, nj * sizeof acc[0]);
-            for (size_t t = 0; t < nt; t++) {
-                const double rt = r[t];
-                if (rt == 0.0) continue;
-                const float *a = row_of(ds, idx, t0 + t) + j0;
-                for (size_t j = 0; j < nj; j++) acc[j] += rt * (double)a[j];
+    } else {
+        /* per-thread loss sums, added in thread order after (deterministic) */
+        double part[2 * MAX_THREADS];
+        int nth = omp_get_max_threads();
+        if (nth > MAX_THREADS) nth = MAX_THREADS;
+        int used = 1;
+        #pragma omp parallel num_threads(nth)
+        {
+            const size_t T = (size_t)omp_get_num_threads(), th = (size_t)omp_get_thread_num();
+            if (th == 0) used = (int)T;
+            /* column blocks: at most COL_BLOCK wide, at least one per thread */
+            size_t cb = (d + T - 1) / T;
+            cb = cb > COL_BLOCK ? COL_BLOCK : (cb + 15) / 16 * 16;
+            double ls = 0.0, bs = 0.0;
+            for (size_t t0 = 0; t0 < nb; t0 += ROW_BLOCK_PAR) {
+                const size_t nt = nb - t0 < ROW_BLOCK_PAR ? nb - t0 : ROW_BLOCK_PAR;
+                glm_rows(m, ds, idx, x, b, t0, nt * th / T, nt * (th + 1) / T, r, &ls, &bs);
+                #pragma omp barrier
+                if (grad) {
+                    #pragma omp for schedule(static)
+                    for (size_t j0 = 0; j0 < d; j0 += cb)
+                        glm_cols(ds, idx, t0, nt, r, j0, d - j0 < cb ? d - j0 : cb, grad, gscale);
+                } else {
+                    #pragma omp barrier
+                }
             }
-            for (size_t j = 0; j < nj; j++) grad[j0 + j] += (float)(gscale * acc[j]);
+            part[2 * th] = ls;
+            part[2 * th + 1] = bs;
+        }
+        for (int u = 0; u < used; u++) {
+            lsum += part[2 * u];
+            bsum += part[2 * u + 1];
         }
     }
     if (grad && m->bias) grad[d] += (float)(gscale * bsum);
