@@ -48,7 +48,7 @@ build/bench/%: bench/%.c build/libsamc.a
 	@mkdir -p build/bench
 	$(CC) $(CFLAGS) -o $@ $< build/libsamc.a $(LDLIBS)
 
-bench: all build/bench/sam_step build/bench/sgemm_peak
+bench: all build/bench/sam_step build/bench/sgemm_peak build/bench/mem_budget
 	@bash bench/run.sh
 
 test: all $(TEST_BIN)

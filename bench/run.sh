@@ -2,8 +2,11 @@
 # bench/run.sh -- `make bench`: samc and PyTorch on the same SAM step (two
 # forward/backward passes and the update), in one run, on the same machine and
 # thread count (1 and 2), with random data of the stated shape; prints
-# samples/s and the ratio samc / PyTorch, the SAM / SGD step-time ratio, and
-# the fraction of the machine's measured SGEMM peak the MLP step reaches.
+# samples/s and the ratio samc / PyTorch, the SAM / SGD step-time ratio, the
+# fraction of the machine's measured SGEMM peak the MLP step reaches, and the
+# peak resident memory of a short training run (`samc train`, the CNN on
+# Fashion-MNIST, 20 steps and the final evaluation) against what it must
+# hold: parameters + activations + data (bench/mem_budget).
 # PyTorch comes from Debian's python3-torch (installed here if missing; the
 # torch column is skipped with a message if it cannot be had).
 set -u
@@ -43,4 +46,14 @@ for THREADS in ${THREADS:-1 2}; do
     flops=$(awk 'BEGIN{print 2 * 3 * 2 * (784*512 + 512*512 + 512*10)}')
     awk -v r="$mlp128" -v f="$flops" -v p="$peak" 'BEGIN{g = r * f * 1e-9;
         printf "MLP b=128 SAM step: %.1f GFLOP/s = %.0f%% of the measured SGEMM peak %.1f GFLOP/s\n", g, 100 * g / p, p}'
+    if [ -x /usr/bin/time ] && ls /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte* >/dev/null 2>&1; then
+        out=$(mktemp -d)
+        rss=$(/usr/bin/time -f %M ./samc train --model cnn --batch 128 --steps 20 --threads "$THREADS" \
+              --out "$out/run" 2>&1 >/dev/null | tail -1)
+        rm -rf "$out"
+        budget=$(./build/bench/mem_budget cnn 1 28 28 10 60000 10000 128 | sed -n 's/budget \([0-9]*\) bytes.*/\1/p')
+        awk -v r="$rss" -v b="$budget" 'BEGIN{printf "peak memory, samc train cnn b=128 (20 steps): %.1f MB max RSS = %.2fx params + activations + data (%.1f MB)\n", r * 1024 / 1e6, r * 1024 / b, b / 1e6}'
+    else
+        echo "peak memory: skipped (needs /usr/bin/time and Fashion-MNIST in /usr/share/datasets)"
+    fi
 done
