@@ -440,7 +440,9 @@ static void print_cmd_help(FILE *f, unsigned cmd)
     else
         fprintf(f, "usage: samc sharpness --checkpoint FILE [flags]\n\n"
                    "Measure the flatness of a checkpoint on the first --samples training rows of\n"
-                   "--data (the same data flags as in training), in evaluation mode. Prints one\n"
+                   "its training data, in evaluation mode. The data flags (--data, --data-dir,\n"
+                   "--normalize, --train-rows, --val) default to those in config.txt beside the\n"
+                   "checkpoint (a run's OUT); data other than the run's is refused. Prints one\n"
                    "line per measure: NAME VALUE [STDERR] (table), or CSV / JSON.\n\nflags:\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
         const flag *fl = &flags[i];
@@ -557,7 +559,9 @@ static int set_by_name(cli *c, unsigned cmd, const char *name, const char *v, co
     return BAD("%.200s: unknown key '%.60s'", where, name);
 }
 
-static int read_config(cli *c, unsigned cmd, const char *path, char *err)
+/* Reads the "key = value" lines of PATH; keys NULL: every key (an unknown one
+ * is an error), else only those in the NULL-terminated list keys. */
+static int read_config(cli *c, unsigned cmd, const char *path, const char *const *keys, char *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return BAD("cannot read configuration %.400s: %s", path, strerror(errno));
@@ -581,10 +585,26 @@ static int read_config(cli *c, unsigned cmd, const char *path, char *err)
         char *v = eq + 1 + strspn(eq + 1, " \t");
         size_t vl = strlen(v);
         while (vl && (v[vl - 1] == '\n' || v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = '\0';
-        rc = set_by_name(c, cmd, key, v, where, err);
+        int wanted = !keys;
+        for (const char *const *k = keys; k && *k && !wanted; k++) wanted = !strcmp(*k, key);
+        if (wanted) rc = set_by_name(c, cmd, key, v, where, err);
     }
     fclose(f);
     return rc;
+}
+
+/* The data keys of config.txt in the directory of checkpoint PATH, when that
+ * file exists: a checkpoint is measured on the data its run trained on unless
+ * flags say otherwise. */
+static int read_run_data_config(cli *c, const char *ckpt_path, char *err)
+{
+    static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
+    char path[4200];
+    const char *slash = strrchr(ckpt_path, '/');
+    if (slash) snprintf(path, sizeof path, "%.*s/config.txt", (int)(slash - ckpt_path), ckpt_path);
+    else snprintf(path, sizeof path, "config.txt");
+    if (access(path, F_OK) != 0) return 0;   /* a checkpoint outside a run directory: flags alone */
+    return read_config(c, CMD_TRAIN, path, keys, err);
 }
 
 /* OUT/config.txt: every train flag with its resolved value, written through a
@@ -644,10 +664,10 @@ static int cmd_train(int argc, char **argv)
     float *x = NULL;
     if (resume) {
         snprintf(path, sizeof path, "%s/config.txt", resume);
-        if (read_config(&c, CMD_TRAIN, path, err) != 0) bad = 1;
+        if (read_config(&c, CMD_TRAIN, path, NULL, err) != 0) bad = 1;
         else set_string(c.out, sizeof c.out, "out", resume, err);
     }
-    if (!bad && config && read_config(&c, CMD_TRAIN, config, err) != 0) bad = 1;
+    if (!bad && config && read_config(&c, CMD_TRAIN, config, NULL, err) != 0) bad = 1;
     if (!bad && parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) bad = 1;
     if (!bad && resume && strcmp(c.out, resume) != 0) {
         snprintf(err, sizeof err, "--resume OUT continues in OUT: leave out --out");
@@ -716,6 +736,13 @@ static int cmd_sharpness(int argc, char **argv)
     samc_errbuf err = "";
     if (parse_args(&c, CMD_SHARP, argc, argv, err) != 0) return die(err);
     if (!c.ckpt[0]) return die("--checkpoint FILE is required (e.g. OUT/final.ckpt)");
+    /* precedence: defaults < the data keys of the run's config.txt (beside
+     * the checkpoint) < flags */
+    char ckpt[sizeof c.ckpt];
+    snprintf(ckpt, sizeof ckpt, "%s", c.ckpt);
+    cli_defaults(&c);
+    if (read_run_data_config(&c, ckpt, err) != 0 || parse_args(&c, CMD_SHARP, argc, argv, err) != 0)
+        return die(err);
     if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return die(err);
     samc_ckpt ck;
     if (samc_ckpt_load(c.ckpt, &ck, err) != SAMC_OK) return die(err);
@@ -726,6 +753,13 @@ static int cmd_sharpness(int argc, char **argv)
     if (load_data(&c, &data, 0, err) != SAMC_OK) {
         samc_ckpt_free(&ck);
         return die(err);
+    }
+    if (ck.data_n != data.train.n || ck.data_crc != samc_ckpt_data_crc(&data.train)) {
+        snprintf(err, sizeof err, "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
+                 "): give the run's --data, --data-dir, --normalize and --train-rows",
+                 c.ckpt, c.data, (unsigned long long)ck.data_n, data.train.n);
+        rc = die(err);
+        goto out;
     }
     if (samc_model_create_for(&m, ck.model, &data.train, 0.0, 1, err) != SAMC_OK) {
         rc = die(err);

@@ -770,6 +770,8 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err);
  * version, size or checksum is refused with a message that says which. */
 samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
 void samc_ckpt_free(samc_ckpt *c);
+/* crc32 of a training set's bytes (x, then y): the data_crc a run records. */
+uint32_t samc_ckpt_data_crc(const samc_dataset *ds);
 
 #ifdef __cplusplus
 }

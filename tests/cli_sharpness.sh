@@ -5,6 +5,18 @@
 
 $SAMC train --data libsvm:$HEART --model logreg --epochs 3 --out "$T/run" --quiet
 $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data libsvm:$HEART --metric all >"$T/all.txt" 2>/dev/null
+# the run's data flags come from OUT/config.txt; other data is refused
+$SAMC train --data libsvm:$HEART --model logreg --epochs 1 --normalize --train-rows 200 --out "$T/norm" --quiet
+$SAMC sharpness --checkpoint "$T/norm/final.ckpt" --metric full-grad-norm >"$T/n1.txt" 2>/dev/null
+$SAMC sharpness --checkpoint "$T/norm/final.ckpt" --metric full-grad-norm --data libsvm:$HEART --normalize \
+    --train-rows 200 >"$T/n2.txt" 2>/dev/null
+check "config.txt's data flags are used: same value as with the flags given" \
+    bash -c "test -s '$T/n1.txt' && cmp -s '$T/n1.txt' '$T/n2.txt'"
+cp "$T/norm/final.ckpt" "$T/lone.ckpt"
+fails "a checkpoint measured on other data is refused" "trained on other data.*200 rows there, 270 here" \
+    $SAMC sharpness --checkpoint "$T/lone.ckpt" --data libsvm:$HEART --normalize
+fails "a flag overriding config.txt with other data is refused" "trained on other data" \
+    $SAMC sharpness --checkpoint "$T/norm/final.ckpt" --train-rows 100
 check "all eight measures, one line each, in order" \
     test "$(cut -d' ' -f1 "$T/all.txt" | paste -sd,)" = "worst_linf,worst_l2,adaptive_linf,adaptive_l2,avg,hessian_top,hessian_trace,full_grad_norm"
 check "worst-case sharpness is >= 0" awk '$1 ~ /^(worst|adaptive)/ && !($2 >= 0) {bad=1} END{exit bad}' "$T/all.txt"
@@ -31,7 +43,7 @@ fails "missing checkpoint file" "nope.ckpt" $SAMC sharpness --checkpoint "$T/nop
 cp "$T/run/final.ckpt" "$T/bad.ckpt"
 printf '\x00\x01' | dd of="$T/bad.ckpt" bs=1 seek=270 conv=notrunc 2>/dev/null
 fails "corrupt checkpoint" "checksum" $SAMC sharpness --checkpoint "$T/bad.ckpt" --data libsvm:$HEART
-fails "checkpoint and data disagree" "parameters" \
+fails "checkpoint and data disagree" "trained on other data .*50 here" \
     $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data synth:logreg,n=50,d=5,kappa=2
 fails "unknown measure" "unknown measure 'sharpest'" $SAMC sharpness --checkpoint "$T/run/final.ckpt" --metric sharpest
 fails "negative radius" "radius" $SAMC sharpness --checkpoint "$T/run/final.ckpt" --data libsvm:$HEART --rho -1

@@ -224,3 +224,11 @@ out:
     fclose(f);
     return st;
 }
+
+uint32_t samc_ckpt_data_crc(const samc_dataset *ds)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32_z(c, (const Bytef *)ds->x, ds->n * ds->d * sizeof(float));
+    c = crc32_z(c, (const Bytef *)ds->y, ds->n * sizeof(float));
+    return (uint32_t)c;
+}

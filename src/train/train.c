@@ -299,15 +299,6 @@ static volatile sig_atomic_t stop_requested;
 
 void samc_train_request_stop(void) { stop_requested = 1; }
 
-/* crc32 of the training data's bytes: the identity a checkpoint records. */
-static uint32_t data_crc(const samc_dataset *ds)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    c = crc32_z(c, (const Bytef *)ds->x, ds->n * ds->d * sizeof(float));
-    c = crc32_z(c, (const Bytef *)ds->y, ds->n * sizeof(float));
-    return (uint32_t)c;
-}
-
 /* The state of a run between two steps. */
 typedef struct run_state {
     const samc_train_params *p;
@@ -491,7 +482,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
     r.x = x;
     r.np = np;
     r.n = n;
-    r.crc = data_crc(tr);
+    r.crc = samc_ckpt_data_crc(tr);
     {   /* three independent streams from the seed */
         samc_rng init;
         samc_rng_seed(&init, p->seed);
