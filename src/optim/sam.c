@@ -123,15 +123,29 @@ void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps)
     o->steps = steps;
 }
 
-double samc_perturbation(const samc_optim_params *p, const float *restrict x,
-                         const float *restrict g, double rho, float *restrict d, size_t n)
+/* d = s_i g_i with s_i = c t_i^2 (asam, t = |x| + eta_a) or s_i = c; with xp
+ * also xp = x + d, in the same pass. */
+static void scale_into(const float *restrict x, const float *restrict g, double c, int asam, double eta_a,
+                       float *restrict d, float *restrict xp, size_t n)
 {
-    double gn = samc_nrm2(g, n);
+    for (size_t i = 0; i < n; i++) {
+        double t = asam ? fabs((double)x[i]) + eta_a : 1.0;
+        float di = (float)(c * t * t * (double)g[i]);
+        d[i] = di;
+        if (xp) xp[i] = x[i] + di;
+    }
+}
+
+/* samc_perturbation given gn = ||g|| (the step has it from its NaN check),
+ * writing xp = x + d too when xp is not NULL. */
+static void perturbation(const samc_optim_params *p, const float *restrict x, const float *restrict g,
+                         double gn, double rho, float *restrict d, float *restrict xp, size_t n)
+{
     double scale;
     switch (p->kind) {
     case SAMC_OPT_SGD:
-        memset(d, 0, n * sizeof *d);
-        return gn;
+        scale = 0.0;
+        break;
     case SAMC_OPT_USAM:
         scale = rho;
         break;
@@ -141,16 +155,13 @@ double samc_perturbation(const samc_optim_params *p, const float *restrict x,
     case SAMC_OPT_ASAM: {
         /* ||T g|| with T = |x| + eta_a, then d = rho T^2 g / ||T g||. */
         double tg2 = 0.0;
+        #pragma omp simd reduction(+ : tg2)
         for (size_t i = 0; i < n; i++) {
             double t = fabs((double)x[i]) + p->asam_eta;
             tg2 += t * t * (double)g[i] * (double)g[i];
         }
-        double c = rho / (sqrt(tg2) + p->eps);
-        for (size_t i = 0; i < n; i++) {
-            double t = fabs((double)x[i]) + p->asam_eta;
-            d[i] = (float)(c * t * t * (double)g[i]);
-        }
-        return gn;
+        scale_into(x, g, rho / (sqrt(tg2) + p->eps), 1, p->asam_eta, d, xp, n);
+        return;
     }
     case SAMC_OPT_SAM:
     case SAMC_OPT_GSAM:
@@ -158,16 +169,32 @@ double samc_perturbation(const samc_optim_params *p, const float *restrict x,
         scale = rho / (gn + p->eps);
         break;
     }
-    for (size_t i = 0; i < n; i++)
-        d[i] = (float)(scale * (double)g[i]);
+    scale_into(x, g, scale, 0, 0.0, d, xp, n);
+}
+
+double samc_perturbation(const samc_optim_params *p, const float *restrict x,
+                         const float *restrict g, double rho, float *restrict d, size_t n)
+{
+    double gn = samc_nrm2(g, n);
+    perturbation(p, x, g, gn, rho, d, NULL, n);
     return gn;
 }
 
-static int vec_finite(const float *v, size_t n)
+/* ||gp||^2 and <gp, d> in one pass, in double. */
+static void norm_and_dot(const float *restrict gp, const float *restrict d, size_t n, double *gp2, double *gpd)
 {
-    /* ||v||^2 in double is finite iff every entry is (and none overflows it). */
-    return isfinite(samc_dot(v, v, n));
+    double a = 0.0, b = 0.0;
+    #pragma omp simd reduction(+ : a, b)
+    for (size_t i = 0; i < n; i++) {
+        a += (double)gp[i] * (double)gp[i];
+        b += (double)gp[i] * (double)d[i];
+    }
+    *gp2 = a;
+    *gpd = b;
 }
+
+/* ||v||^2 in double: finite iff every entry is (and none overflows it). */
+static double sq_norm(const float *v, size_t n) { return samc_dot(v, v, n); }
 
 /* The step size of the rule (eta for SCHEDULED). */
 static double step_size(samc_optim *o, double numer, double gp2, double eta)
@@ -235,20 +262,20 @@ static samc_status step_reduced(samc_optim *o, const samc_oracle *orc, float *re
     float *gp = p->kind == SAMC_OPT_SGD ? o->g : o->gp;
 
     /* local: pass 1, the perturbation, pass 2, the GSAM direction (into xp) */
-    int ok = orc->loss_grad(orc->user, x, o->g, &f, 1) == 0 && isfinite(f) && vec_finite(o->g, n);
+    double g2 = 0.0, gp2_local = 0.0;
+    int ok = orc->loss_grad(orc->user, x, o->g, &f, 1) == 0 && isfinite(f) && isfinite(g2 = sq_norm(o->g, n));
     if (ok) {
-        gn = samc_perturbation(p, x, o->g, rho, o->d, n);
+        gn = sqrt(g2);
         if (p->kind == SAMC_OPT_SGD) {
             fp = f;
         } else {
-            for (size_t i = 0; i < n; i++)
-                o->xp[i] = x[i] + o->d[i];
-            ok = orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) == 0 && isfinite(fp) &&
-                 vec_finite(o->gp, n);
-            if (ok) gpd = samc_dot(o->gp, o->d, n);
+            perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
+            ok = orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) == 0 && isfinite(fp);
+            if (ok) norm_and_dot(o->gp, o->d, n, &gp2_local, &gpd);
+            ok = ok && isfinite(gp2_local);
         }
     }
-    if (ok && gsam) gsam_direction(p, o->g, o->gp, samc_dot(o->gp, o->gp, n), o->xp, n);
+    if (ok && gsam) gsam_direction(p, o->g, o->gp, gp2_local, o->xp, n);
     if (!ok) {   /* every worker must still reduce: contribute NaN, all stop together */
         f = NAN;
         memset(gp, 0, n * sizeof *gp);
@@ -260,9 +287,9 @@ static samc_status step_reduced(samc_optim *o, const samc_oracle *orc, float *re
     if (orc->reduce(orc->user, vals, 4, gp, n) != 0) return SAMC_ECALLBACK;
     if (gsam && orc->reduce(orc->user, NULL, 0, o->xp, n) != 0) return SAMC_ECALLBACK;
     f = vals[0], fp = vals[1], gn = vals[2], gpd = vals[3];
-    if (!isfinite(f) || !isfinite(fp) || !vec_finite(gp, n) || (gsam && !vec_finite(o->xp, n)))
+    double gp2 = sq_norm(gp, n);
+    if (!isfinite(f) || !isfinite(fp) || !isfinite(gp2) || (gsam && !isfinite(sq_norm(o->xp, n))))
         return SAMC_ENAN;
-    double gp2 = samc_dot(gp, gp, n);
     double numer = fp - p->polyak_lb - gpd;
     double gamma = step_size(o, numer, gp2, eta);
     base_update(o, x, gsam ? o->xp : gp, gamma);
@@ -280,23 +307,21 @@ samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restri
 
     /* pass 1 */
     if (orc->loss_grad(orc->user, x, o->g, &f, 1) != 0) return SAMC_ECALLBACK;
-    if (!isfinite(f) || !vec_finite(o->g, n)) return SAMC_ENAN;
+    double g2 = sq_norm(o->g, n);
+    if (!isfinite(f) || !isfinite(g2)) return SAMC_ENAN;
 
-    /* perturbation and pass 2 */
+    /* perturbation and pass 2 (sgd: d = 0, gp = g) */
     const float *gp = o->g;
-    double gn = samc_perturbation(p, x, o->g, rho, o->d, n);
-    double gpd = 0.0;
+    double gn = sqrt(g2), gp2 = g2, gpd = 0.0;
     if (p->kind == SAMC_OPT_SGD) {
         fp = f;
     } else {
-        for (size_t i = 0; i < n; i++)
-            o->xp[i] = x[i] + o->d[i];
+        perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
         if (orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) != 0) return SAMC_ECALLBACK;
-        if (!isfinite(fp) || !vec_finite(o->gp, n)) return SAMC_ENAN;
+        norm_and_dot(o->gp, o->d, n, &gp2, &gpd);
+        if (!isfinite(fp) || !isfinite(gp2)) return SAMC_ENAN;
         gp = o->gp;
-        gpd = samc_dot(o->gp, o->d, n);
     }
-    double gp2 = samc_dot(gp, gp, n);
     double numer = fp - p->polyak_lb - gpd;
 
     /* step size */
