@@ -1484,6 +1484,16 @@ static int gp_close(gpfiles *f, char *err)
     return 0;
 }
 
+/* Closes the files, runs gnuplot on the script and checks that OUT was drawn. */
+static int gp_draw(gpfiles *f, const char *gnuplot, const char *out, char *err)
+{
+    if (gp_close(f, err) != 0) return -1;
+    if (run_gnuplot(gnuplot, f->script, f->errpath, err) != 0) return -1;
+    struct stat st;
+    if (stat(out, &st) != 0 || st.st_size == 0) return bad(err, "gnuplot exited normally but wrote no %s", out);
+    return 0;
+}
+
 static void gp_cleanup(gpfiles *f)
 {
     if (f->df) fclose(f->df);
@@ -1594,13 +1604,7 @@ static int plot_compare(const mopts *o, const char *out, const char *fmt, char *
         fprintf(f.g, ", \\\n     (%s) w l dt %d lw 2 lc rgb '#404040' title %s", ref[k], 2 + k % 4, q(ref_lab[k]));
     fputs("\nset output\n", f.g);
     free(w);
-    if (gp_close(&f, err) != 0) goto done;
-    if (run_gnuplot(gnuplot, f.script, f.errpath, err) != 0) goto done;
-    struct stat st;
-    if (stat(out, &st) != 0 || st.st_size == 0) {
-        bad(err, "gnuplot exited normally but wrote no %s", out);
-        goto done;
-    }
+    if (gp_draw(&f, gnuplot, out, err) != 0) goto done;
     for (int k = 0; k < o->nruns; k++) {
         if (s[k].every > 1)
             printf("# %s: 1 in %zu of %zu rows plotted (and the last)\n", s[k].label, s[k].every, s[k].total);
@@ -1709,13 +1713,7 @@ static int plot_summary(const mopts *o, const char *out, const char *fmt, char *
         fprintf(f.g, ", \\\n     (%.9g) w l dt %d lw 2 lc rgb '#404040' title %s", h[k].y, 2 + k % 4, q(h[k].label));
     fputs("\nset output\n", f.g);
     free(index);
-    if (gp_close(&f, err) != 0) goto done;
-    if (run_gnuplot(gnuplot, f.script, f.errpath, err) != 0) goto done;
-    struct stat st;
-    if (stat(out, &st) != 0 || st.st_size == 0) {
-        bad(err, "gnuplot exited normally but wrote no %s", out);
-        goto done;
-    }
+    if (gp_draw(&f, gnuplot, out, err) != 0) goto done;
     printf("wrote %s\n", out);
     if (f.keep) printf("wrote %s\nwrote %s\n", f.script, f.data);
     rc = 0;

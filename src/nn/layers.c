@@ -610,25 +610,18 @@ void nn_bn_backward_eval(const float *x, const float *gamma, const double *mean,
                          float *dgamma, float *dbeta, int N, int C, int P)
 {
     for (int c = 0; c < C; c++) {
-        const double mu = mean[c], is = invstd[c];
-        double sdy = 0.0, sdyx = 0.0;
-        const float k = (float)(gamma[c] * is);
+        double sums[2];
+        bn_back_chan(x, mean, dy, N, C, P, c, sums);
+        if (dgamma) dgamma[c] += (float)(sums[1] * invstd[c]);
+        if (dbeta) dbeta[c] += (float)sums[0];
+        if (!dx) continue;
+        const float k = (float)(gamma[c] * invstd[c]);   /* the statistics are constants here */
         for (int n = 0; n < N; n++) {
-            const float *restrict xc = x + ((size_t)n * C + c) * P;
             const float *restrict dyc = dy + ((size_t)n * C + c) * P;
-            #pragma omp simd reduction(+ : sdy, sdyx)
-            for (int i = 0; i < P; i++) {
-                sdy += dyc[i];
-                sdyx += (double)dyc[i] * ((double)xc[i] - mu);
-            }
-            if (dx) {
-                float *restrict dxc = dx + ((size_t)n * C + c) * P;
-                #pragma omp simd
-                for (int i = 0; i < P; i++) dxc[i] += k * dyc[i];
-            }
+            float *restrict dxc = dx + ((size_t)n * C + c) * P;
+            #pragma omp simd
+            for (int i = 0; i < P; i++) dxc[i] += k * dyc[i];
         }
-        if (dgamma) dgamma[c] += (float)(sdyx * is);
-        if (dbeta) dbeta[c] += (float)sdy;
     }
 }
 
