@@ -123,23 +123,25 @@ void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps)
     o->steps = steps;
 }
 
-/* d = s_i g_i with s_i = c t_i^2 (asam, t = |x| + eta_a) or s_i = c; with xp
- * also xp = x + d, in the same pass. */
+/* d = s_i g_i with s_i = c t_i^2 (asam, t = |x| + eta_a) or s_i = c, into d
+ * (if not NULL) and xp = x + d (if not NULL), in one pass. */
 static void scale_into(const float *restrict x, const float *restrict g, double c, int asam, double eta_a,
                        float *restrict d, float *restrict xp, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         double t = asam ? fabs((double)x[i]) + eta_a : 1.0;
         float di = (float)(c * t * t * (double)g[i]);
-        d[i] = di;
+        if (d) d[i] = di;
         if (xp) xp[i] = x[i] + di;
     }
 }
 
 /* samc_perturbation given gn = ||g|| (the step has it from its NaN check),
- * writing xp = x + d too when xp is not NULL. */
-static void perturbation(const samc_optim_params *p, const float *restrict x, const float *restrict g,
-                         double gn, double rho, float *restrict d, float *restrict xp, size_t n)
+ * writing xp = x + d too when xp is not NULL.  Returns c where d = c g (every
+ * kind but asam); then, when xp is given, d itself is not written (the step
+ * needs only x + d and <gp, d> = c <gp, g>).  asam returns NAN and writes d. */
+static double perturbation(const samc_optim_params *p, const float *restrict x, const float *restrict g,
+                           double gn, double rho, float *restrict d, float *restrict xp, size_t n)
 {
     double scale;
     switch (p->kind) {
@@ -161,7 +163,7 @@ static void perturbation(const samc_optim_params *p, const float *restrict x, co
             tg2 += t * t * (double)g[i] * (double)g[i];
         }
         scale_into(x, g, rho / (sqrt(tg2) + p->eps), 1, p->asam_eta, d, xp, n);
-        return;
+        return NAN;
     }
     case SAMC_OPT_SAM:
     case SAMC_OPT_GSAM:
@@ -169,20 +171,24 @@ static void perturbation(const samc_optim_params *p, const float *restrict x, co
         scale = rho / (gn + p->eps);
         break;
     }
-    scale_into(x, g, scale, 0, 0.0, d, xp, n);
+    scale_into(x, g, scale, 0, 0.0, xp ? NULL : d, xp, n);
+    return scale;
 }
 
 double samc_perturbation(const samc_optim_params *p, const float *restrict x,
                          const float *restrict g, double rho, float *restrict d, size_t n)
 {
     double gn = samc_nrm2(g, n);
-    perturbation(p, x, g, gn, rho, d, NULL, n);
+    (void)perturbation(p, x, g, gn, rho, d, NULL, n);
     return gn;
 }
 
-/* ||gp||^2 and <gp, d> in one pass, in double. */
-static void norm_and_dot(const float *restrict gp, const float *restrict d, size_t n, double *gp2, double *gpd)
+/* ||gp||^2 and <gp, d> in one pass, in double: d = o->d when the
+ * perturbation returned NAN, else d = c g (c the value it returned). */
+static void norm_and_dot(const samc_optim *o, double c, double *gp2, double *gpd)
 {
+    const size_t n = o->n;
+    const float *restrict gp = o->gp, *restrict d = isnan(c) ? o->d : o->g;
     double a = 0.0, b = 0.0;
     #pragma omp simd reduction(+ : a, b)
     for (size_t i = 0; i < n; i++) {
@@ -190,7 +196,7 @@ static void norm_and_dot(const float *restrict gp, const float *restrict d, size
         b += (double)gp[i] * (double)d[i];
     }
     *gp2 = a;
-    *gpd = b;
+    *gpd = isnan(c) ? b : c * b;
 }
 
 /* ||v||^2 in double: finite iff every entry is (and none overflows it). */
@@ -269,9 +275,9 @@ static samc_status step_reduced(samc_optim *o, const samc_oracle *orc, float *re
         if (p->kind == SAMC_OPT_SGD) {
             fp = f;
         } else {
-            perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
+            double c = perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
             ok = orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) == 0 && isfinite(fp);
-            if (ok) norm_and_dot(o->gp, o->d, n, &gp2_local, &gpd);
+            if (ok) norm_and_dot(o, c, &gp2_local, &gpd);
             ok = ok && isfinite(gp2_local);
         }
     }
@@ -316,9 +322,9 @@ samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restri
     if (p->kind == SAMC_OPT_SGD) {
         fp = f;
     } else {
-        perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
+        double c = perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
         if (orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) != 0) return SAMC_ECALLBACK;
-        norm_and_dot(o->gp, o->d, n, &gp2, &gpd);
+        norm_and_dot(o, c, &gp2, &gpd);
         if (!isfinite(fp) || !isfinite(gp2)) return SAMC_ENAN;
         gp = o->gp;
     }
