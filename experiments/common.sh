@@ -8,9 +8,10 @@
 #   JOBS     concurrent runs (default: the number of cores); each run gets
 #            THREADS threads (default 1)
 #
-# A run whose OUT/final.ckpt exists is skipped; one with OUT/last.ckpt but no
-# final.ckpt (interrupted) is resumed, so rerunning a script after a crash or
-# Ctrl-C only does the missing work.
+# A run whose OUT/final.ckpt exists is skipped, and so is one that diverged
+# (OUT/diverged, a result); one with OUT/last.ckpt but no final.ckpt
+# (interrupted) is resumed, so rerunning a script after a crash or Ctrl-C only
+# does the missing work.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SAMC=${SAMC:-./samc}
@@ -24,14 +25,17 @@ mkdir -p "$EXP_OUT" "$FIGS"
 # run DIR flags...: one training run into $EXP_OUT/DIR, in the background pool.
 run() {
     local dir=$EXP_OUT/$1; shift
-    if [ -e "$dir/final.ckpt" ]; then return 0; fi
+    if [ -e "$dir/final.ckpt" ] || [ -e "$dir/diverged" ]; then return 0; fi
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
     (
         if [ -e "$dir/last.ckpt" ]; then
             "$SAMC" train --resume "$dir" --quiet >"$dir.log" 2>&1
         else
             "$SAMC" train "$@" --threads "$THREADS" --quiet --out "$dir" >"$dir.log" 2>&1
-        fi || echo "experiments: run $dir failed: $(tail -n 1 "$dir.log")" >&2
+        fi || {
+            echo "experiments: run $dir failed: $(tail -n 1 "$dir.log")" >&2
+            if grep -q "diverged" "$dir.log"; then touch "$dir/diverged"; fi   # a result: not retried
+        }
     ) &
 }
 # finish: wait for every run of the pool.
