@@ -54,6 +54,7 @@ static float regression_target(const samc_model *m, const samc_dataset *ds, floa
 static double dot_fd(const float *a, const float *w, size_t d)
 {
     double s = 0.0;
+    #pragma omp simd reduction(+ : s)
     for (size_t j = 0; j < d; j++) s += (double)a[j] * (double)w[j];
     return s;
 }
