@@ -1484,6 +1484,14 @@ static int gp_close(gpfiles *f, char *err)
     return 0;
 }
 
+/* Finds gnuplot (into gnuplot[n]), makes OUT's directory, opens the files. */
+static int gp_start(gpfiles *f, const char *out, int keep, char *gnuplot, size_t n, char *err)
+{
+    if (find_program("gnuplot", gnuplot, n) != 0) return bad(err, "gnuplot not found: install gnuplot-nox");
+    if (make_parent(out, err) != 0) return -1;
+    return gp_open(f, out, keep, err);
+}
+
 /* Closes the files, runs gnuplot on the script and checks that OUT was drawn. */
 static int gp_draw(gpfiles *f, const char *gnuplot, const char *out, char *err)
 {
@@ -1556,12 +1564,7 @@ static int plot_compare(const mopts *o, const char *out, const char *fmt, char *
         if (read_series(&s[k], ycol, minus, o->given[O_RUNMIN], err) != 0) goto done;
     }
     char gnuplot[4200];
-    if (find_program("gnuplot", gnuplot, sizeof gnuplot) != 0) {
-        bad(err, "gnuplot not found: install gnuplot-nox");
-        goto done;
-    }
-    if (make_parent(out, err) != 0) goto done;
-    if (gp_open(&f, out, o->given[O_KEEP], err) != 0) goto done;
+    if (gp_start(&f, out, o->given[O_KEEP], gnuplot, sizeof gnuplot, err) != 0) goto done;
 
     int logx = o->given[O_LOGX], logy = o->given[O_LOGY];
     size_t *w = calloc((size_t)o->nruns, sizeof *w);
@@ -1660,12 +1663,7 @@ static int plot_summary(const mopts *o, const char *out, const char *fmt, char *
         if (hlines_from(o->list[O_HFROM][k], &h, &nh, &hcap, err) != 0) goto done;
     if (read_table(path, xcol, ycol, o->val[O_ERR], gcol, "--x/--y", &t, err) != 0) goto done;
     char gnuplot[4200];
-    if (find_program("gnuplot", gnuplot, sizeof gnuplot) != 0) {
-        bad(err, "gnuplot not found: install gnuplot-nox");
-        goto done;
-    }
-    if (make_parent(out, err) != 0) goto done;
-    if (gp_open(&f, out, o->given[O_KEEP], err) != 0) goto done;
+    if (gp_start(&f, out, o->given[O_KEEP], gnuplot, sizeof gnuplot, err) != 0) goto done;
     int logx = o->given[O_LOGX], logy = o->given[O_LOGY], ng = gcol ? t.ng : 1, lines = 0;
     rows = malloc(t.n * sizeof *rows);
     double *x = malloc(t.n * sizeof *x), *y = malloc(t.n * sizeof *y), *e = malloc(t.n * sizeof *e);
