@@ -22,11 +22,14 @@ THREADS=${THREADS:-1}
 mkdir -p "$EXP_OUT" "$FIGS"
 [ -x "$SAMC" ] || { echo "experiments: $SAMC not found; run make first" >&2; exit 1; }
 
+# pool_slot: wait until fewer than JOBS background jobs run.
+pool_slot() { while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done; }
+
 # run DIR flags...: one training run into $EXP_OUT/DIR, in the background pool.
 run() {
     local dir=$EXP_OUT/$1; shift
     if [ -e "$dir/final.ckpt" ] || [ -e "$dir/diverged" ]; then return 0; fi
-    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+    pool_slot
     (
         if [ -e "$dir/last.ckpt" ]; then
             "$SAMC" train --resume "$dir" --quiet >"$dir.log" 2>&1
@@ -41,6 +44,10 @@ run() {
 # finish: wait for every run of the pool.
 finish() { wait; }
 
+# first_col FILE COLUMN: the value of COLUMN in the first row of a CSV file.
+first_col() {
+    awk -F, -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} {print $k; exit}' "$1"
+}
 # last_col FILE COLUMN: the value of COLUMN in the last row of a CSV file.
 last_col() {
     awk -F, -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} {v=$k} END{print v}' "$1"

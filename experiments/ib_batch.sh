@@ -56,7 +56,7 @@ for opt in sgd sam gsam; do
     for v in const B C; do
         d=$EXP_OUT/$TAG/$opt-$v
         [ -s "$d/sharpness.txt" ] && continue
-        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+        pool_slot
         (
             { "$SAMC" sharpness --checkpoint "$d/final.ckpt" $DATA --threads "$THREADS" \
                   --metric worst-linf --samples 1024 &&

@@ -38,7 +38,8 @@ fit_rate() {
     for k in 10 100 1000; do
         f=$EXP_OUT/rates/linear-k$k/steps.csv
         echo "$k,$(awk -v k=$k 'BEGIN{printf "%.6f", 1 - 0.25 / (4 * k)}'),$(fit_rate "$f"),$(awk -F, \
-            'NR==2{f0=$6} NR>1 && $6 < 1e-10 * f0 {print $1; exit}' "$f")"
+            'NR==1{for(i=1;i<=NF;i++) if($i=="loss") k=i; next}
+             NR==2{f0=$k} $k < 1e-10 * f0 {print $1; exit}' "$f")"
     done
 } >docs/results/rates_linear.csv
 
@@ -54,14 +55,14 @@ fit_rate() {
 
 refs=()
 for k in 10 100 1000; do
-    f0=$(awk -F, 'NR==2{print $6}' "$EXP_OUT/rates/linear-k$k/steps.csv")
+    f0=$(first_col "$EXP_OUT/rates/linear-k$k/steps.csv" loss)
     refs+=(--ref "$f0*(1-0.25/(4*$k))**x=bound kappa $k")
 done
 "$SAMC" plot --compare "$EXP_OUT/rates/linear-k10=kappa 10" "$EXP_OUT/rates/linear-k100=kappa 100" \
     "$EXP_OUT/rates/linear-k1000=kappa 1000" "${refs[@]}" --x step --y loss --logy \
     --title "deterministic USAM + Polyak, rho = 1/(2L): f(x_t) - f* and the theorem's rate" \
     --ylabel "f(x_t) - f*  (f* = 0)" --output "$FIGS/rates_linear.png"
-f0=$(awk -F, 'NR==2{print $6}' "$EXP_OUT/rates/convex/steps.csv")
+f0=$(first_col "$EXP_OUT/rates/convex/steps.csv" loss)
 "$SAMC" plot --compare "$EXP_OUT/rates/convex=USAM + Polyak, eigenvalues 1 .. 1e-8" --x step --y loss \
     --running-min --logx --logy --ref "$f0/x=f(x_0)/T" \
     --title "convex ridge: min_{t<=T} f(x_t) - f* against O(1/T)" --ylabel "min f(x_t) - f*" \

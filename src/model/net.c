@@ -227,35 +227,14 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
     return SAMC_OK;
 }
 
-const samc_model_ops samc_model_mlp_ops = {
-    .name = "mlp",
-    .kind = SAMC_MODEL_NET,
-    .setup = mlp_setup,
-    .destroy = net_destroy,
-    .init_params = net_init_params,
-    .loss_grad = net_loss_grad,
-    .evaluate = net_evaluate,
-    .logits = net_logits,
-};
-
-const samc_model_ops samc_model_cnn_ops = {
-    .name = "cnn",
-    .kind = SAMC_MODEL_NET,
-    .setup = cnn_setup,
-    .destroy = net_destroy,
-    .init_params = net_init_params,
-    .loss_grad = net_loss_grad,
-    .evaluate = net_evaluate,
-    .logits = net_logits,
-};
-
-const samc_model_ops samc_model_resnet_ops = {
-    .name = "resnet",
-    .kind = SAMC_MODEL_NET,
-    .setup = resnet_setup,
-    .destroy = net_destroy,
-    .init_params = net_init_params,
-    .loss_grad = net_loss_grad,
-    .evaluate = net_evaluate,
-    .logits = net_logits,
-};
+/* The three network models differ only in how they assemble the network. */
+#define NET_OPS(NAME, SETUP)                                                   \
+    {                                                                          \
+        .name = NAME, .kind = SAMC_MODEL_NET, .setup = SETUP,                  \
+        .destroy = net_destroy, .init_params = net_init_params,                \
+        .loss_grad = net_loss_grad, .evaluate = net_evaluate,                  \
+        .logits = net_logits,                                                  \
+    }
+const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
+const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);
+const samc_model_ops samc_model_resnet_ops = NET_OPS("resnet", resnet_setup);
