@@ -1,7 +1,22 @@
 /*
- * status.c -- descriptions of samc_status codes.
+ * status.c -- descriptions of samc_status codes, and samc_errf (util/err.h).
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "samc.h"
+#include "util/err.h"
+
+samc_status samc_errf(char *err, samc_status s, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, SAMC_ERRLEN, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
 
 const char *samc_strerror(samc_status s)
 {
