@@ -2,12 +2,19 @@
 # Installs what samc needs on a Debian machine (as root), skipping what is
 # already there.  Used by the README's set-up commands and by .ci/run.
 set -euo pipefail
-# build and test: compiler, zlib, cmocka, OpenBLAS, Open MPI (make MPI=1);
-# data: heart_scale (liblinear-tools), Fashion-MNIST; gnuplot for samc plot;
-# python3 writes small npy files in the CLI tests (standard library only)
-pkgs=(build-essential pkg-config zlib1g-dev libcmocka-dev libopenblas-dev
-      libopenmpi-dev openmpi-bin liblinear-tools dataset-fashion-mnist
-      gnuplot-nox python3)
+# Everything `make`, `make test`, `make sanitize` (gcc's ASan/UBSan come with
+# build-essential) and the samc side of `make bench` use, and nothing else:
+#   build: compiler, zlib, OpenBLAS (BLAS and LAPACK), oneDNN (convolutions),
+#          cJSON (--format json), cmocka (unit tests), Open MPI (make MPI=1,
+#          tests/cli_mpi.sh)
+#   data:  heart_scale (liblinear-tools), Fashion-MNIST
+#   tests: gnuplot (samc plot), valgrind (tests/cli_valgrind.sh), python3
+#          (writes npy files and parses JSON / CSV output; standard library)
+# bench/run.sh installs PyTorch, the peer it compares with, itself.
+pkgs=(build-essential pkg-config zlib1g-dev libopenblas-dev libdnnl-dev
+      libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
+      liblinear-tools dataset-fashion-mnist
+      gnuplot-nox valgrind python3)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
