@@ -91,6 +91,7 @@ for i in 0 1; do
     t0=$SECONDS
     if run_in "$ROOT" "$logs/$i.log" "${cmds[$i]}"; then rc=0; else rc=$?; fi
     if [ $i -eq 0 ]; then
+        say "main job's last epoch: $(grep '^epoch .*test_acc' "$logs/$i.log" | tail -n1)"
         say "main job's last line: $(grep -v '^\s*$' "$logs/$i.log" | tail -n1)"
     else
         say "test summary: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/$i.log" | tail -n1)"
