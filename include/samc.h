@@ -669,7 +669,8 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
                                char *err);
 
 /* Eigenvalues of a symmetric tridiagonal matrix (diagonal a[0..n), off-
- * diagonal b[0..n-1)), ascending, into a (b is destroyed).  Implicit QL. */
+ * diagonal b[0..n-1)), ascending, into a (b is destroyed).  LAPACK's dsterf
+ * (root-free QL/QR); SAMC_EINVAL if it does not converge. */
 samc_status samc_tridiag_eigenvalues(double *a, double *b, int n);
 
 /* ---------------------------------------------------------------- 10. trainer */

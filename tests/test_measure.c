@@ -1,6 +1,6 @@
 /*
  * test_measure.c -- sharpness and Hessian measurements against closed forms
- * on quadratics f(x) = 1/2 x'Hx - b'x (SPEC section 4).
+ * on quadratics f(x) = 1/2 x'Hx - b'x (docs/MATH.md section 4).
  */
 #include "testutil.h"
 #include "reflinalg.h"

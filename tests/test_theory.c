@@ -1,5 +1,5 @@
 /*
- * test_theory.c -- the convergence results of SPEC section 2, measured.
+ * test_theory.c -- the convergence results of docs/MATH.md section 2, measured.
  *
  * For USAM with the deterministic SAM Polyak step on an L-smooth convex f,
  * with rho <= 1/L (derivation in the comments of each test):

@@ -1,6 +1,6 @@
 /*
  * sharpness.c -- worst-case and average-case sharpness of a point w
- * (SPEC section 4), through the loss-and-gradient oracle.
+ * (docs/MATH.md section 4), through the loss-and-gradient oracle.
  *
  * Worst case: max_{delta in C} f(w + delta) - f(w) by projected ascent with
  * the step-size schedule of Auto-PGD (Croce & Hein, ICML 2020, Alg. 1):
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "samc.h"
+#include "util/err.h"
 
 samc_sharpness_params samc_sharpness_default_params(void)
 {
@@ -78,14 +79,12 @@ samc_status samc_sharpness_worst(const samc_oracle *o, const float *w,
                                  const samc_sharpness_params *p, double *value,
                                  float *best, char *err)
 {
-    if (!(p->rho >= 0.0) || !isfinite(p->rho) || p->steps < 1 || p->restarts < 1) {
-        if (err) snprintf(err, SAMC_ERRLEN, "sharpness: need rho >= 0, steps >= 1, restarts >= 1");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(p->rho >= 0.0 && isfinite(p->rho) && p->steps >= 1 && p->restarts >= 1, SAMC_EINVAL,
+               "sharpness: need rho >= 0, steps >= 1, restarts >= 1");
     const size_t n = o->n;
     ascent a = { o, w, n, p, NULL, NULL, NULL };
     float *buf = malloc(8 * n * sizeof(float));
-    if (!buf) return SAMC_ENOMEM;
+    SAMC_CHECK(buf, SAMC_ENOMEM, "sharpness: out of memory (%zu parameters)", n);
     a.xp = buf;
     a.g = buf + n;
     float *u = buf + 2 * n, *up = buf + 3 * n, *z = buf + 4 * n, *gu = buf + 5 * n;
@@ -183,8 +182,8 @@ samc_status samc_sharpness_worst(const samc_oracle *o, const float *w,
     if (best)
         for (size_t i = 0; i < n; i++) best[i] = (a.T ? a.T[i] : 1.0f) * ubest[i];
 out:
-    if (st == SAMC_ENAN && err) snprintf(err, SAMC_ERRLEN, "sharpness: the loss is not finite near w");
-    if (st == SAMC_ENOMEM && err) snprintf(err, SAMC_ERRLEN, "sharpness: out of memory");
+    if (st == SAMC_ENAN) samc_errmsg(err, "sharpness: the loss is not finite near w");
+    if (st == SAMC_ENOMEM) samc_errmsg(err, "sharpness: out of memory");
     free(gub);
     free(a.T);
     free(buf);
@@ -195,13 +194,11 @@ samc_status samc_sharpness_average(const samc_oracle *o, const float *w, double 
                                    int adaptive, int draws, uint64_t seed,
                                    double *value, double *stderr_out, char *err)
 {
-    if (!(rho >= 0.0) || !isfinite(rho) || draws < 2) {
-        if (err) snprintf(err, SAMC_ERRLEN, "average sharpness: need rho >= 0 and at least 2 draws");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(rho >= 0.0 && isfinite(rho) && draws >= 2, SAMC_EINVAL,
+               "average sharpness: need rho >= 0 and at least 2 draws");
     const size_t n = o->n;
     float *xp = malloc(n * sizeof(float));
-    if (!xp) return SAMC_ENOMEM;
+    SAMC_CHECK(xp, SAMC_ENOMEM, "average sharpness: out of memory (%zu parameters)", n);
     samc_rng rng;
     samc_rng_seed(&rng, seed);
     double f0, s = 0.0, s2 = 0.0;
@@ -218,10 +215,7 @@ samc_status samc_sharpness_average(const samc_oracle *o, const float *w, double 
         s2 += (f - f0) * (f - f0);
     }
     free(xp);
-    if (st != SAMC_OK) {
-        if (err) snprintf(err, SAMC_ERRLEN, "average sharpness: the loss is not finite near w");
-        return st;
-    }
+    SAMC_CHECK(st == SAMC_OK, st, "average sharpness: the loss is not finite near w");
     double mean = s / draws, var = (s2 - draws * mean * mean) / (draws - 1);
     *value = mean;
     if (stderr_out) *stderr_out = sqrt(var > 0 ? var / draws : 0.0);
