@@ -373,29 +373,16 @@ static size_t softmax_row_floats(const samc_model *m) { return (size_t)m->n_clas
 
 /* ------------------------------------------------------------------- tables */
 
-const samc_model_ops samc_model_linear_ops = {
-    .name = "linear",
-    .kind = SAMC_MODEL_LINEAR,
-    .setup = glm_setup,
-    .destroy = NULL,
-    .init_params = NULL,
-    .loss_grad = glm_loss_grad,
-    .evaluate = glm_evaluate,
-    .logits = glm_logits,
-    .row_floats = glm_row_floats,
-};
-
-const samc_model_ops samc_model_logreg_ops = {
-    .name = "logreg",
-    .kind = SAMC_MODEL_LOGREG,
-    .setup = glm_setup,
-    .destroy = NULL,
-    .init_params = NULL,
-    .loss_grad = glm_loss_grad,
-    .evaluate = glm_evaluate,
-    .logits = glm_logits,
-    .row_floats = glm_row_floats,
-};
+/* linear and logreg share every operation; the kind picks the row loss. */
+#define GLM_OPS(NAME, KIND)                                                    \
+    {                                                                          \
+        .name = NAME, .kind = KIND, .setup = glm_setup, .destroy = NULL,       \
+        .init_params = NULL, .loss_grad = glm_loss_grad,                       \
+        .evaluate = glm_evaluate, .logits = glm_logits,                        \
+        .row_floats = glm_row_floats,                                          \
+    }
+const samc_model_ops samc_model_linear_ops = GLM_OPS("linear", SAMC_MODEL_LINEAR);
+const samc_model_ops samc_model_logreg_ops = GLM_OPS("logreg", SAMC_MODEL_LOGREG);
 
 const samc_model_ops samc_model_softmax_ops = {
     .name = "softmax",
