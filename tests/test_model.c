@@ -333,6 +333,27 @@ static void test_model_oracle(void **state)
     free_data(&ds);
 }
 
+/* samc_model_row_floats: one output per row for linear and logreg, K for
+ * softmax, and for a network more than its K logits (every layer's
+ * activations). */
+static void test_row_floats(void **state)
+{
+    (void)state;
+    samc_model *m = make_model("linear", FD_D, 0, 0.0, 1);
+    assert_int_equal(samc_model_row_floats(m), 1);
+    samc_model_free(m);
+    m = make_model("logreg", FD_D, 2, 0.0, 1);
+    assert_int_equal(samc_model_row_floats(m), 1);
+    samc_model_free(m);
+    m = make_model("softmax", FD_D, FD_K, 0.0, 1);
+    assert_int_equal(samc_model_row_floats(m), FD_K);
+    samc_model_free(m);
+    m = make_model("mlp:7", FD_D, FD_K, 0.0, 1);
+    assert_true(samc_model_row_floats(m) >= (size_t)(FD_D + 7 + FD_K));
+    samc_model_free(m);
+    assert_int_equal(samc_model_row_floats(NULL), 0);
+}
+
 /* Batches larger than the library's internal row and column blocks (and
  * rows chosen through idx): the gradient equals one computed here in double. */
 static void test_large_batch_gradient(void **state)
@@ -843,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_directional),
         cmocka_unit_test(test_minibatch_accumulation),
         cmocka_unit_test(test_model_oracle),
+        cmocka_unit_test(test_row_floats),
         cmocka_unit_test(test_large_batch_gradient),
         cmocka_unit_test(test_l2_term),
         cmocka_unit_test(test_closed_forms_at_zero),
