@@ -7,13 +7,11 @@
  *
  *   bench/mem_budget MODEL C H W K N_TRAIN N_TEST BATCH [MOMENTUM]
  * prints "budget B bytes: params P, activations A, data D" (bytes).
- * Reads the network's activation size from the library's private side.
+ * The activations per row come from samc_model_row_floats.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model/model_internal.h"
-#include "nn/nn.h"
 #include "samc.h"
 
 int main(int argc, char **argv)
@@ -35,10 +33,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const double np = (double)samc_model_n_params(m), nbuf = (double)samc_model_n_buffers(m);
-    /* per row: every tensor of the network and its gradient; the convex
-     * models hold one output per class */
-    const double row = m->ops->kind == SAMC_MODEL_NET ? (double)nn_net_row_floats(m->priv)
-                                                      : (double)(K > 2 ? K : 1);
+    /* per row: every tensor of the model, and its gradient */
+    const double row = (double)samc_model_row_floats(m);
     const double params = 4.0 * (np * (5 + momentum) + nbuf);
     const double acts = 4.0 * 2.0 * B * row;
     const double data = 4.0 * n * ((double)d + 1.0);

@@ -79,8 +79,8 @@ void samc_rng_shuffle(samc_rng *r, size_t *a, size_t n); /* Fisher-Yates */
 /* ------------------------------------------------------------------ 3. oracle */
 
 /*
- * The loss-and-gradient oracle every optimizer drives (STYLE: optimizers never
- * see the network).  f_S is the loss on the current batch S.
+ * The loss-and-gradient oracle every optimizer drives (optimizers never see
+ * the model, only this callback).  f_S is the loss on the current batch S.
  *
  *   loss_grad(user, x, grad, &loss, pass)
  *       sets *loss = f_S(x) and, if grad != NULL, grad[0..n) = grad f_S(x)
@@ -95,7 +95,7 @@ typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
                                  double *loss, int pass);
 
 /*
- * Data parallel, local perturbation ("m-sharpness", SPEC section 1): each of
+ * Data parallel, local perturbation ("m-sharpness", docs/MATH.md section 1): each of
  * K workers holds a shard of the batch; its oracle returns the loss and
  * gradient of its shard only, and the optimizer perturbs with that local g.
  * So that every worker takes the same step, the optimizer then calls
@@ -106,14 +106,17 @@ typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
  *       worker calls it the same number of times with the same sizes.
  *       Returns 0 on success (else the step ends with SAMC_ECALLBACK).
  *
- * once per step with the scalars f, fp, ||g||, <gp, d> and the vector gp,
- * and, for GSAM with alpha > 0, once more with the local direction u (it
+ * once per step with five scalars, f, fp, ||g||, <gp, d> and a failure flag
+ * (1 where the worker's loss_grad returned nonzero, else 0), and the vector
+ * gp, and, for GSAM with alpha > 0, once more with the local direction u (it
  * depends on the local g).  The step then uses the averaged values: Polyak
  * numerator mean(fp - <gp, d>) - l*, denominator ||mean gp||^2, direction
- * mean gp (GSAM: mean u).  A worker whose loss or gradient is not finite
- * contributes NaN, so every worker returns SAMC_ENAN together.
- * reduce = NULL (one process, or a global perturbation whose oracle already
- * averages the gradients): the step is the plain one, unchanged.
+ * mean gp (GSAM: mean u).  A worker that fails still reduces (with f = NaN
+ * and zero vectors), so every worker returns the same status: SAMC_ECALLBACK
+ * if any worker's callback failed (averaged flag > 0), else SAMC_ENAN if a
+ * loss or gradient was not finite.  reduce = NULL (one process, or a global
+ * perturbation whose oracle already averages the gradients): the local
+ * values are the averages, the same step and statuses on one worker.
  */
 typedef int (*samc_reduce_fn)(void *user, double *vals, size_t n_vals,
                               float *vec, size_t n_vec);
@@ -135,7 +138,7 @@ double samc_nrm2(const float *a, size_t n);
 /* -------------------------------------------------------------- 4. optimizers */
 
 /*
- * One step (SPEC section 1), on batch S_t:
+ * One step (docs/MATH.md section 1), on batch S_t:
  *   g  = grad f_S(x_t),        f  = f_S(x_t)               (pass 1)
  *   d  = perturbation(x_t, g)  with radius rho_t
  *   gp = grad f_S(x_t + d),    fp = f_S(x_t + d)           (pass 2; not for sgd)
@@ -163,7 +166,7 @@ typedef enum samc_opt_kind {
 } samc_opt_kind;
 
 /*
- * Step-size rules (SPEC section 2).  With the SAM numerator
+ * Step-size rules (docs/MATH.md section 2).  With the SAM numerator
  *     N_t = fp - l* - <gp, d>        and   D_t = ||gp||^2,
  *   SCHEDULED  gamma_t = eta_t
  *   POLYAK     gamma_t = min([N_t]_+ / (c D_t), gamma_b)   ([PS] Eq. (SAM-SPS);
@@ -221,8 +224,10 @@ const samc_optim_params *samc_optim_get_params(const samc_optim *o);
 
 /* One step of x (length n) in place.  eta is the scheduled step size (used by
  * SCHEDULED, ignored by the Polyak rules); rho the perturbation radius.
- * info may be NULL. Returns SAMC_ENAN if a loss or gradient is not finite (x
- * is then left unchanged). */
+ * info may be NULL.  Returns SAMC_ECALLBACK if the oracle's loss_grad (or
+ * reduce) returned nonzero, SAMC_ENAN if a loss or gradient is not finite;
+ * x and the optimizer state are then left unchanged.  With a reduce hook
+ * every worker returns the same status (see samc_oracle). */
 samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *x,
                             double eta, double rho, samc_step_info *info);
 
@@ -316,7 +321,7 @@ size_t samc_batch_at(const samc_batch_schedule *s, int epoch, size_t n);
 /* Steps in epoch `epoch` for n samples: ceil(n / batch) (the last batch may be short). */
 int64_t samc_batch_steps_in_epoch(const samc_batch_schedule *s, int epoch, size_t n);
 
-/* Parse the command-line spec strings (SPEC section 5).  The fields the spec
+/* Parse the command-line spec strings (docs/MATH.md section 3).  The fields the spec
  * does not name (eta_max, warmup, eta_init, rho_max, b0) are left as they
  * were; fields the chosen kind does not use get neutral values, so equal
  * specs give equal structs.  On error the struct is unchanged. */
@@ -458,13 +463,6 @@ void samc_augment_crop_flip(const samc_dataset *shape_of, const float *in, float
  * Each adds (l2/2)||theta||^2 over all parameters; parameters start at zero.
  * With bias = 0 the model has no bias term.
  */
-typedef enum samc_model_kind {
-    SAMC_MODEL_LINEAR = 0,
-    SAMC_MODEL_LOGREG,
-    SAMC_MODEL_SOFTMAX,
-    SAMC_MODEL_NET         /* mlp, cnn, resnet: softmax cross-entropy on a network */
-} samc_model_kind;
-
 typedef struct samc_model samc_model;
 
 /* spec: "linear", "logreg" or "softmax"; d inputs; n_classes of the data. */
@@ -480,6 +478,10 @@ size_t samc_model_n_params(const samc_model *m);
 const char *samc_model_name(const samc_model *m);
 /* Initial parameters (zero for the linear models); rng for those that draw. */
 void samc_model_init_params(const samc_model *m, float *x, samc_rng *rng);
+/* Floats a forward pass keeps per batch row: one per output for the convex
+ * models, every activation tensor of a network (the backward pass holds as
+ * many again for their gradients).  What a memory budget needs. */
+size_t samc_model_row_floats(const samc_model *m);
 
 /* Loss on rows idx[0..nb) of ds (idx NULL: rows 0..nb), including the l2
  * term.  If grad != NULL, ADDS scale * grad of the data term into grad and
@@ -493,7 +495,7 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
 /* Which pass of a SAM step the next samc_model_loss_grad belongs to.  In
  * pass 1 BatchNorm normalizes by batch statistics and updates its running
  * statistics; in pass 2 it normalizes by batch statistics and leaves the
- * running statistics untouched (SPEC section 1).  Pass 0 is evaluation
+ * running statistics untouched (docs/MATH.md section 1).  Pass 0 is evaluation
  * mode: BatchNorm normalizes by its running statistics, and the gradient is
  * that of the evaluation-mode function (what the measurements differentiate).
  * Models without BatchNorm ignore it.  Default: 1. */
@@ -512,6 +514,28 @@ samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
 samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
                                 const float *x, double *loss, double *acc);
 
+/*
+ * The model as an oracle (section 3) on a fixed batch: rows idx[0..nb) of ds
+ * (idx NULL: rows 0..nb).  Each loss_grad(user = b, x, grad, &loss, pass)
+ * sets the model's pass (samc_model_set_pass), zeroes grad (if not NULL),
+ * and calls samc_model_loss_grad(model, ds, idx, nb, x, grad, scale, 1,
+ * &loss): the batch mean with the l2 term, times scale (1 for a plain batch;
+ * a data-parallel shard's share of the global batch otherwise).  nb = 0 (an
+ * empty shard) gives loss 0 and a zero gradient.  The callback returns 0 on
+ * success and -1 on failure; status holds the last call's samc_status.  The
+ * fields may be changed between calls (a new batch each step); the oracle
+ * keeps the pointer b, which must outlive it.
+ */
+typedef struct samc_model_batch {
+    samc_model *model;
+    const samc_dataset *ds;
+    const size_t *idx;      /* NULL: rows 0..nb of ds */
+    size_t nb;
+    double scale;           /* 1.0 for the batch mean */
+    samc_status status;     /* set by each call */
+} samc_model_batch;
+samc_oracle samc_model_oracle(samc_model_batch *b);
+
 /* -------------------------------------------------------- 8. quadratic problems */
 
 /* f(x) = 1/2 x'Hx - b'x + c with H symmetric n x n (row-major, double).
@@ -528,7 +552,7 @@ samc_oracle samc_quad_oracle(samc_quad *q);
 
 /*
  * Flatness of a point w, measured through an oracle on its current batch
- * (SPEC section 4).  All of them only read w.
+ * (docs/MATH.md section 4).  All of them only read w.
  *
  * Worst-case sharpness ([IB]; Andriushchenko et al. 2023):
  *     S = max_{delta in C} f(w + delta) - f(w),
@@ -602,7 +626,7 @@ samc_status samc_hessian_trace(const samc_oracle *o, const float *w,
  * Measuring a model (what `samc sharpness` and `samc train --measure-every`
  * run): on the first n_samples rows of a data set, in evaluation mode.
  * Worst-case and average sharpness are means over batches of `batch` rows
- * (SPEC section 4: 1024 samples in batches of 128); the Hessian measures use
+ * (docs/MATH.md section 4: 1024 samples in batches of 128); the Hessian measures use
  * all n_samples rows as one fixed batch.
  */
 typedef enum samc_measure_kind {
@@ -645,7 +669,8 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
                                char *err);
 
 /* Eigenvalues of a symmetric tridiagonal matrix (diagonal a[0..n), off-
- * diagonal b[0..n-1)), ascending, into a (b is destroyed).  Implicit QL. */
+ * diagonal b[0..n-1)), ascending, into a (b is destroyed).  LAPACK's dsterf
+ * (root-free QL/QR); SAMC_EINVAL if it does not converge. */
 samc_status samc_tridiag_eigenvalues(double *a, double *b, int n);
 
 /* ---------------------------------------------------------------- 10. trainer */

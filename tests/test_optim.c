@@ -1,6 +1,6 @@
 /*
  * test_optim.c -- the SAM-family step and the Polyak step-size rules against
- * closed forms (SPEC sections 1-2; STYLE habit 9).
+ * closed forms (docs/MATH.md sections 1-2).
  */
 #include "testutil.h"
 
@@ -445,6 +445,107 @@ static void test_nan_detected(void **state)
     assert_close(x, 2.9, 1e-6, 0);
 }
 
+/* A reduce hook for one worker: the identity, recording what it was given. */
+typedef struct reduce_log {
+    int calls, fail;
+    size_t n_vals[2], n_vec[2];
+    double flag;   /* vals[4] of the first call */
+} reduce_log;
+static int logging_reduce(void *u, double *vals, size_t n_vals, float *vec, size_t n_vec)
+{
+    (void)vec;
+    reduce_log *rl = u;
+    if (rl->calls < 2) rl->n_vals[rl->calls] = n_vals, rl->n_vec[rl->calls] = n_vec;
+    if (rl->calls == 0 && n_vals == 5) rl->flag = vals[4];
+    rl->calls++;
+    return rl->fail;
+}
+
+/* One user pointer for a quadratic oracle and a reduce log. */
+typedef struct quad_reduce { samc_oracle q; reduce_log rl; int fail_pass, nan_pass; } quad_reduce;
+static int qr_loss_grad(void *u, const float *x, float *g, double *loss, int pass)
+{
+    quad_reduce *qr = u;
+    if (pass == qr->fail_pass) return -1;
+    int r = qr->q.loss_grad(qr->q.user, x, g, loss, pass);
+    if (pass == qr->nan_pass) *loss = NAN;
+    return r;
+}
+static int qr_reduce(void *u, double *vals, size_t n_vals, float *vec, size_t n_vec)
+{
+    return logging_reduce(&((quad_reduce *)u)->rl, vals, n_vals, vec, n_vec);
+}
+
+/* With an identity reduce (one worker) every optimizer and rule takes, bit
+ * for bit, the step it takes without one; the hook sees the five scalars
+ * and gp (and, for GSAM with alpha > 0, the direction). */
+static void test_reduce_identity(void **state)
+{
+    (void)state;
+    enum { N = 7 };
+    qprob *qp = qprob_new(N, 0.1, 2.0, 0.05, 61);
+    for (int k = SAMC_OPT_SGD; k <= SAMC_OPT_GSAM; k++)
+        for (int r = SAMC_STEP_SCHEDULED; r <= SAMC_STEP_DECSPS; r++) {
+            samc_optim_params p = params((samc_opt_kind)k, (samc_step_rule)r);
+            p.alpha = 0.4;
+            p.momentum = 0.5;
+            p.lambda = 0.3;
+            quad_reduce qr = { samc_quad_oracle(&qp->q), { 0 }, 0, 0 };
+            samc_oracle plain = qr.q, hooked = { N, qr_loss_grad, &qr, qr_reduce };
+            float xa[N], xb[N];
+            random_x(xa, N, 62);
+            memcpy(xb, xa, sizeof xa);
+            assert_int_equal(run(&p, &plain, xa, 5, 0.2, 0.05, NULL), SAMC_OK);
+            assert_int_equal(run(&p, &hooked, xb, 5, 0.2, 0.05, NULL), SAMC_OK);
+            assert_memory_equal(xa, xb, sizeof xa);
+            const int gsam = k == SAMC_OPT_GSAM;
+            assert_int_equal(qr.rl.calls, 5 * (gsam ? 2 : 1));
+            assert_int_equal(qr.rl.n_vals[0], 5);
+            assert_int_equal(qr.rl.n_vec[0], N);
+            assert_true(qr.rl.flag == 0.0);
+            if (gsam) assert_int_equal(qr.rl.n_vals[1], 0);
+        }
+    qprob_free(qp);
+}
+
+/* A failing callback ends the step with SAMC_ECALLBACK whether or not there
+ * is a reduce hook, in either pass, with x untouched; with a hook the worker
+ * still reduces (flag 1), so the other workers see the failure too.  A
+ * failing reduce is SAMC_ECALLBACK as well. */
+static void test_failing_callback(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    qprob *qp = qprob_new(N, 0.5, 1.0, 0.0, 63);
+    for (int hook = 0; hook <= 1; hook++)
+        for (int fail_pass = 1; fail_pass <= 2; fail_pass++)
+            for (int k = SAMC_OPT_SGD; k <= SAMC_OPT_GSAM; k++) {
+                if (k == SAMC_OPT_SGD && fail_pass == 2) continue;   /* no pass 2 */
+                samc_optim_params p = params((samc_opt_kind)k, SAMC_STEP_POLYAK);
+                p.alpha = 0.2;
+                quad_reduce qr = { samc_quad_oracle(&qp->q), { 0 }, fail_pass, 0 };
+                samc_oracle o = { N, qr_loss_grad, &qr, hook ? qr_reduce : NULL };
+                float x[N] = { 1.0f, -2.0f, 0.5f };
+                assert_int_equal(run(&p, &o, x, 1, 0.1, 0.1, NULL), SAMC_ECALLBACK);
+                assert_true(x[0] == 1.0f && x[1] == -2.0f && x[2] == 0.5f);
+                assert_int_equal(qr.rl.calls, hook ? (k == SAMC_OPT_GSAM ? 2 : 1) : 0);
+                if (hook) assert_true(qr.rl.flag == 1.0);
+            }
+    quad_reduce qr = { samc_quad_oracle(&qp->q), { .fail = 1 }, 0, 0 };
+    samc_oracle o = { N, qr_loss_grad, &qr, qr_reduce };
+    samc_optim_params p = params(SAMC_OPT_SAM, SAMC_STEP_SCHEDULED);
+    float x[N] = { 1.0f, -2.0f, 0.5f };
+    assert_int_equal(run(&p, &o, x, 1, 0.1, 0.1, NULL), SAMC_ECALLBACK);
+    assert_true(x[0] == 1.0f);
+    /* a NaN loss in pass 2, with a hook: SAMC_ENAN after the reduce, flag 0 */
+    qr.rl = (reduce_log){ 0 };
+    qr.nan_pass = 2;
+    assert_int_equal(run(&p, &o, x, 1, 0.1, 0.1, NULL), SAMC_ENAN);
+    assert_int_equal(qr.rl.calls, 1);
+    assert_true(qr.rl.flag == 0.0 && x[0] == 1.0f);
+    qprob_free(qp);
+}
+
 /* SGD runs pass 1 only; the SAM family runs pass 1 then pass 2. */
 typedef struct pass_log { int calls[3]; double H, b; } pass_log;
 static int logging_oracle(void *u, const float *x, float *g, double *loss, int pass)
@@ -509,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_momentum_weight_decay),
         cmocka_unit_test(test_decsps_recurrence),
         cmocka_unit_test(test_nan_detected),
+        cmocka_unit_test(test_reduce_identity),
+        cmocka_unit_test(test_failing_callback),
         cmocka_unit_test(test_passes),
         cmocka_unit_test(test_params_check),
     };

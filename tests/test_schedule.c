@@ -1,6 +1,6 @@
 /*
  * test_schedule.c -- tests of the learning-rate, rho and batch-size schedules
- * (SPEC section 3) and their spec strings (SPEC section 5): every schedule at
+ * and their spec strings (docs/MATH.md section 3): every schedule at
  * its boundary points, the [IB] batch run, caps, parse/format round trips and
  * rejection of bad specs.
  */

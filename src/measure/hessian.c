@@ -1,18 +1,18 @@
 /*
  * hessian.c -- the Hessian of the oracle's loss at w, seen through
- * Hessian-vector products (SPEC section 4):
+ * Hessian-vector products (docs/MATH.md section 4):
  *   samc_hvp            central differences of gradients
  *   samc_hessian_top    top eigenvalues by Lanczos (full reorthogonalization),
- *                       Ritz values from the implicit-QL tridiagonal solver
+ *                       Ritz values from LAPACK's tridiagonal dsterf
  *   samc_hessian_trace  Hutchinson with Rademacher probes (Hutchinson 1990)
  * Oracle calls use pass 0 (evaluation mode).
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "samc.h"
+#include "util/err.h"
 
 samc_hessian_params samc_hessian_default_params(void)
 {
@@ -62,76 +62,26 @@ static samc_status hvp_with(const samc_oracle *o, const float *w, const float *v
 samc_status samc_hvp(const samc_oracle *o, const float *w, const float *v, double eps,
                      float *hv, char *err)
 {
-    if (!(eps > 0.0)) {
-        if (err) snprintf(err, SAMC_ERRLEN, "hvp: eps must be > 0");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(eps > 0.0, SAMC_EINVAL, "hvp: eps must be > 0");
     hvp_ws ws;
-    if (hvp_ws_init(&ws, o->n) != SAMC_OK) return SAMC_ENOMEM;
+    SAMC_CHECK(hvp_ws_init(&ws, o->n) == SAMC_OK, SAMC_ENOMEM, "hvp: out of memory (%zu parameters)", o->n);
     samc_status st = hvp_with(o, w, v, eps, hv, &ws);
     free(ws.xp);
-    if (st != SAMC_OK && err) snprintf(err, SAMC_ERRLEN, "hvp: the oracle failed or the loss is not finite");
-    return st;
+    SAMC_CHECK(st == SAMC_OK, st, "hvp: %s", st == SAMC_ENAN ? "the loss is not finite" : "the oracle failed");
+    return SAMC_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+/* LAPACK (exported by OpenBLAS): every eigenvalue of the symmetric
+ * tridiagonal matrix with diagonal d[0..n) and off-diagonal e[0..n-1),
+ * ascending, into d (e is destroyed); info > 0 when it did not converge. */
+extern void dsterf_(const int *n, double *d, double *e, int *info);
 
 samc_status samc_tridiag_eigenvalues(double *d, double *b, int n)
 {
-    /* Implicit QL with Wilkinson shifts on the symmetric tridiagonal matrix
-     * (Golub & Van Loan, Sec. 8.3); e[i] couples d[i] and d[i+1]. */
     if (n <= 0) return SAMC_OK;
-    double *e = calloc((size_t)n, sizeof *e);
-    if (!e) return SAMC_ENOMEM;
-    for (int i = 0; i + 1 < n; i++) e[i] = b[i];
-    for (int l = 0; l < n; l++) {
-        int iter = 0, m;
-        do {
-            for (m = l; m < n - 1; m++) {
-                double dd = fabs(d[m]) + fabs(d[m + 1]);
-                if (fabs(e[m]) <= 1e-15 * dd) break;
-            }
-            if (m != l) {
-                if (iter++ == 100) {
-                    free(e);
-                    return SAMC_EINVAL;
-                }
-                double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-                double r = hypot(g, 1.0);
-                g = d[m] - d[l] + e[l] / (g + (g >= 0 ? fabs(r) : -fabs(r)));
-                double s = 1.0, c = 1.0, p = 0.0;
-                int i;
-                for (i = m - 1; i >= l; i--) {
-                    double f = s * e[i], bb = c * e[i];
-                    r = hypot(f, g);
-                    e[i + 1] = r;
-                    if (r == 0.0) {
-                        d[i + 1] -= p;
-                        e[m] = 0.0;
-                        break;
-                    }
-                    s = f / r;
-                    c = g / r;
-                    g = d[i + 1] - p;
-                    r = (d[i] - g) * s + 2.0 * c * bb;
-                    p = s * r;
-                    d[i + 1] = g + p;
-                    g = c * r - bb;
-                }
-                if (r == 0.0 && i >= l) continue;
-                d[l] -= p;
-                e[l] = g;
-                e[m] = 0.0;
-            }
-        } while (m != l);
-    }
-    free(e);
-    qsort(d, (size_t)n, sizeof *d, cmp_double);
-    return SAMC_OK;
+    int info = 0;
+    dsterf_(&n, d, b, &info);
+    return info == 0 ? SAMC_OK : SAMC_EINVAL;
 }
 
 samc_status samc_hessian_top(const samc_oracle *o, const float *w,
@@ -140,10 +90,8 @@ samc_status samc_hessian_top(const samc_oracle *o, const float *w,
     const size_t n = o->n;
     int m = p->lanczos_steps;
     if ((size_t)m > n) m = (int)n;
-    if (p->top_k < 1 || p->top_k > m || !(p->eps > 0)) {
-        if (err) snprintf(err, SAMC_ERRLEN, "hessian: need 1 <= top_k <= lanczos steps (and <= n), eps > 0");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(p->top_k >= 1 && p->top_k <= m && p->eps > 0, SAMC_EINVAL,
+               "hessian: need 1 <= top_k <= lanczos steps (and <= n), eps > 0");
     float *V = malloc((size_t)(m + 1) * n * sizeof(float));
     float *z = malloc(n * sizeof(float));
     double *alpha = calloc((size_t)m, sizeof(double)), *beta = calloc((size_t)m, sizeof(double));
@@ -192,10 +140,10 @@ samc_status samc_hessian_top(const samc_oracle *o, const float *w,
     if (st != SAMC_OK) goto out;
     for (int i = 0; i < p->top_k; i++) eig[i] = alpha[k - 1 - i];
 out:
-    if (st == SAMC_EINVAL && err)
-        snprintf(err, SAMC_ERRLEN, "hessian: Krylov space of dimension %d < top_k %d, or no convergence", k, p->top_k);
-    else if (st != SAMC_OK && err)
-        snprintf(err, SAMC_ERRLEN, "hessian: %s", samc_strerror(st));
+    if (st == SAMC_EINVAL)
+        samc_errmsg(err, "hessian: Krylov space of dimension %d < top_k %d, or no convergence", k, p->top_k);
+    else if (st != SAMC_OK)
+        samc_errmsg(err, "hessian: %s", samc_strerror(st));
     free(V);
     free(z);
     free(alpha);
@@ -209,10 +157,7 @@ samc_status samc_hessian_trace(const samc_oracle *o, const float *w,
                                double *stderr_out, char *err)
 {
     const size_t n = o->n;
-    if (p->probes < 2 || !(p->eps > 0)) {
-        if (err) snprintf(err, SAMC_ERRLEN, "hessian trace: need at least 2 probes and eps > 0");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(p->probes >= 2 && p->eps > 0, SAMC_EINVAL, "hessian trace: need at least 2 probes and eps > 0");
     float *v = malloc(n * sizeof(float)), *hv = malloc(n * sizeof(float));
     hvp_ws ws = { 0 };
     samc_status st = SAMC_OK;
@@ -235,7 +180,7 @@ samc_status samc_hessian_trace(const samc_oracle *o, const float *w,
     *trace = mean;
     if (stderr_out) *stderr_out = sqrt(var > 0 ? var / p->probes : 0.0);
 out:
-    if (st != SAMC_OK && err) snprintf(err, SAMC_ERRLEN, "hessian trace: %s", samc_strerror(st));
+    if (st != SAMC_OK) samc_errmsg(err, "hessian trace: %s", samc_strerror(st));
     free(v);
     free(hv);
     free(ws.xp);

@@ -1,6 +1,6 @@
 /*
  * sharpness.c -- worst-case and average-case sharpness of a point w
- * (SPEC section 4), through the loss-and-gradient oracle.
+ * (docs/MATH.md section 4), through the loss-and-gradient oracle.
  *
  * Worst case: max_{delta in C} f(w + delta) - f(w) by projected ascent with
  * the step-size schedule of Auto-PGD (Croce & Hein, ICML 2020, Alg. 1):
@@ -17,11 +17,11 @@
  * Oracle calls use pass 0 (evaluation mode).
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "samc.h"
+#include "util/err.h"
 
 samc_sharpness_params samc_sharpness_default_params(void)
 {
@@ -37,6 +37,10 @@ typedef struct ascent {
     float *T;      /* ball scale, NULL: 1 */
     float *xp;     /* w + T u */
     float *g;      /* gradient at xp */
+    /* the ascent in u coordinates: the point, the previous point, the next
+     * point, the gradient at u, the best point of the restart and its gradient */
+    float *u, *up, *z, *gu, *ub, *gub;
+    int ckpt[64], nck;  /* Auto-PGD checkpoints, as step counts */
 } ascent;
 
 /* f and gradient (in u coordinates, into gu) at u. */
@@ -74,118 +78,131 @@ static void random_point(const samc_sharpness_params *p, samc_rng *r, float *u, 
     }
 }
 
+/* The checkpoints of Auto-PGD for `steps` steps (see the top of the file). */
+static void apgd_checkpoints(ascent *a, int steps)
+{
+    double pm = 0.0, pj = 0.22;
+    a->nck = 0;
+    while (a->nck < 64) {
+        int k = (int)ceil(pj * steps);
+        if (k >= steps) break;
+        if (a->nck == 0 || k > a->ckpt[a->nck - 1]) a->ckpt[a->nck++] = k;
+        double nx = pj + fmax(pj - pm - 0.03, 0.06);
+        pm = pj;
+        pj = nx;
+    }
+}
+
+/* Step k of the ascent: z = P(u + eta dir) (dir the sign of gu, or gu
+ * normalized), then with momentum 0.75 from the step before (k > 0). */
+static void ascent_step(ascent *a, double eta, int k)
+{
+    const size_t n = a->n;
+    float *z = a->z, *u = a->u, *gu = a->gu, *up = a->up;
+    if (a->p->ball == SAMC_BALL_LINF) {
+        for (size_t i = 0; i < n; i++)
+            z[i] = u[i] + (float)eta * (gu[i] > 0 ? 1.0f : gu[i] < 0 ? -1.0f : 0.0f);
+    } else {
+        double gn = samc_nrm2(gu, n);
+        double s = gn > 0 ? eta / gn : 0.0;
+        for (size_t i = 0; i < n; i++) z[i] = (float)(u[i] + s * gu[i]);
+    }
+    project(a->p, z, n);
+    if (k > 0) {
+        for (size_t i = 0; i < n; i++) z[i] = u[i] + 0.75f * (z[i] - u[i]) + 0.25f * (u[i] - up[i]);
+        project(a->p, z, n);
+    }
+}
+
+/* One restart from a random point of the ball: the best value into *best,
+ * its point into a->ub.  SAMC_ENAN when the loss is not finite. */
+static samc_status restart(ascent *a, samc_rng *rng, double *best_out)
+{
+    const samc_sharpness_params *p = a->p;
+    const size_t n = a->n, bytes = n * sizeof(float);
+    random_point(p, rng, a->u, n);
+    double f;
+    if (eval_at(a, a->u, &f, a->gu) != 0) return SAMC_ENAN;
+    double best = f, best_at_ck = f, eta = 2.0 * p->rho, eta_at_ck = eta;
+    memcpy(a->ub, a->u, bytes);
+    memcpy(a->gub, a->gu, bytes);
+    memcpy(a->up, a->u, bytes);
+    int success = 0, last_ck = 0, ci = 0;
+    for (int k = 0; k < p->steps; k++) {
+        ascent_step(a, eta, k);
+        memcpy(a->up, a->u, bytes);
+        memcpy(a->u, a->z, bytes);
+        double fn;
+        if (eval_at(a, a->u, &fn, a->gu) != 0) return SAMC_ENAN;
+        if (fn > f) success++;
+        f = fn;
+        if (fn > best) {
+            best = fn;
+            memcpy(a->ub, a->u, bytes);
+            memcpy(a->gub, a->gu, bytes);
+        }
+        if (ci < a->nck && k + 1 == a->ckpt[ci]) {
+            int stalled = success < 0.75 * (k + 1 - last_ck);
+            int flat = eta == eta_at_ck && best == best_at_ck;
+            if (stalled || flat) {   /* halve the step, back to the best point */
+                eta *= 0.5;
+                memcpy(a->u, a->ub, bytes);
+                memcpy(a->up, a->ub, bytes);
+                memcpy(a->gu, a->gub, bytes);
+                f = best;
+            }
+            success = 0;
+            last_ck = k + 1;
+            eta_at_ck = eta;
+            best_at_ck = best;
+            ci++;
+        }
+    }
+    *best_out = best;
+    return SAMC_OK;
+}
+
 samc_status samc_sharpness_worst(const samc_oracle *o, const float *w,
                                  const samc_sharpness_params *p, double *value,
                                  float *best, char *err)
 {
-    if (!(p->rho >= 0.0) || !isfinite(p->rho) || p->steps < 1 || p->restarts < 1) {
-        if (err) snprintf(err, SAMC_ERRLEN, "sharpness: need rho >= 0, steps >= 1, restarts >= 1");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(p->rho >= 0.0 && isfinite(p->rho) && p->steps >= 1 && p->restarts >= 1, SAMC_EINVAL,
+               "sharpness: need rho >= 0, steps >= 1, restarts >= 1");
     const size_t n = o->n;
-    ascent a = { o, w, n, p, NULL, NULL, NULL };
-    float *buf = malloc(8 * n * sizeof(float));
-    if (!buf) return SAMC_ENOMEM;
-    a.xp = buf;
-    a.g = buf + n;
-    float *u = buf + 2 * n, *up = buf + 3 * n, *z = buf + 4 * n, *gu = buf + 5 * n;
-    float *ub = buf + 6 * n, *ubest = buf + 7 * n;
-    float *gub = NULL;
+    ascent a = { .o = o, .w = w, .n = n, .p = p };
+    float *buf = malloc(9 * n * sizeof(float)), *ubest = buf ? buf + 8 * n : NULL;
+    SAMC_CHECK(buf, SAMC_ENOMEM, "sharpness: out of memory (%zu parameters)", n);
+    a.xp = buf, a.g = buf + n, a.u = buf + 2 * n, a.up = buf + 3 * n, a.z = buf + 4 * n;
+    a.gu = buf + 5 * n, a.ub = buf + 6 * n, a.gub = buf + 7 * n;
+    samc_status st = SAMC_OK;
     if (p->adaptive) {
         a.T = malloc(n * sizeof(float));
-        if (!a.T) { free(buf); return SAMC_ENOMEM; }
+        if (!a.T) { st = SAMC_ENOMEM; goto out; }
         for (size_t i = 0; i < n; i++) a.T[i] = fabsf(w[i]);
     }
-    gub = malloc(n * sizeof(float));
-    samc_status st = SAMC_OK;
-    if (!gub) { st = SAMC_ENOMEM; goto out; }
-
     double f0;
-    memset(u, 0, n * sizeof(float));
-    if (eval_at(&a, u, &f0, NULL) != 0) { st = SAMC_ENAN; goto out; }
+    memset(a.u, 0, n * sizeof(float));
+    if (eval_at(&a, a.u, &f0, NULL) != 0) { st = SAMC_ENAN; goto out; }
     double best_all = f0;
     memset(ubest, 0, n * sizeof(float));
-
-    /* checkpoints of Auto-PGD, as step counts */
-    int ckpt[64], nck = 0;
-    {
-        double pm = 0.0, pj = 0.22;
-        while (nck < 64) {
-            int k = (int)ceil(pj * p->steps);
-            if (k >= p->steps) break;
-            if (nck == 0 || k > ckpt[nck - 1]) ckpt[nck++] = k;
-            double nx = pj + fmax(pj - pm - 0.03, 0.06);
-            pm = pj;
-            pj = nx;
-        }
-    }
+    apgd_checkpoints(&a, p->steps);
 
     samc_rng rng;
     samc_rng_seed(&rng, p->seed);
     for (int r = 0; r < p->restarts; r++) {
-        random_point(p, &rng, u, n);
-        double f;
-        if (eval_at(&a, u, &f, gu) != 0) { st = SAMC_ENAN; goto out; }
-        double best = f, best_at_ck = f, eta = 2.0 * p->rho, eta_at_ck = eta;
-        memcpy(ub, u, n * sizeof(float));
-        memcpy(gub, gu, n * sizeof(float));
-        memcpy(up, u, n * sizeof(float));
-        int success = 0, last_ck = 0, ci = 0;
-        for (int k = 0; k < p->steps; k++) {
-            /* z = P(u + eta dir) */
-            if (p->ball == SAMC_BALL_LINF) {
-                for (size_t i = 0; i < n; i++)
-                    z[i] = u[i] + (float)eta * (gu[i] > 0 ? 1.0f : gu[i] < 0 ? -1.0f : 0.0f);
-            } else {
-                double gn = samc_nrm2(gu, n);
-                double s = gn > 0 ? eta / gn : 0.0;
-                for (size_t i = 0; i < n; i++) z[i] = (float)(u[i] + s * gu[i]);
-            }
-            project(p, z, n);
-            if (k > 0) {
-                for (size_t i = 0; i < n; i++) z[i] = u[i] + 0.75f * (z[i] - u[i]) + 0.25f * (u[i] - up[i]);
-                project(p, z, n);
-            }
-            memcpy(up, u, n * sizeof(float));
-            memcpy(u, z, n * sizeof(float));
-            double fn;
-            if (eval_at(&a, u, &fn, gu) != 0) { st = SAMC_ENAN; goto out; }
-            if (fn > f) success++;
-            f = fn;
-            if (fn > best) {
-                best = fn;
-                memcpy(ub, u, n * sizeof(float));
-                memcpy(gub, gu, n * sizeof(float));
-            }
-            if (ci < nck && k + 1 == ckpt[ci]) {
-                int stalled = success < 0.75 * (k + 1 - last_ck);
-                int flat = eta == eta_at_ck && best == best_at_ck;
-                if (stalled || flat) {
-                    eta *= 0.5;
-                    memcpy(u, ub, n * sizeof(float));
-                    memcpy(up, ub, n * sizeof(float));
-                    memcpy(gu, gub, n * sizeof(float));
-                    f = best;
-                }
-                success = 0;
-                last_ck = k + 1;
-                eta_at_ck = eta;
-                best_at_ck = best;
-                ci++;
-            }
-        }
-        if (best > best_all) {
-            best_all = best;
-            memcpy(ubest, ub, n * sizeof(float));
+        double b;
+        if ((st = restart(&a, &rng, &b)) != SAMC_OK) goto out;
+        if (b > best_all) {
+            best_all = b;
+            memcpy(ubest, a.ub, n * sizeof(float));
         }
     }
     *value = best_all - f0;
     if (best)
         for (size_t i = 0; i < n; i++) best[i] = (a.T ? a.T[i] : 1.0f) * ubest[i];
 out:
-    if (st == SAMC_ENAN && err) snprintf(err, SAMC_ERRLEN, "sharpness: the loss is not finite near w");
-    if (st == SAMC_ENOMEM && err) snprintf(err, SAMC_ERRLEN, "sharpness: out of memory");
-    free(gub);
+    if (st == SAMC_ENAN) samc_errmsg(err, "sharpness: the loss is not finite near w");
+    if (st == SAMC_ENOMEM) samc_errmsg(err, "sharpness: out of memory");
     free(a.T);
     free(buf);
     return st;
@@ -195,13 +212,11 @@ samc_status samc_sharpness_average(const samc_oracle *o, const float *w, double 
                                    int adaptive, int draws, uint64_t seed,
                                    double *value, double *stderr_out, char *err)
 {
-    if (!(rho >= 0.0) || !isfinite(rho) || draws < 2) {
-        if (err) snprintf(err, SAMC_ERRLEN, "average sharpness: need rho >= 0 and at least 2 draws");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(rho >= 0.0 && isfinite(rho) && draws >= 2, SAMC_EINVAL,
+               "average sharpness: need rho >= 0 and at least 2 draws");
     const size_t n = o->n;
     float *xp = malloc(n * sizeof(float));
-    if (!xp) return SAMC_ENOMEM;
+    SAMC_CHECK(xp, SAMC_ENOMEM, "average sharpness: out of memory (%zu parameters)", n);
     samc_rng rng;
     samc_rng_seed(&rng, seed);
     double f0, s = 0.0, s2 = 0.0;
@@ -218,10 +233,7 @@ samc_status samc_sharpness_average(const samc_oracle *o, const float *w, double 
         s2 += (f - f0) * (f - f0);
     }
     free(xp);
-    if (st != SAMC_OK) {
-        if (err) snprintf(err, SAMC_ERRLEN, "average sharpness: the loss is not finite near w");
-        return st;
-    }
+    SAMC_CHECK(st == SAMC_OK, st, "average sharpness: the loss is not finite near w");
     double mean = s / draws, var = (s2 - draws * mean * mean) / (draws - 1);
     *value = mean;
     if (stderr_out) *stderr_out = sqrt(var > 0 ? var / draws : 0.0);

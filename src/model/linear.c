@@ -10,6 +10,7 @@
  * Every dot product, loss and gradient sum is accumulated in double.
  */
 #include "model/model_internal.h"
+#include "util/err.h"
 
 #include <math.h>
 #include <omp.h>
@@ -79,16 +80,12 @@ static double sigma_neg(double m)
 
 static samc_status glm_setup(samc_model *m, const char *args, char *err)
 {
-    if (args) {
-        samc_model_errf(err, "model %s takes no options (got \"%.64s\")", m->ops->name, args);
-        return SAMC_EINVAL;
-    }
+    if (args)
+        return samc_errf(err, SAMC_EINVAL, "model %s takes no options (got \"%.64s\")", m->ops->name, args);
     if (m->kind == SAMC_MODEL_LOGREG) {
-        if (m->n_classes != 2) {
-            samc_model_errf(err, "model logreg needs data with exactly 2 classes, "
-                            "these have %d (use softmax for more)", m->n_classes);
-            return SAMC_EINVAL;
-        }
+        if (m->n_classes != 2)
+            return samc_errf(err, SAMC_EINVAL, "model logreg needs data with exactly 2 classes, "
+                             "these have %d (use softmax for more)", m->n_classes);
         m->target_classes = 2;
     } else {
         m->target_classes = 0;   /* raw targets, class indices included */
@@ -245,20 +242,14 @@ static void softmax_destroy(samc_model *m)
 
 static samc_status softmax_setup(samc_model *m, const char *args, char *err)
 {
-    if (args) {
-        samc_model_errf(err, "model softmax takes no options (got \"%.64s\")", args);
-        return SAMC_EINVAL;
-    }
-    if (m->n_classes < 2) {
-        samc_model_errf(err, "model softmax needs classification data with at least "
-                        "2 classes, these have %d", m->n_classes);
-        return SAMC_EINVAL;
-    }
+    if (args)
+        return samc_errf(err, SAMC_EINVAL, "model softmax takes no options (got \"%.64s\")", args);
+    if (m->n_classes < 2)
+        return samc_errf(err, SAMC_EINVAL, "model softmax needs classification data with at least "
+                         "2 classes, these have %d", m->n_classes);
     const size_t K = (size_t)m->n_classes, d = m->d;
-    if (d > (SIZE_MAX / sizeof(double) - 1) / K - 1) {
-        samc_model_errf(err, "model softmax: %zu x %zu parameters overflow", K, d);
-        return SAMC_EINVAL;
-    }
+    if (d > (SIZE_MAX / sizeof(double) - 1) / K - 1)
+        return samc_errf(err, SAMC_EINVAL, "model softmax: %zu x %zu parameters overflow", K, d);
     m->target_classes = m->n_classes;
     m->n_params = K * d + (m->bias ? K : 0);
     softmax_scratch *s = calloc(1, sizeof *s);
@@ -267,10 +258,9 @@ static samc_status softmax_setup(samc_model *m, const char *args, char *err)
         s->p = malloc(K * sizeof *s->p);
         s->g = malloc(m->n_params * sizeof *s->g);
     }
-    if (!s || !s->p || !s->g) {
-        samc_model_errf(err, "model softmax: out of memory (%zu parameters)", m->n_params);
-        return SAMC_ENOMEM;   /* model.c frees through destroy */
-    }
+    if (!s || !s->p || !s->g)
+        /* model.c frees through destroy */
+        return samc_errf(err, SAMC_ENOMEM, "model softmax: out of memory (%zu parameters)", m->n_params);
     return SAMC_OK;
 }
 
@@ -345,27 +335,54 @@ static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
     return SAMC_OK;
 }
 
+/* ------------------------------------------------------------------ logits */
+
+/* z = W a + b with K outputs per row, in the layout above. */
+static void affine_logits(const samc_model *m, size_t K, const samc_dataset *ds,
+                          const size_t *idx, size_t nb, const float *x, float *out)
+{
+    const size_t d = m->d;
+    const float *b = m->bias ? x + K * d : NULL;
+    for (size_t t = 0; t < nb; t++) {
+        const float *a = row_of(ds, idx, t);
+        for (size_t k = 0; k < K; k++) {
+            const float *w = x + k * d;
+            double z = b ? (double)b[k] : 0.0;
+            for (size_t j = 0; j < d; j++) z += (double)w[j] * (double)a[j];
+            out[t * K + k] = (float)z;
+        }
+    }
+}
+
+static samc_status glm_logits(const samc_model *m, const samc_dataset *ds,
+                              const size_t *idx, size_t nb, const float *x, float *out)
+{
+    affine_logits(m, 1, ds, idx, nb, x, out);
+    return SAMC_OK;
+}
+
+static samc_status softmax_logits(const samc_model *m, const samc_dataset *ds,
+                                  const size_t *idx, size_t nb, const float *x, float *out)
+{
+    affine_logits(m, (size_t)m->n_classes, ds, idx, nb, x, out);
+    return SAMC_OK;
+}
+
+static size_t glm_row_floats(const samc_model *m) { (void)m; return 1; }
+static size_t softmax_row_floats(const samc_model *m) { return (size_t)m->n_classes; }
+
 /* ------------------------------------------------------------------- tables */
 
-const samc_model_ops samc_model_linear_ops = {
-    .name = "linear",
-    .kind = SAMC_MODEL_LINEAR,
-    .setup = glm_setup,
-    .destroy = NULL,
-    .init_params = NULL,
-    .loss_grad = glm_loss_grad,
-    .evaluate = glm_evaluate,
-};
-
-const samc_model_ops samc_model_logreg_ops = {
-    .name = "logreg",
-    .kind = SAMC_MODEL_LOGREG,
-    .setup = glm_setup,
-    .destroy = NULL,
-    .init_params = NULL,
-    .loss_grad = glm_loss_grad,
-    .evaluate = glm_evaluate,
-};
+/* linear and logreg share every operation; the kind picks the row loss. */
+#define GLM_OPS(NAME, KIND)                                                    \
+    {                                                                          \
+        .name = NAME, .kind = KIND, .setup = glm_setup, .destroy = NULL,       \
+        .init_params = NULL, .loss_grad = glm_loss_grad,                       \
+        .evaluate = glm_evaluate, .logits = glm_logits,                        \
+        .row_floats = glm_row_floats,                                          \
+    }
+const samc_model_ops samc_model_linear_ops = GLM_OPS("linear", SAMC_MODEL_LINEAR);
+const samc_model_ops samc_model_logreg_ops = GLM_OPS("logreg", SAMC_MODEL_LOGREG);
 
 const samc_model_ops samc_model_softmax_ops = {
     .name = "softmax",
@@ -375,4 +392,6 @@ const samc_model_ops samc_model_softmax_ops = {
     .init_params = NULL,
     .loss_grad = softmax_loss_grad,
     .evaluate = softmax_evaluate,
+    .logits = softmax_logits,
+    .row_floats = softmax_row_floats,
 };

@@ -2,14 +2,14 @@
  * model.c -- the samc_model handle: creation from a spec string through a
  * registry of model operations (model_internal.h), and the generic parts of
  * the loss: argument and row checks, the batch mean, the scale and the
- * (l2/2)||theta||^2 term, the SAM pass, the non-trainable buffers and the
- * logits.  The models themselves live in their own files (linear.c: linear,
+ * (l2/2)||theta||^2 term, the SAM pass, the non-trainable buffers, the
+ * logits, and the model as an oracle (samc_model_oracle).  The models themselves live in their own files (linear.c: linear,
  * logreg, softmax; net.c: mlp, cnn, resnet).
  */
 #include "model/model_internal.h"
+#include "util/err.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,15 +23,6 @@ static const samc_model_ops *const registry[] = {
     &samc_model_resnet_ops,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
-
-void samc_model_errf(char *err, const char *fmt, ...)
-{
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
-    va_end(ap);
-}
 
 /* "linear", "logreg", "softmax" into buf. */
 static void accepted_names(char *buf, size_t len)
@@ -52,15 +43,11 @@ static samc_status create_shaped(samc_model **m, const char *spec, size_t d,
                                  int n_classes, int C, int H, int W, double l2,
                                  int bias, char *err)
 {
-    if (!m) {
-        samc_model_errf(err, "samc_model_create: NULL model pointer");
-        return SAMC_EINVAL;
-    }
+    if (!m)
+        return samc_errf(err, SAMC_EINVAL, "samc_model_create: NULL model pointer");
     *m = NULL;
-    if (!spec) {
-        samc_model_errf(err, "samc_model_create: NULL model spec");
-        return SAMC_EINVAL;
-    }
+    if (!spec)
+        return samc_errf(err, SAMC_EINVAL, "samc_model_create: NULL model spec");
     const char *colon = strchr(spec, ':');
     size_t base_len = colon ? (size_t)(colon - spec) : strlen(spec);
     const samc_model_ops *ops = NULL;
@@ -74,36 +61,23 @@ static samc_status create_shaped(samc_model **m, const char *spec, size_t d,
     if (!ops) {
         char names[256];
         accepted_names(names, sizeof names);
-        samc_model_errf(err, "unknown model \"%.64s\" (accepted: %s)", spec, names);
-        return SAMC_EINVAL;
+        return samc_errf(err, SAMC_EINVAL, "unknown model \"%.64s\" (accepted: %s)", spec, names);
     }
-    if (strlen(spec) >= SAMC_MODEL_NAME_LEN) {
-        samc_model_errf(err, "model spec \"%.64s...\" is too long (at most %d characters)",
-                        spec, SAMC_MODEL_NAME_LEN - 1);
-        return SAMC_EINVAL;
-    }
-    if (d == 0) {
-        samc_model_errf(err, "model %s: the data have no features (d = 0)", ops->name);
-        return SAMC_EINVAL;
-    }
-    if (n_classes < 0) {
-        samc_model_errf(err, "model %s: n_classes = %d is negative", ops->name, n_classes);
-        return SAMC_EINVAL;
-    }
-    if (!(l2 >= 0.0) || !isfinite(l2)) {
-        samc_model_errf(err, "model %s: l2 = %g must be a finite number >= 0", ops->name, l2);
-        return SAMC_EINVAL;
-    }
-    if (bias != 0 && bias != 1) {
-        samc_model_errf(err, "model %s: bias = %d must be 0 or 1", ops->name, bias);
-        return SAMC_EINVAL;
-    }
+    if (strlen(spec) >= SAMC_MODEL_NAME_LEN)
+        return samc_errf(err, SAMC_EINVAL, "model spec \"%.64s...\" is too long (at most %d characters)",
+                         spec, SAMC_MODEL_NAME_LEN - 1);
+    if (d == 0)
+        return samc_errf(err, SAMC_EINVAL, "model %s: the data have no features (d = 0)", ops->name);
+    if (n_classes < 0)
+        return samc_errf(err, SAMC_EINVAL, "model %s: n_classes = %d is negative", ops->name, n_classes);
+    if (!(l2 >= 0.0) || !isfinite(l2))
+        return samc_errf(err, SAMC_EINVAL, "model %s: l2 = %g must be a finite number >= 0", ops->name, l2);
+    if (bias != 0 && bias != 1)
+        return samc_errf(err, SAMC_EINVAL, "model %s: bias = %d must be 0 or 1", ops->name, bias);
 
     samc_model *mm = calloc(1, sizeof *mm);
-    if (!mm) {
-        samc_model_errf(err, "model %s: out of memory", ops->name);
-        return SAMC_ENOMEM;
-    }
+    if (!mm)
+        return samc_errf(err, SAMC_ENOMEM, "model %s: out of memory", ops->name);
     mm->ops = ops;
     mm->kind = ops->kind;
     memcpy(mm->name, spec, strlen(spec) + 1);
@@ -135,10 +109,8 @@ samc_status samc_model_create_for(samc_model **m, const char *spec,
                                   char *err)
 {
     if (m) *m = NULL;
-    if (!train) {
-        samc_model_errf(err, "samc_model_create_for: NULL data set");
-        return SAMC_EINVAL;
-    }
+    if (!train)
+        return samc_errf(err, SAMC_EINVAL, "samc_model_create_for: NULL data set");
     int C = train->channels, H = train->height, W = train->width;
     if (C <= 0 || H <= 0 || W <= 0 ||
         (size_t)C * (size_t)H * (size_t)W != train->d)
@@ -261,25 +233,6 @@ float *samc_model_buffers(samc_model *m)
     return m && m->n_buffers ? m->buffers : NULL;
 }
 
-/* z = W a + b of the convex models, in the layout linear.c documents:
- * linear / logreg w[0..d) then b; softmax W [K][d] then b[0..K). */
-static void convex_logits(const samc_model *m, const samc_dataset *ds,
-                          const size_t *idx, size_t nb, const float *x, float *out)
-{
-    const size_t d = m->d;
-    const size_t K = m->kind == SAMC_MODEL_SOFTMAX ? (size_t)m->n_classes : 1;
-    const float *b = m->bias ? x + K * d : NULL;
-    for (size_t t = 0; t < nb; t++) {
-        const float *a = ds->x + (idx ? idx[t] : t) * d;
-        for (size_t k = 0; k < K; k++) {
-            const float *w = x + k * d;
-            double z = b ? (double)b[k] : 0.0;
-            for (size_t j = 0; j < d; j++) z += (double)w[j] * (double)a[j];
-            out[t * K + k] = (float)z;
-        }
-    }
-}
-
 samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
                               const size_t *idx, size_t nb, const float *x,
                               float *out)
@@ -287,7 +240,31 @@ samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
     if (!m || !ds || !x || !out || nb == 0) return SAMC_EINVAL;
     samc_status st = check_rows_t(m, ds, idx, nb, 0);
     if (st != SAMC_OK) return st;
-    if (m->ops->logits) return m->ops->logits(m, ds, idx, nb, x, out);
-    convex_logits(m, ds, idx, nb, x, out);
-    return SAMC_OK;
+    return m->ops->logits(m, ds, idx, nb, x, out);
+}
+
+size_t samc_model_row_floats(const samc_model *m)
+{
+    return m ? m->ops->row_floats(m) : 0;
+}
+
+/* The oracle callback of samc_model_oracle. */
+static int batch_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
+{
+    samc_model_batch *b = user;
+    samc_model_set_pass(b->model, pass);
+    if (grad) memset(grad, 0, b->model->n_params * sizeof *grad);
+    if (b->nb == 0) {
+        *loss = 0.0;
+        b->status = SAMC_OK;
+        return 0;
+    }
+    b->status = samc_model_loss_grad(b->model, b->ds, b->idx, b->nb, x, grad, b->scale, 1, loss);
+    return b->status == SAMC_OK ? 0 : -1;
+}
+
+samc_oracle samc_model_oracle(samc_model_batch *b)
+{
+    samc_oracle o = { b && b->model ? b->model->n_params : 0, batch_loss_grad, b, NULL };
+    return o;
 }

@@ -14,6 +14,15 @@
 
 typedef struct samc_model_ops samc_model_ops;
 
+/* What a model is, for the model files only (linear.c picks its row loss by
+ * it); nothing outside src/model branches on it. */
+typedef enum samc_model_kind {
+    SAMC_MODEL_LINEAR = 0,
+    SAMC_MODEL_LOGREG,
+    SAMC_MODEL_SOFTMAX,
+    SAMC_MODEL_NET         /* mlp, cnn, resnet: softmax cross-entropy on a network */
+} samc_model_kind;
+
 #define SAMC_MODEL_NAME_LEN 128
 
 struct samc_model {
@@ -73,10 +82,12 @@ struct samc_model_ops {
                             const float *x, double *loss_sum, double *n_correct);
 
     /* Outputs before the loss on rows idx[0..nb) (checked as above, targets
-     * not required), in evaluation mode, into out [nb][n_out].  NULL: the
-     * convex layout of linear.c (model.c computes z = W a + b). */
+     * not required), in evaluation mode, into out [nb][n_out]. */
     samc_status (*logits)(const samc_model *m, const samc_dataset *ds,
                           const size_t *idx, size_t nb, const float *x, float *out);
+
+    /* Floats a forward pass holds per batch row (samc_model_row_floats). */
+    size_t (*row_floats)(const samc_model *m);
 };
 
 /* The convex models, defined in linear.c. */
@@ -87,11 +98,5 @@ extern const samc_model_ops samc_model_softmax_ops;
 extern const samc_model_ops samc_model_mlp_ops;
 extern const samc_model_ops samc_model_cnn_ops;
 extern const samc_model_ops samc_model_resnet_ops;
-
-/* printf into err (SAMC_ERRLEN bytes; err may be NULL). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-void samc_model_errf(char *err, const char *fmt, ...);
 
 #endif

@@ -12,6 +12,7 @@
  */
 #include "model/model_internal.h"
 #include "nn/nn.h"
+#include "util/err.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,15 +40,11 @@ static void net_destroy(samc_model *m)
 /* Checks shared by the three kinds; K classes into *K. */
 static samc_status check_common(const samc_model *m, int *K, char *err)
 {
-    if (m->n_classes < 2) {
-        samc_model_errf(err, "model %s needs classification data with at least 2 classes, "
-                        "these have %d", m->ops->name, m->n_classes);
-        return SAMC_EINVAL;
-    }
-    if (m->d > (size_t)INT_MAX) {
-        samc_model_errf(err, "model %s: %zu features are too many", m->ops->name, m->d);
-        return SAMC_EINVAL;
-    }
+    if (m->n_classes < 2)
+        return samc_errf(err, SAMC_EINVAL, "model %s needs classification data with at least 2 classes, "
+                         "these have %d", m->ops->name, m->n_classes);
+    if (m->d > (size_t)INT_MAX)
+        return samc_errf(err, SAMC_EINVAL, "model %s: %zu features are too many", m->ops->name, m->d);
     *K = m->n_classes;
     return SAMC_OK;
 }
@@ -55,11 +52,10 @@ static samc_status check_common(const samc_model *m, int *K, char *err)
 static samc_status need_image(const samc_model *m, char *err)
 {
     if (m->channels > 0 && m->height > 0 && m->width > 0) return SAMC_OK;
-    samc_model_errf(err, "model %s needs image data (channels x height x width, e.g. "
-                    "fashion-mnist or cifar10, through samc_model_create_for); these rows "
-                    "are flat vectors of %zu features (use mlp:H1,... for those)",
-                    m->ops->name, m->d);
-    return SAMC_EINVAL;
+    return samc_errf(err, SAMC_EINVAL, "model %s needs image data (channels x height x width, e.g. "
+                     "fashion-mnist or cifar10, through samc_model_create_for); these rows "
+                     "are flat vectors of %zu features (use mlp:H1,... for those)",
+                     m->ops->name, m->d);
 }
 
 static samc_status adopt(samc_model *m, nn_net *net, int K)
@@ -79,39 +75,29 @@ static samc_status mlp_setup(samc_model *m, const char *args, char *err)
     int K;
     samc_status st = check_common(m, &K, err);
     if (st != SAMC_OK) return st;
-    if (!args || !*args) {
-        samc_model_errf(err, "model mlp needs its hidden layer sizes, e.g. mlp:128,64 "
-                        "(got \"%s\")", m->name);
-        return SAMC_EINVAL;
-    }
+    if (!args || !*args)
+        return samc_errf(err, SAMC_EINVAL, "model mlp needs its hidden layer sizes, e.g. mlp:128,64 "
+                         "(got \"%s\")", m->name);
     int hidden[MLP_MAX_LAYERS], nh = 0;
     const char *p = args;
     for (;;) {
-        if (*p < '0' || *p > '9') {
-            samc_model_errf(err, "model \"%.64s\": hidden layer sizes must be positive "
-                            "integers separated by commas, e.g. mlp:128,64", m->name);
-            return SAMC_EINVAL;
-        }
+        if (*p < '0' || *p > '9')
+            return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": hidden layer sizes must be positive "
+                             "integers separated by commas, e.g. mlp:128,64", m->name);
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (errno || v < 1 || v > (1L << 20)) {
-            samc_model_errf(err, "model \"%.64s\": hidden layer size %.16s is out of range "
-                            "(1..%ld)", m->name, p, 1L << 20);
-            return SAMC_EINVAL;
-        }
-        if (nh == MLP_MAX_LAYERS) {
-            samc_model_errf(err, "model \"%.64s\": more than %d hidden layers", m->name,
-                            MLP_MAX_LAYERS);
-            return SAMC_EINVAL;
-        }
+        if (errno || v < 1 || v > (1L << 20))
+            return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": hidden layer size %.16s is out of range "
+                             "(1..%ld)", m->name, p, 1L << 20);
+        if (nh == MLP_MAX_LAYERS)
+            return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": more than %d hidden layers", m->name,
+                             MLP_MAX_LAYERS);
         hidden[nh++] = (int)v;
         if (*end == '\0') break;
-        if (*end != ',') {
-            samc_model_errf(err, "model \"%.64s\": unexpected \"%.16s\" in the hidden layer "
-                            "list (positive integers separated by commas)", m->name, end);
-            return SAMC_EINVAL;
-        }
+        if (*end != ',')
+            return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": unexpected \"%.16s\" in the hidden layer "
+                             "list (positive integers separated by commas)", m->name, end);
         p = end + 1;
     }
     nn_net *net = nn_net_mlp((int)m->d, hidden, nh, K, err);
@@ -123,10 +109,8 @@ static samc_status cnn_setup(samc_model *m, const char *args, char *err)
     int K;
     samc_status st = check_common(m, &K, err);
     if (st != SAMC_OK) return st;
-    if (args) {
-        samc_model_errf(err, "model cnn takes no options (got \"%.64s\")", args);
-        return SAMC_EINVAL;
-    }
+    if (args)
+        return samc_errf(err, SAMC_EINVAL, "model cnn takes no options (got \"%.64s\")", args);
     if ((st = need_image(m, err)) != SAMC_OK) return st;
     nn_net *net = nn_net_cnn(m->channels, m->height, m->width, K, err);
     return net ? adopt(m, net, K) : SAMC_EINVAL;
@@ -144,11 +128,9 @@ static samc_status resnet_setup(samc_model *m, const char *args, char *err)
         depth = strtol(args, &end, 10);
         if (errno || *end != '\0' || depth > 10000) depth = -1;
     }
-    if (depth < 8 || (depth - 2) % 6 != 0) {
-        samc_model_errf(err, "model \"%.64s\": expected resnet:N with depth N = 6k+2, k >= 1 "
-                        "(8, 14, 20, 32, 44, 56, 110)", m->name);
-        return SAMC_EINVAL;
-    }
+    if (depth < 8 || (depth - 2) % 6 != 0)
+        return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": expected resnet:N with depth N = 6k+2, k >= 1 "
+                         "(8, 14, 20, 32, 44, 56, 110)", m->name);
     if ((st = need_image(m, err)) != SAMC_OK) return st;
     nn_net *net = nn_net_resnet((int)depth, m->channels, m->height, m->width, K, err);
     return net ? adopt(m, net, K) : SAMC_EINVAL;
@@ -227,13 +209,15 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
     return SAMC_OK;
 }
 
+static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->priv); }
+
 /* The three network models differ only in how they assemble the network. */
 #define NET_OPS(NAME, SETUP)                                                   \
     {                                                                          \
         .name = NAME, .kind = SAMC_MODEL_NET, .setup = SETUP,                  \
         .destroy = net_destroy, .init_params = net_init_params,                \
         .loss_grad = net_loss_grad, .evaluate = net_evaluate,                  \
-        .logits = net_logits,                                                  \
+        .logits = net_logits, .row_floats = net_row_floats,                    \
     }
 const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
 const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);

@@ -2,7 +2,7 @@
  * nn.h -- the private neural-network layer of samc: layer kernels
  * (layers.c) and networks built from them (network.c) over ONE flat parameter
  * buffer and ONE gradient buffer of identical layout (layers hold offsets
- * into them, STYLE 1).  The samc_model kinds "mlp", "cnn" and "resnet"
+ * into them).  The samc_model kinds "mlp", "cnn" and "resnet"
  * (src/model/net.c) are thin wrappers around an nn_net.  Not part of the
  * public interface; the tests include it to check each kernel on its own.
  *

@@ -1,6 +1,6 @@
 /*
- * sam.c -- one step of the SAM family over a flat parameter vector (SPEC
- * section 1), driven by a loss-and-gradient oracle.
+ * sam.c -- one step of the SAM family over a flat parameter vector
+ * (docs/MATH.md section 1), driven by a loss-and-gradient oracle.
  *
  *   SAM:   Foret et al., ICLR 2021, Eq. (2):   d = rho g / ||g||
  *   USAM:  Andriushchenko & Flammarion 2022:   d = rho g
@@ -10,11 +10,11 @@
  * and the base update: heavy ball m <- beta m + (u + wd x), x <- x - gamma m.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/optim_internal.h"
+#include "util/err.h"
 
 struct samc_optim {
     size_t n;
@@ -46,27 +46,19 @@ samc_optim_params samc_optim_default_params(void)
     return p;
 }
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            if (err) snprintf(err, SAMC_ERRLEN, __VA_ARGS__);                  \
-            return SAMC_EINVAL;                                                \
-        }                                                                      \
-    } while (0)
-
 samc_status samc_optim_params_check(const samc_optim_params *p, char *err)
 {
-    CHECK(p->kind >= SAMC_OPT_SGD && p->kind <= SAMC_OPT_GSAM, "unknown optimizer kind %d", (int)p->kind);
-    CHECK(p->lambda >= 0.0 && p->lambda <= 1.0, "lambda must be in [0, 1], got %g", p->lambda);
-    CHECK(p->alpha >= 0.0 && isfinite(p->alpha), "alpha must be >= 0, got %g", p->alpha);
-    CHECK(p->asam_eta > 0.0 && isfinite(p->asam_eta), "asam eta must be > 0, got %g", p->asam_eta);
-    CHECK(p->momentum >= 0.0 && p->momentum < 1.0, "momentum must be in [0, 1), got %g", p->momentum);
-    CHECK(p->weight_decay >= 0.0 && isfinite(p->weight_decay), "weight decay must be >= 0, got %g", p->weight_decay);
-    CHECK(p->rule >= SAMC_STEP_SCHEDULED && p->rule <= SAMC_STEP_DECSPS, "unknown step-size rule %d", (int)p->rule);
-    CHECK(p->polyak_c > 0.0 && isfinite(p->polyak_c), "polyak c must be > 0, got %g", p->polyak_c);
-    CHECK(p->polyak_cap > 0.0, "polyak cap gamma_b must be > 0, got %g", p->polyak_cap);
-    CHECK(isfinite(p->polyak_lb), "polyak lower bound l* must be finite, got %g", p->polyak_lb);
-    CHECK(p->eps > 0.0 && isfinite(p->eps), "eps must be > 0, got %g", p->eps);
+    SAMC_CHECK(p->kind >= SAMC_OPT_SGD && p->kind <= SAMC_OPT_GSAM, SAMC_EINVAL, "unknown optimizer kind %d", (int)p->kind);
+    SAMC_CHECK(p->lambda >= 0.0 && p->lambda <= 1.0, SAMC_EINVAL, "lambda must be in [0, 1], got %g", p->lambda);
+    SAMC_CHECK(p->alpha >= 0.0 && isfinite(p->alpha), SAMC_EINVAL, "alpha must be >= 0, got %g", p->alpha);
+    SAMC_CHECK(p->asam_eta > 0.0 && isfinite(p->asam_eta), SAMC_EINVAL, "asam eta must be > 0, got %g", p->asam_eta);
+    SAMC_CHECK(p->momentum >= 0.0 && p->momentum < 1.0, SAMC_EINVAL, "momentum must be in [0, 1), got %g", p->momentum);
+    SAMC_CHECK(p->weight_decay >= 0.0 && isfinite(p->weight_decay), SAMC_EINVAL, "weight decay must be >= 0, got %g", p->weight_decay);
+    SAMC_CHECK(p->rule >= SAMC_STEP_SCHEDULED && p->rule <= SAMC_STEP_DECSPS, SAMC_EINVAL, "unknown step-size rule %d", (int)p->rule);
+    SAMC_CHECK(p->polyak_c > 0.0 && isfinite(p->polyak_c), SAMC_EINVAL, "polyak c must be > 0, got %g", p->polyak_c);
+    SAMC_CHECK(p->polyak_cap > 0.0, SAMC_EINVAL, "polyak cap gamma_b must be > 0, got %g", p->polyak_cap);
+    SAMC_CHECK(isfinite(p->polyak_lb), SAMC_EINVAL, "polyak lower bound l* must be finite, got %g", p->polyak_lb);
+    SAMC_CHECK(p->eps > 0.0 && isfinite(p->eps), SAMC_EINVAL, "eps must be > 0, got %g", p->eps);
     return SAMC_OK;
 }
 
@@ -75,12 +67,9 @@ samc_status samc_optim_init(samc_optim **out, size_t n, const samc_optim_params 
     *out = NULL;
     samc_status s = samc_optim_params_check(p, err);
     if (s != SAMC_OK) return s;
-    if (n == 0) {
-        if (err) snprintf(err, SAMC_ERRLEN, "optimizer needs at least one parameter");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(n > 0, SAMC_EINVAL, "optimizer needs at least one parameter");
     samc_optim *o = calloc(1, sizeof *o);
-    if (!o) return SAMC_ENOMEM;
+    SAMC_CHECK(o, SAMC_ENOMEM, "out of memory for the optimizer");
     o->n = n;
     o->p = *p;
     o->g = malloc(n * sizeof(float));
@@ -90,8 +79,7 @@ samc_status samc_optim_init(samc_optim **out, size_t n, const samc_optim_params 
     if (p->momentum > 0.0) o->mom = calloc(n, sizeof(float));
     if (!o->g || !o->gp || !o->d || !o->xp || (p->momentum > 0.0 && !o->mom)) {
         samc_optim_free(o);
-        if (err) snprintf(err, SAMC_ERRLEN, "out of memory for %zu parameters", n);
-        return SAMC_ENOMEM;
+        return samc_errf(err, SAMC_ENOMEM, "out of memory for %zu parameters", n);
     }
     o->decsps_prev = samc_decsps_initial(p);
     *out = o;
@@ -136,67 +124,78 @@ static void scale_into(const float *restrict x, const float *restrict g, double 
     }
 }
 
-/* samc_perturbation given gn = ||g|| (the step has it from its NaN check),
- * writing xp = x + d too when xp is not NULL.  Returns c where d = c g (every
- * kind but asam); then, when xp is given, d itself is not written (the step
- * needs only x + d and <gp, d> = c <gp, g>).  asam returns NAN and writes d. */
-static double perturbation(const samc_optim_params *p, const float *restrict x, const float *restrict g,
-                           double gn, double rho, float *restrict d, float *restrict xp, size_t n)
+/* The scale c of d = c g for every kind but ASAM (SGD: 0), given gn = ||g||. */
+static double perturbation_scale(const samc_optim_params *p, double gn, double rho)
 {
-    double scale;
     switch (p->kind) {
-    case SAMC_OPT_SGD:
-        scale = 0.0;
-        break;
-    case SAMC_OPT_USAM:
-        scale = rho;
-        break;
-    case SAMC_OPT_UNIFIED:
-        scale = rho * ((1.0 - p->lambda) + p->lambda / (gn + p->eps));
-        break;
-    case SAMC_OPT_ASAM: {
-        /* ||T g|| with T = |x| + eta_a, then d = rho T^2 g / ||T g||. */
-        double tg2 = 0.0;
-        #pragma omp simd reduction(+ : tg2)
-        for (size_t i = 0; i < n; i++) {
-            double t = fabs((double)x[i]) + p->asam_eta;
-            tg2 += t * t * (double)g[i] * (double)g[i];
-        }
-        scale_into(x, g, rho / (sqrt(tg2) + p->eps), 1, p->asam_eta, d, xp, n);
-        return NAN;
-    }
+    case SAMC_OPT_SGD: return 0.0;
+    case SAMC_OPT_USAM: return rho;
+    case SAMC_OPT_UNIFIED: return rho * ((1.0 - p->lambda) + p->lambda / (gn + p->eps));
     case SAMC_OPT_SAM:
     case SAMC_OPT_GSAM:
-    default:
-        scale = rho / (gn + p->eps);
-        break;
+    default: return rho / (gn + p->eps);
     }
-    scale_into(x, g, scale, 0, 0.0, xp ? NULL : d, xp, n);
-    return scale;
+}
+
+/* ASAM: d = rho T^2 g / ||T g||, T = |x| + eta_a, into d and xp = x + d
+ * (each if not NULL).  d is not a multiple of g here. */
+static void asam_perturbation(const samc_optim_params *p, const float *restrict x, const float *restrict g,
+                              double rho, float *restrict d, float *restrict xp, size_t n)
+{
+    double tg2 = 0.0;
+    #pragma omp simd reduction(+ : tg2)
+    for (size_t i = 0; i < n; i++) {
+        double t = fabs((double)x[i]) + p->asam_eta;
+        tg2 += t * t * (double)g[i] * (double)g[i];
+    }
+    scale_into(x, g, rho / (sqrt(tg2) + p->eps), 1, p->asam_eta, d, xp, n);
 }
 
 double samc_perturbation(const samc_optim_params *p, const float *restrict x,
                          const float *restrict g, double rho, float *restrict d, size_t n)
 {
     double gn = samc_nrm2(g, n);
-    (void)perturbation(p, x, g, gn, rho, d, NULL, n);
+    if (p->kind == SAMC_OPT_ASAM)
+        asam_perturbation(p, x, g, rho, d, NULL, n);
+    else
+        scale_into(x, g, perturbation_scale(p, gn, rho), 0, 0.0, d, NULL, n);
     return gn;
 }
 
-/* ||gp||^2 and <gp, d> in one pass, in double: d = o->d when the
- * perturbation returned NAN, else d = c g (c the value it returned). */
-static void norm_and_dot(const samc_optim *o, double c, double *gp2, double *gpd)
+/* d as the step holds it: d = c v. */
+typedef struct perturb {
+    const float *v;
+    double c;
+} perturb;
+
+/* xp = x + d for the step, given gn = ||g||.  ASAM writes d into o->d (v =
+ * o->d, c = 1); every other kind has d = c g and writes only x + d (the
+ * step needs nothing else: <gp, d> = c <gp, g>). */
+static perturb perturb_into_xp(samc_optim *o, const float *x, double gn, double rho)
 {
-    const size_t n = o->n;
-    const float *restrict gp = o->gp, *restrict d = isnan(c) ? o->d : o->g;
+    perturb d = { o->g, 1.0 };
+    if (o->p.kind == SAMC_OPT_ASAM) {
+        asam_perturbation(&o->p, x, o->g, rho, o->d, o->xp, o->n);
+        d.v = o->d;
+    } else {
+        d.c = perturbation_scale(&o->p, gn, rho);
+        scale_into(x, o->g, d.c, 0, 0.0, NULL, o->xp, o->n);
+    }
+    return d;
+}
+
+/* ||gp||^2 and <gp, d> = c <gp, v> in one pass, in double. */
+static void norm_and_dot(const float *restrict gp, perturb d, size_t n, double *gp2, double *gpd)
+{
+    const float *restrict v = d.v;
     double a = 0.0, b = 0.0;
     #pragma omp simd reduction(+ : a, b)
     for (size_t i = 0; i < n; i++) {
         a += (double)gp[i] * (double)gp[i];
-        b += (double)gp[i] * (double)d[i];
+        b += (double)gp[i] * (double)v[i];
     }
     *gp2 = a;
-    *gpd = isnan(c) ? b : c * b;
+    *gpd = d.c * b;
 }
 
 /* ||v||^2 in double: finite iff every entry is (and none overflows it). */
@@ -232,18 +231,6 @@ static void base_update(samc_optim *o, float *restrict x, const float *u, double
     o->steps++;
 }
 
-static void fill_info(samc_step_info *info, double f, double fp, double gn, double gp2,
-                      double numer, double gamma)
-{
-    if (!info) return;
-    info->loss = f;
-    info->loss_perturbed = fp;
-    info->grad_norm = gn;
-    info->grad_norm_perturbed = sqrt(gp2);
-    info->numerator = numer;
-    info->step = gamma;
-}
-
 /* GSAM: dst = gp - alpha g_perp, g_perp = g - (<g,gp> / ||gp||^2) gp. */
 static void gsam_direction(const samc_optim_params *p, const float *g, const float *gp, double gp2,
                            float *dst, size_t n)
@@ -255,90 +242,84 @@ static void gsam_direction(const samc_optim_params *p, const float *g, const flo
     }
 }
 
-/* The step with a reduction hook (samc_oracle.reduce): local perturbation
- * per worker, then the averages.  With one worker (reduce = identity) it
- * computes exactly what the plain step does. */
-static samc_status step_reduced(samc_optim *o, const samc_oracle *orc, float *restrict x,
-                                double eta, double rho, samc_step_info *info)
+/* What a step measures on one worker, then (samc_oracle.reduce) averaged
+ * over the workers.  The reduced scalars are the first N_VALS fields. */
+enum { V_F, V_FP, V_GN, V_GPD, V_FAILED, N_VALS };
+typedef struct step_vals {
+    double v[N_VALS];  /* f, fp, ||g||, <gp, d>, 1 if a callback failed */
+    double gp2;        /* ||gp||^2 (of the averaged gp once reduced) */
+    float *gp;         /* pass-2 gradient (sgd: g) */
+    float *u;          /* direction: gp, or GSAM's (in o->xp) */
+} step_vals;
+
+/* This worker's part: pass 1, the perturbation, pass 2, the direction.
+ * Returns 0, or -1 when a callback failed or a value is not finite (then the
+ * caller marks the worker's contribution). */
+static int local_part(samc_optim *o, const samc_oracle *orc, const float *x, double rho, step_vals *s)
 {
-    const samc_optim_params *p = &o->p;
     const size_t n = o->n;
-    const int gsam = p->kind == SAMC_OPT_GSAM && p->alpha != 0.0;
-    double f = 0.0, fp = 0.0, gn = 0.0, gpd = 0.0;
-    float *gp = p->kind == SAMC_OPT_SGD ? o->g : o->gp;
-
-    /* local: pass 1, the perturbation, pass 2, the GSAM direction (into xp) */
-    double g2 = 0.0, gp2_local = 0.0;
-    int ok = orc->loss_grad(orc->user, x, o->g, &f, 1) == 0 && isfinite(f) && isfinite(g2 = sq_norm(o->g, n));
-    if (ok) {
-        gn = sqrt(g2);
-        if (p->kind == SAMC_OPT_SGD) {
-            fp = f;
-        } else {
-            double c = perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
-            ok = orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) == 0 && isfinite(fp);
-            if (ok) norm_and_dot(o, c, &gp2_local, &gpd);
-            ok = ok && isfinite(gp2_local);
-        }
+    double *v = s->v;
+    if (orc->loss_grad(orc->user, x, o->g, &v[V_F], 1) != 0) return v[V_FAILED] = 1.0, -1;
+    double g2 = sq_norm(o->g, n);
+    if (!isfinite(v[V_F]) || !isfinite(g2)) return -1;
+    v[V_GN] = sqrt(g2);
+    if (o->p.kind == SAMC_OPT_SGD) {   /* d = 0, pass 2 skipped: gp = g */
+        v[V_FP] = v[V_F];
+        s->gp2 = g2;
+        return 0;
     }
-    if (ok && gsam) gsam_direction(p, o->g, o->gp, gp2_local, o->xp, n);
-    if (!ok) {   /* every worker must still reduce: contribute NaN, all stop together */
-        f = NAN;
-        memset(gp, 0, n * sizeof *gp);
-        if (gsam) memset(o->xp, 0, n * sizeof *o->xp);
-    }
+    perturb d = perturb_into_xp(o, x, v[V_GN], rho);
+    if (orc->loss_grad(orc->user, o->xp, o->gp, &v[V_FP], 2) != 0) return v[V_FAILED] = 1.0, -1;
+    norm_and_dot(o->gp, d, n, &s->gp2, &v[V_GPD]);
+    if (!isfinite(v[V_FP]) || !isfinite(s->gp2)) return -1;
+    if (s->u != s->gp) gsam_direction(&o->p, o->g, o->gp, s->gp2, s->u, n);
+    return 0;
+}
 
-    /* global: the averages */
-    double vals[4] = { f, fp, gn, gpd };
-    if (orc->reduce(orc->user, vals, 4, gp, n) != 0) return SAMC_ECALLBACK;
-    if (gsam && orc->reduce(orc->user, NULL, 0, o->xp, n) != 0) return SAMC_ECALLBACK;
-    f = vals[0], fp = vals[1], gn = vals[2], gpd = vals[3];
-    double gp2 = sq_norm(gp, n);
-    if (!isfinite(f) || !isfinite(fp) || !isfinite(gp2) || (gsam && !isfinite(sq_norm(o->xp, n))))
-        return SAMC_ENAN;
-    double numer = fp - p->polyak_lb - gpd;
-    double gamma = step_size(o, numer, gp2, eta);
-    base_update(o, x, gsam ? o->xp : gp, gamma);
-    fill_info(info, f, fp, gn, gp2, numer, gamma);
+/* Averages over the workers (samc_oracle.reduce; NULL: one process, the
+ * local values are the averages).  Every worker calls it, a failed one with
+ * f = NaN and zero vectors, so that all of them return the same status. */
+static samc_status average(const samc_optim *o, const samc_oracle *orc, step_vals *s, int failed)
+{
+    const size_t n = o->n;
+    if (failed) {
+        s->v[V_F] = NAN;
+        memset(s->gp, 0, n * sizeof *s->gp);
+        if (s->u != s->gp) memset(s->u, 0, n * sizeof *s->u);
+    }
+    if (!orc->reduce) return SAMC_OK;
+    if (orc->reduce(orc->user, s->v, N_VALS, s->gp, n) != 0) return SAMC_ECALLBACK;
+    if (s->u != s->gp && orc->reduce(orc->user, NULL, 0, s->u, n) != 0) return SAMC_ECALLBACK;
+    s->gp2 = sq_norm(s->gp, n);
     return SAMC_OK;
 }
 
 samc_status samc_optim_step(samc_optim *o, const samc_oracle *orc, float *restrict x,
                             double eta, double rho, samc_step_info *info)
 {
-    if (orc->reduce) return step_reduced(o, orc, x, eta, rho, info);
     const samc_optim_params *p = &o->p;
-    const size_t n = o->n;
-    double f = 0.0, fp = 0.0;
+    step_vals s = { .v = { 0.0 }, .gp2 = 0.0 };
+    s.gp = p->kind == SAMC_OPT_SGD ? o->g : o->gp;
+    s.u = p->kind == SAMC_OPT_GSAM && p->alpha != 0.0 ? o->xp : s.gp;
 
-    /* pass 1 */
-    if (orc->loss_grad(orc->user, x, o->g, &f, 1) != 0) return SAMC_ECALLBACK;
-    double g2 = sq_norm(o->g, n);
-    if (!isfinite(f) || !isfinite(g2)) return SAMC_ENAN;
+    int failed = local_part(o, orc, x, rho, &s) != 0;
+    samc_status st = average(o, orc, &s, failed);
+    if (st != SAMC_OK) return st;
+    const double f = s.v[V_F], fp = s.v[V_FP];
+    if (s.v[V_FAILED] > 0.0) return SAMC_ECALLBACK;
+    if (!isfinite(f) || !isfinite(fp) || !isfinite(s.gp2) || (s.u != s.gp && !isfinite(sq_norm(s.u, o->n))))
+        return SAMC_ENAN;
 
-    /* perturbation and pass 2 (sgd: d = 0, gp = g) */
-    const float *gp = o->g;
-    double gn = sqrt(g2), gp2 = g2, gpd = 0.0;
-    if (p->kind == SAMC_OPT_SGD) {
-        fp = f;
-    } else {
-        double c = perturbation(p, x, o->g, gn, rho, o->d, o->xp, n);
-        if (orc->loss_grad(orc->user, o->xp, o->gp, &fp, 2) != 0) return SAMC_ECALLBACK;
-        norm_and_dot(o, c, &gp2, &gpd);
-        if (!isfinite(fp) || !isfinite(gp2)) return SAMC_ENAN;
-        gp = o->gp;
+    const double numer = fp - p->polyak_lb - s.v[V_GPD];
+    const double gamma = step_size(o, numer, s.gp2, eta);
+    base_update(o, x, s.u, gamma);
+    if (info) {
+        info->loss = f;
+        info->loss_perturbed = fp;
+        info->grad_norm = s.v[V_GN];
+        info->grad_norm_perturbed = sqrt(s.gp2);
+        info->numerator = numer;
+        info->step = gamma;
     }
-    double numer = fp - p->polyak_lb - gpd;
-
-    /* step size */
-    double gamma = step_size(o, numer, gp2, eta);
-
-    /* direction: GSAM removes alpha times the part of g orthogonal to gp */
-    if (p->kind == SAMC_OPT_GSAM && p->alpha != 0.0)
-        gsam_direction(p, o->g, o->gp, gp2, o->gp, n);
-
-    /* base update */
-    base_update(o, x, gp, gamma);
-    fill_info(info, f, fp, gn, gp2, numer, gamma);
     return SAMC_OK;
 }

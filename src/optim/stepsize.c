@@ -1,5 +1,5 @@
 /*
- * stepsize.c -- Polyak-type step sizes for the SAM family (SPEC section 2).
+ * stepsize.c -- Polyak-type step sizes for the SAM family (docs/MATH.md section 2).
  *
  *   [PS] Oikonomou & Loizou 2026, the SAM Polyak scheduler:
  *        gamma_t = min( [fp - l* - <gp, d>]_+ / (c ||gp||^2), gamma_b )

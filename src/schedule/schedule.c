@@ -1,6 +1,6 @@
 /*
- * schedule.c -- learning-rate, rho and batch-size schedules (SPEC section 3)
- * and their command-line spec strings (SPEC section 5).
+ * schedule.c -- learning-rate, rho and batch-size schedules and their
+ * command-line spec strings (docs/MATH.md section 3).
  *
  * Everything here is a pure function of its arguments: the trainer asks for
  * eta_t, rho_t and the batch size of an epoch, so a resumed run reproduces the
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "samc.h"
+#include "util/err.h"
 
 #define SCHED_PI 3.14159265358979323846
 
@@ -177,9 +178,8 @@ static samc_status parse_fail(const parse_ctx *c, const char *fmt, ...)
         if (iscntrl((unsigned char)*p))
             *p = '?';
     quote_text(quoted, sizeof quoted, c->spec ? c->spec : "(null)");
-    snprintf(c->err, SAMC_ERRLEN, "invalid %s \"%s\": %s (expected %s)", c->what,
-             quoted, detail, c->expect);
-    return SAMC_EINVAL;
+    return samc_errf(c->err, SAMC_EINVAL, "invalid %s \"%s\": %s (expected %s)", c->what, quoted,
+                     detail, c->expect);
 }
 
 /* The rest of the spec from p, quoted for a message. */
@@ -301,17 +301,9 @@ static samc_status expect_end(const parse_ctx *c, const char *p)
 /* Checks shared by the three parsers; returns SAMC_OK if s and spec are set. */
 static samc_status check_args(const parse_ctx *c, const void *s)
 {
-    if (s == NULL) {
-        if (c->err)
-            snprintf(c->err, SAMC_ERRLEN, "invalid %s: no schedule to fill", c->what);
-        return SAMC_EINVAL;
-    }
-    if (c->spec == NULL) {
-        if (c->err)
-            snprintf(c->err, SAMC_ERRLEN, "invalid %s: no spec given (expected %s)",
-                     c->what, c->expect);
-        return SAMC_EINVAL;
-    }
+    char *err = c->err;
+    SAMC_CHECK(s != NULL, SAMC_EINVAL, "invalid %s: no schedule to fill", c->what);
+    SAMC_CHECK(c->spec != NULL, SAMC_EINVAL, "invalid %s: no spec given (expected %s)", c->what, c->expect);
     return SAMC_OK;
 }
 

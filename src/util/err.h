@@ -11,9 +11,12 @@
 
 #include "samc.h"
 
-/* Formats the message into err (when err is not NULL) and returns s. */
-samc_status samc_errf(char *err, samc_status s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Formats the message into err (when err is not NULL). */
+void samc_errmsg(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* samc_errmsg, then the value s: a macro, so that the compiler sees which
+ * status a function returns (and what it leaves unset on that path). */
+#define samc_errf(err, s, ...) (samc_errmsg((err), __VA_ARGS__), (samc_status)(s))
 
 /* In a function returning samc_status with a `char *err` in scope: when cond
  * is false, write the message and return st. */

@@ -1,5 +1,5 @@
 /*
- * status.c -- descriptions of samc_status codes, and samc_errf (util/err.h).
+ * status.c -- descriptions of samc_status codes, and the error message of samc_errf (util/err.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,15 +7,13 @@
 #include "samc.h"
 #include "util/err.h"
 
-samc_status samc_errf(char *err, samc_status s, const char *fmt, ...)
+void samc_errmsg(char *err, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, SAMC_ERRLEN, fmt, ap);
-        va_end(ap);
-    }
-    return s;
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
+    va_end(ap);
 }
 
 const char *samc_strerror(samc_status s)
