@@ -12,16 +12,6 @@
 
 #include "samc.h"
 
-typedef struct ctx { samc_model *m; samc_dataset *ds; size_t np; } ctx;
-
-static int oracle(void *u, const float *x, float *g, double *loss, int pass)
-{
-    ctx *c = u;
-    samc_model_set_pass(c->m, pass);
-    if (g) memset(g, 0, c->np * sizeof *g);
-    return samc_model_loss_grad(c->m, c->ds, NULL, c->ds->n, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
-}
-
 static double now(void)
 {
     struct timespec t;
@@ -54,14 +44,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    ctx c = { m, &ds, samc_model_n_params(m) };
-    float *x = malloc(c.np * sizeof(float));
+    samc_model_batch batch = { .model = m, .ds = &ds, .nb = ds.n, .scale = 1.0 };
+    samc_oracle orc = samc_model_oracle(&batch);
+    float *x = malloc(orc.n * sizeof(float));
     samc_model_init_params(m, x, &r);
     samc_optim_params p = samc_optim_default_params();
     p.kind = strcmp(opt, "sgd") ? SAMC_OPT_SAM : SAMC_OPT_SGD;
     samc_optim *o;
-    samc_optim_init(&o, c.np, &p, err);
-    samc_oracle orc = { c.np, oracle, &c, NULL };
+    samc_optim_init(&o, orc.n, &p, err);
     for (int i = 0; i < 3; i++) samc_optim_step(o, &orc, x, 0.01, 0.05, NULL);  /* warm-up */
     double t0 = now();
     for (int i = 0; i < iters; i++) samc_optim_step(o, &orc, x, 0.01, 0.05, NULL);

@@ -512,6 +512,28 @@ samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
 samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
                                 const float *x, double *loss, double *acc);
 
+/*
+ * The model as an oracle (section 3) on a fixed batch: rows idx[0..nb) of ds
+ * (idx NULL: rows 0..nb).  Each loss_grad(user = b, x, grad, &loss, pass)
+ * sets the model's pass (samc_model_set_pass), zeroes grad (if not NULL),
+ * and calls samc_model_loss_grad(model, ds, idx, nb, x, grad, scale, 1,
+ * &loss): the batch mean with the l2 term, times scale (1 for a plain batch;
+ * a data-parallel shard's share of the global batch otherwise).  nb = 0 (an
+ * empty shard) gives loss 0 and a zero gradient.  The callback returns 0 on
+ * success and -1 on failure; status holds the last call's samc_status.  The
+ * fields may be changed between calls (a new batch each step); the oracle
+ * keeps the pointer b, which must outlive it.
+ */
+typedef struct samc_model_batch {
+    samc_model *model;
+    const samc_dataset *ds;
+    const size_t *idx;      /* NULL: rows 0..nb of ds */
+    size_t nb;
+    double scale;           /* 1.0 for the batch mean */
+    samc_status status;     /* set by each call */
+} samc_model_batch;
+samc_oracle samc_model_oracle(samc_model_batch *b);
+
 /* -------------------------------------------------------- 8. quadratic problems */
 
 /* f(x) = 1/2 x'Hx - b'x + c with H symmetric n x n (row-major, double).

@@ -214,14 +214,6 @@ static void test_average_sharpness(void **state)
 /* ---- on a small MLP: HVPs against second differences of the loss, a
  * symmetric Hessian, and Lanczos against a dense eigen-solve ---- */
 
-typedef struct mlp_ctx { samc_model *m; samc_dataset *ds; size_t np; } mlp_ctx;
-static int mlp_oracle(void *u, const float *x, float *g, double *loss, int pass)
-{
-    mlp_ctx *c = u;
-    samc_model_set_pass(c->m, pass);
-    if (g) memset(g, 0, c->np * sizeof *g);
-    return samc_model_loss_grad(c->m, c->ds, NULL, c->ds->n, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
-}
 
 static void test_mlp_hessian(void **state)
 {
@@ -240,8 +232,8 @@ static void test_mlp_hessian(void **state)
     assert_int_equal(n, D * 5 + 5 + 5 * K + K);
     float *w = malloc(n * sizeof *w), *e = calloc(n, sizeof *e), *col = malloc(n * sizeof *col);
     samc_model_init_params(m, w, &r);
-    mlp_ctx c = { m, &ds, n };
-    samc_oracle o = { n, mlp_oracle, &c, NULL };
+    samc_model_batch c = { .model = m, .ds = &ds, .nb = ds.n, .scale = 1.0 };
+    samc_oracle o = samc_model_oracle(&c);
     double *H = malloc(n * n * sizeof *H), *ev = malloc(n * sizeof *ev);
     for (size_t j = 0; j < n; j++) { /* column j = H e_j */
         e[j] = 1.0f;
@@ -266,9 +258,9 @@ static void test_mlp_hessian(void **state)
     assert_int_equal(samc_hvp(&o, w, v, 1e-3, hv, NULL), SAMC_OK);
     double vhv = samc_dot(v, hv, n), h = 1e-2, f0, fp, fm;
     for (size_t i = 0; i < n; i++) xp[i] = (float)(w[i] + h * v[i]), xm[i] = (float)(w[i] - h * v[i]);
-    mlp_oracle(&c, w, NULL, &f0, 0);
-    mlp_oracle(&c, xp, NULL, &fp, 0);
-    mlp_oracle(&c, xm, NULL, &fm, 0);
+    o.loss_grad(o.user, w, NULL, &f0, 0);
+    o.loss_grad(o.user, xp, NULL, &fp, 0);
+    o.loss_grad(o.user, xm, NULL, &fm, 0);
     print_message("v'Hv = %.6g by HVP, %.6g by second differences of the loss\n", vhv, (fp - 2 * f0 + fm) / (h * h));
     assert_true(fabs(vhv) > 1e-3);
     assert_close((fp - 2 * f0 + fm) / (h * h), vhv, 5e-2, 1e-3);

@@ -296,6 +296,43 @@ static void test_minibatch_accumulation(void **state)
     }
 }
 
+/* samc_model_oracle: the grad it returns is overwritten (not accumulated),
+ * equals samc_model_loss_grad on the same rows and scale, an empty batch
+ * gives 0 and a zero gradient, and a bad row fails with -1 and the status. */
+static void test_model_oracle(void **state)
+{
+    (void)state;
+    samc_dataset ds = make_data(20, FD_D, FD_K, 41);
+    samc_model *m = make_model("softmax", FD_D, FD_K, 0.1, 1);
+    const size_t np = samc_model_n_params(m);
+    float *x = malloc(np * sizeof *x), *g = malloc(np * sizeof *x), *want = calloc(np, sizeof *x);
+    assert_true(x && g && want);
+    random_params(x, np, 0.5, 42);
+    random_params(g, np, 1.0, 43);   /* garbage the oracle must overwrite */
+    size_t idx[5] = { 3, 17, 0, 9, 9 };
+    samc_model_batch b = { .model = m, .ds = &ds, .idx = idx, .nb = 5, .scale = 0.25 };
+    samc_oracle o = samc_model_oracle(&b);
+    assert_int_equal(o.n, np);
+    assert_null(o.reduce);
+    double f = NAN, fw = NAN;
+    assert_int_equal(o.loss_grad(o.user, x, g, &f, 2), 0);
+    assert_int_equal(b.status, SAMC_OK);
+    assert_int_equal(samc_model_loss_grad(m, &ds, idx, 5, x, want, 0.25, 1, &fw), SAMC_OK);
+    assert_true(f == fw && f > 0.0);
+    assert_memory_equal(g, want, np * sizeof *g);
+    b.nb = 0;   /* an empty shard */
+    assert_int_equal(o.loss_grad(o.user, x, g, &f, 1), 0);
+    assert_true(f == 0.0);
+    for (size_t i = 0; i < np; i++) assert_true(g[i] == 0.0f);
+    idx[1] = 20;   /* out of range */
+    b.nb = 5;
+    assert_int_equal(o.loss_grad(o.user, x, g, &f, 1), -1);
+    assert_int_equal(b.status, SAMC_EINVAL);
+    free(x); free(g); free(want);
+    samc_model_free(m);
+    free_data(&ds);
+}
+
 /* Batches larger than the library's internal row and column blocks (and
  * rows chosen through idx): the gradient equals one computed here in double. */
 static void test_large_batch_gradient(void **state)
@@ -805,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_linear_regresses_on_label_values),
         cmocka_unit_test(test_directional),
         cmocka_unit_test(test_minibatch_accumulation),
+        cmocka_unit_test(test_model_oracle),
         cmocka_unit_test(test_large_batch_gradient),
         cmocka_unit_test(test_l2_term),
         cmocka_unit_test(test_closed_forms_at_zero),

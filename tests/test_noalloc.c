@@ -14,16 +14,6 @@ void *__wrap_malloc(size_t n) { n_alloc++; return __real_malloc(n); }
 void *__wrap_calloc(size_t k, size_t n) { n_alloc++; return __real_calloc(k, n); }
 void *__wrap_realloc(void *p, size_t n) { n_alloc++; return __real_realloc(p, n); }
 
-typedef struct ctx { samc_model *m; samc_dataset *ds; size_t nb, np; } ctx;
-
-static int oracle(void *u, const float *x, float *g, double *loss, int pass)
-{
-    ctx *c = u;
-    samc_model_set_pass(c->m, pass);
-    if (g) memset(g, 0, c->np * sizeof *g);
-    return samc_model_loss_grad(c->m, c->ds, NULL, c->nb, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
-}
-
 static void steps_allocate_nothing(const char *spec, int C, int H, int W, int K)
 {
     const size_t n = 32, d = (size_t)C * H * W;
@@ -37,8 +27,9 @@ static void steps_allocate_nothing(const char *spec, int C, int H, int W, int K)
     samc_model *m;
     samc_errbuf err;
     assert_int_equal(samc_model_create_for(&m, spec, &ds, 1e-4, 1, err), SAMC_OK);
-    ctx c = { m, &ds, n, samc_model_n_params(m) };
-    float *x = malloc(c.np * sizeof *x);
+    samc_model_batch c = { .model = m, .ds = &ds, .nb = n, .scale = 1.0 };
+    samc_oracle orc = samc_model_oracle(&c);
+    float *x = malloc(orc.n * sizeof *x);
     samc_model_init_params(m, x, &r);
     samc_optim_params p = samc_optim_default_params();
     p.kind = SAMC_OPT_GSAM;
@@ -46,8 +37,7 @@ static void steps_allocate_nothing(const char *spec, int C, int H, int W, int K)
     p.momentum = 0.9;
     p.rule = SAMC_STEP_POLYAK;
     samc_optim *o;
-    assert_int_equal(samc_optim_init(&o, c.np, &p, err), SAMC_OK);
-    samc_oracle orc = { c.np, oracle, &c, NULL };
+    assert_int_equal(samc_optim_init(&o, orc.n, &p, err), SAMC_OK);
     for (int t = 0; t < 2; t++) assert_int_equal(samc_optim_step(o, &orc, x, 0.01, 0.05, NULL), SAMC_OK);
     long before = n_alloc;
     for (int t = 0; t < 4; t++) {

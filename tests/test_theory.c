@@ -22,25 +22,16 @@ typedef struct ridge {
     double *xstar;  /* minimizer, from the normal equations in double */
     double fstar;
     double L, mu;   /* extreme eigenvalues of H = A'A/n */
-    const size_t *idx;
-    size_t nb;
+    samc_model_batch batch;  /* the oracle's batch: all rows unless a run sets idx, nb */
 } ridge;
 
-static int ridge_loss_grad(void *u, const float *x, float *g, double *loss, int pass)
-{
-    (void)pass;
-    ridge *r = u;
-    if (g) memset(g, 0, r->d * sizeof *g);
-    return samc_model_loss_grad(r->m, &r->data.train, r->idx, r->idx ? r->nb : r->n, x, g, 1.0, 1, loss);
-}
-
+/* f on all rows. */
 static double ridge_f(ridge *r, const float *x)
 {
     double f;
-    const size_t *save = r->idx;
-    r->idx = NULL;
-    ridge_loss_grad(r, x, NULL, &f, 1);
-    r->idx = save;
+    samc_model_batch all = { r->m, &r->data.train, NULL, r->n, 1.0, SAMC_OK };
+    samc_oracle o = samc_model_oracle(&all);
+    assert_int_equal(o.loss_grad(o.user, x, NULL, &f, 1), 0);
     return f;
 }
 
@@ -53,6 +44,7 @@ static void ridge_open(ridge *r, const char *spec)
     r->n = ds->n;
     r->d = ds->d;
     assert_int_equal(samc_model_create(&r->m, "linear", r->d, 0, 0.0, 0, err), SAMC_OK);
+    r->batch = (samc_model_batch){ r->m, ds, NULL, r->n, 1.0, SAMC_OK };
     size_t n = r->n, d = r->d;
     double *H = calloc(d * d, sizeof *H), *C = malloc(d * d * sizeof *C), *v = malloc(d * sizeof *v);
     r->xstar = calloc(d, sizeof *r->xstar);
@@ -157,7 +149,7 @@ static void test_linear_rate_strongly_convex(void **state)
     assert_close(r.L / r.mu, 100.0, 1e-2, 0);
     const double rho = 1.0 / (2.0 * r.L);
     const double q = 1.0 - (1.0 - r.L * rho) * (1.0 - r.L * rho) * r.mu / (4.0 * r.L);
-    samc_oracle o = { r.d, ridge_loss_grad, &r, NULL };
+    samc_oracle o = samc_model_oracle(&r.batch);
     samc_optim *opt = make_opt(r.d, SAMC_OPT_USAM, INFINITY, 0.0);
     float *x = calloc(r.d, sizeof *x);
     const double f0 = ridge_f(&r, x);
@@ -243,21 +235,20 @@ static void test_sublinear_rate_convex(void **state)
  * shuffle; returns the mean of f - f* over the last `tail` steps. */
 static double stochastic_run(ridge *r, samc_opt_kind kind, double rho, int steps, int tail, uint64_t seed)
 {
-    samc_oracle o = { r->d, ridge_loss_grad, r, NULL };
+    samc_oracle o = samc_model_oracle(&r->batch);
     samc_optim *opt = make_opt(r->d, kind, 1.0, 0.0);
     float *x = calloc(r->d, sizeof *x);
     size_t *perm = malloc(r->n * sizeof *perm);
     for (size_t i = 0; i < r->n; i++) perm[i] = i;
     samc_rng rng;
     samc_rng_seed(&rng, seed);
-    r->nb = 10;
+    r->batch.nb = 10;
     double acc = 0;
     for (int t = 0; t < steps; t++) {
-        size_t k = (size_t)t % (r->n / r->nb);
+        size_t k = (size_t)t % (r->n / r->batch.nb);
         if (k == 0) samc_rng_shuffle(&rng, perm, r->n);
-        r->idx = perm + k * r->nb;
+        r->batch.idx = perm + k * r->batch.nb;
         assert_int_equal(samc_optim_step(opt, &o, x, 0, rho, NULL), SAMC_OK);
-        r->idx = NULL;
         if (t >= steps - tail) acc += ridge_f(r, x) - r->fstar;
     }
     free(perm);
@@ -307,7 +298,7 @@ static void test_stochastic_noise_neighborhood(void **state)
  * shrinking like rho^2, while USAM at the same rho converges. */
 static double sam_plateau(ridge *r, samc_opt_kind kind, double rho, int steps, double *drift)
 {
-    samc_oracle o = { r->d, ridge_loss_grad, r, NULL };
+    samc_oracle o = samc_model_oracle(&r->batch);
     samc_optim *opt = make_opt(r->d, kind, INFINITY, r->fstar);
     float *x = calloc(r->d, sizeof *x);
     double f_mid = 0;

@@ -62,17 +62,6 @@ static double norm(const float *a, size_t n)
     return sqrt(s);
 }
 
-typedef struct ctx { samc_model *m; samc_dataset *ds; size_t np; } ctx;
-
-static int oracle(void *u, const float *x, float *g, double *loss, int pass)
-{
-    ctx *c = u;
-    samc_model_set_pass(c->m, pass);
-    if (g) memset(g, 0, c->np * sizeof *g);
-    return samc_model_loss_grad(c->m, c->ds, NULL, c->ds->n, x, g, 1.0, 1, loss) == SAMC_OK ? 0
-                                                                                            : -1;
-}
-
 /* Loss, gradient (pass 1, training mode), running statistics after it, and
  * the parameters after 3 SAM steps, on `threads` threads, all from the same
  * fresh model and initial point. */
@@ -110,8 +99,8 @@ static result run(const problem *pb, int threads)
     p.momentum = 0.9;
     samc_optim *o;
     assert_int_equal(samc_optim_init(&o, np, &p, err), SAMC_OK);
-    ctx c = { m, &ds, np };
-    samc_oracle orc = { np, oracle, &c, NULL };
+    samc_model_batch c = { .model = m, .ds = &ds, .nb = ds.n, .scale = 1.0 };
+    samc_oracle orc = samc_model_oracle(&c);
     for (int t = 0; t < 3; t++)
         assert_int_equal(samc_optim_step(o, &orc, res.x, 0.05, 0.05, NULL), SAMC_OK);
     samc_optim_free(o);

@@ -246,23 +246,6 @@ static void check_seg(const char *what, const char *path, const double *got,
                      path, what, k, got[k], (double)want[k], rtol, atol);
 }
 
-/* ------------------------------------------------------------ the oracle */
-
-typedef struct net_oracle {
-    samc_model *m;
-    const samc_dataset *ds;
-    size_t n;
-} net_oracle;
-
-static int net_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
-{
-    net_oracle *o = user;
-    samc_model_set_pass(o->m, pass);
-    if (grad) memset(grad, 0, o->n * sizeof *grad);
-    samc_status st = samc_model_loss_grad(o->m, o->ds, NULL, o->ds->n, x, grad, 1.0, 1, loss);
-    return st == SAMC_OK ? 0 : 1;
-}
-
 /* -------------------------------------------------------------- one case */
 
 typedef struct opt_case {
@@ -370,8 +353,8 @@ static void run_fixture(const char *file, const char *spec)
                   fix_need(&fx, "buffers_after", nbuf), NULL, nbuf, RTOL_BUF, ATOL_BUF);
 
     /* three steps of each optimizer on the same batch */
-    net_oracle no = { m, &ds, n };
-    samc_oracle orc = { n, net_loss_grad, &no, NULL };
+    samc_model_batch batch = { .model = m, .ds = &ds, .nb = ds.n, .scale = 1.0 };
+    samc_oracle orc = samc_model_oracle(&batch);
     float *x = malloc(n * sizeof *x);
     assert_non_null(x);
     for (size_t k = 0; k < sizeof OPTS / sizeof OPTS[0]; k++) {

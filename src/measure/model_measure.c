@@ -53,23 +53,22 @@ samc_status samc_measure_params_check(const samc_measure_params *p, char *err)
     return SAMC_EINVAL;
 }
 
+/* The model on rows first..first+nb-1 of a data set (a view of them, so the
+ * model sees a contiguous batch), through samc_model_oracle. */
 typedef struct rows_ctx {
-    samc_model *m;
     const samc_dataset *ds;
-    size_t first, nb, np;
+    samc_dataset view;
+    samc_model_batch b;
+    size_t np;
 } rows_ctx;
 
-/* The model on rows first..first+nb-1 in evaluation mode. */
-static int rows_loss_grad(void *u, const float *x, float *g, double *loss, int pass)
+static void set_rows(rows_ctx *c, size_t first, size_t nb)
 {
-    rows_ctx *c = u;
-    samc_model_set_pass(c->m, pass);
-    if (g) memset(g, 0, c->np * sizeof *g);
-    samc_dataset view = *c->ds;
-    view.x = c->ds->x + c->first * c->ds->d;
-    view.y = c->ds->y + c->first;
-    view.n = c->nb;
-    return samc_model_loss_grad(c->m, &view, NULL, c->nb, x, g, 1.0, 1, loss) == SAMC_OK ? 0 : -1;
+    c->view = *c->ds;
+    c->view.x = c->ds->x + first * c->ds->d;
+    c->view.y = c->ds->y + first;
+    c->view.n = nb;
+    c->b.nb = nb;
 }
 
 /* ||grad f|| of the mean loss over rows 0..N-1, accumulated over batches of
@@ -87,9 +86,8 @@ static samc_status grad_norm(rows_ctx *c, const samc_oracle *o, const float *x, 
     }
     samc_status st = SAMC_OK;
     for (size_t first = 0; first < N && st == SAMC_OK; first += batch) {
-        c->first = first;
-        c->nb = first + batch <= N ? batch : N - first;
-        double loss, w = (double)c->nb / (double)N;
+        set_rows(c, first, first + batch <= N ? batch : N - first);
+        double loss, w = (double)c->b.nb / (double)N;
         if (o->loss_grad(o->user, x, g, &loss, 0) != 0) {
             if (err) snprintf(err, SAMC_ERRLEN, "measure: gradient evaluation failed");
             st = SAMC_ECALLBACK;
@@ -123,8 +121,9 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
         if (err) snprintf(err, SAMC_ERRLEN, "measure: the data set is empty");
         return SAMC_EINVAL;
     }
-    rows_ctx c = { m, ds, 0, 0, samc_model_n_params(m) };
-    samc_oracle o = { c.np, rows_loss_grad, &c, NULL };
+    rows_ctx c = { .ds = ds, .b = { .model = m, .ds = &c.view, .scale = 1.0 },
+                   .np = samc_model_n_params(m) };
+    samc_oracle o = samc_model_oracle(&c.b);
     for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
         r->value[k] = r->stderr_[k] = r->seconds[k] = NAN;
         if (!(p->which & (1u << k))) continue;
@@ -136,8 +135,7 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
             double sum = 0.0, sum2 = 0.0;
             int nbatch = 0;
             for (size_t first = 0; first < N; first += p->batch, nbatch++) {
-                c.first = first;
-                c.nb = first + p->batch <= N ? p->batch : N - first;
+                set_rows(&c, first, first + p->batch <= N ? p->batch : N - first);
                 double v, se = 0.0;
                 if (k == SAMC_MEASURE_AVG)
                     st = samc_sharpness_average(&o, x, sp.rho, 0, p->avg_draws, sp.seed + (uint64_t)nbatch, &v, &se, err);
@@ -155,8 +153,7 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
             st = grad_norm(&c, &o, x, N, p->batch, &r->value[k], err);
             if (st != SAMC_OK) return st;
         } else {
-            c.first = 0;
-            c.nb = N;
+            set_rows(&c, 0, N);
             if (k == SAMC_MEASURE_HESSIAN_TOP) {
                 samc_hessian_params hp = p->hessian;
                 hp.top_k = 1;

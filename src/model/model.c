@@ -291,3 +291,24 @@ samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
     convex_logits(m, ds, idx, nb, x, out);
     return SAMC_OK;
 }
+
+/* The oracle callback of samc_model_oracle. */
+static int batch_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
+{
+    samc_model_batch *b = user;
+    samc_model_set_pass(b->model, pass);
+    if (grad) memset(grad, 0, b->model->n_params * sizeof *grad);
+    if (b->nb == 0) {
+        *loss = 0.0;
+        b->status = SAMC_OK;
+        return 0;
+    }
+    b->status = samc_model_loss_grad(b->model, b->ds, b->idx, b->nb, x, grad, b->scale, 1, loss);
+    return b->status == SAMC_OK ? 0 : -1;
+}
+
+samc_oracle samc_model_oracle(samc_model_batch *b)
+{
+    samc_oracle o = { b && b->model ? b->model->n_params : 0, batch_loss_grad, b, NULL };
+    return o;
+}
