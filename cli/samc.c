@@ -35,6 +35,7 @@ typedef struct cli {
     char out[1024];
     char ckpt[1024];
     char format[16];
+    char progress[8];
 } cli;
 
 static void cli_defaults(cli *c)
@@ -48,6 +49,7 @@ static void cli_defaults(cli *c)
     c->p.epochs = 5;
     snprintf(c->out, sizeof c->out, "out");
     snprintf(c->format, sizeof c->format, "table");
+    snprintf(c->progress, sizeof c->progress, "auto");
 }
 
 /* ---- value parsers: strict, whole string, finite unless allowed ---- */
@@ -343,6 +345,14 @@ static int set_perturb(cli *c, const char *v, char *err)
 }
 static void get_perturb(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
 
+static int set_progress(cli *c, const char *v, char *err)
+{
+    if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
+        return BAD("--progress: expected auto, bar, lines or none, got '%s'", v);
+    return set_string(c->progress, sizeof c->progress, "progress", v, err);
+}
+static void get_progress(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->progress); }
+
 static int set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
 static void get_none(const cli *c, char *b, size_t n) { (void)c; snprintf(b, n, "%s", ""); }
 
@@ -420,7 +430,11 @@ static const flag flags[] = {
     { "keep", "N", CMD_TRAIN, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
     { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
       "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
-    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
+    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL,
+      "no configuration table, no epoch lines, and --progress auto is none" },
+    { "progress", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_progress, get_progress,
+      "progress on stderr: bar (redrawn in place) | lines (one every 10 s and one per\n"
+      "  checkpoint) | none | auto (a bar on a terminal outside mpirun, else lines)" },
     { "perturb", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_perturb, get_perturb,
       "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
       "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" },
@@ -637,6 +651,90 @@ static void on_signal(int sig)
     samc_train_request_stop();
 }
 
+/* A run's inputs, checked on every rank: flags (defaults < OUT/config.txt
+ * with --resume < --config FILE < flags), data, model, parameter vector,
+ * the output directory and its config.txt (rank 0).  0 or -1 (err). */
+static int train_prepare(cli *c, int argc, char **argv, const char **resume, samc_data *data, samc_model **m,
+                         float **x, char *err)
+{
+    const int lead = samc_dist_rank() == 0;
+    const char *config = NULL;
+    char path[1100];
+    for (int i = 0; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) *resume = argv[i + 1];
+        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
+    }
+    if (*resume) {
+        snprintf(path, sizeof path, "%s/config.txt", *resume);
+        if (read_config(c, CMD_TRAIN, path, NULL, err) != 0) return -1;
+        set_string(c->out, sizeof c->out, "out", *resume, err);
+    }
+    if (config && read_config(c, CMD_TRAIN, config, NULL, err) != 0) return -1;
+    if (parse_args(c, CMD_TRAIN, argc, argv, err) != 0) return -1;
+    if (*resume && strcmp(c->out, *resume) != 0) return BAD("--resume OUT continues in OUT: leave out --out");
+    snprintf(c->p.data_name, sizeof c->p.data_name, "%.127s", c->data);
+    if (samc_train_params_check(&c->p, err) != SAMC_OK) return -1;
+    if (load_data(c, data, !c->p.quiet && lead, err) != SAMC_OK) return -1;
+    if (samc_model_create_for(m, c->model, &data->train, c->p.l2, c->p.bias, err) != SAMC_OK) return -1;
+    if (!c->p.quiet && lead) {
+        print_config(c, data, *m, stdout);
+        fflush(stdout);
+    }
+    if (!(*x = malloc(samc_model_n_params(*m) * sizeof(float)))) return BAD("out of memory");
+    if (lead && !*resume && samc_make_dir(c->out, err) != SAMC_OK) return -1;
+    if (lead && write_config(c, err) != 0) return -1;
+    return 0;
+}
+
+/* Data parallel: the cores of a node shared among its ranks, unless the
+ * threads are given (--threads, OMP_NUM_THREADS). */
+static void share_cores(cli *c)
+{
+#ifdef SAMC_MPI
+    if (c->p.threads != 0 || getenv("OMP_NUM_THREADS")) return;
+    MPI_Comm node;
+    int local = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (local > 1) c->p.threads = cores / local > 1 ? (int)(cores / local) : 1;
+#else
+    (void)c;
+#endif
+}
+
+/* --progress auto: a bar when stderr is a terminal, plain lines otherwise --
+ * and under an MPI launcher, which may give every rank a pseudo-terminal
+ * whatever the output is redirected to (Open MPI does). */
+static samc_progress_mode progress_mode(const cli *c)
+{
+    static const char *const launcher_env[] = { "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE" };
+    if (!strcmp(c->progress, "bar")) return SAMC_PROGRESS_BAR;
+    if (!strcmp(c->progress, "lines")) return SAMC_PROGRESS_LINES;
+    if (!strcmp(c->progress, "none") || c->p.quiet) return SAMC_PROGRESS_NONE;
+    for (size_t i = 0; i < sizeof launcher_env / sizeof *launcher_env; i++)
+        if (getenv(launcher_env[i])) return SAMC_PROGRESS_LINES;
+    return isatty(STDERR_FILENO) ? SAMC_PROGRESS_BAR : SAMC_PROGRESS_LINES;
+}
+
+/* The run: the layered trainer driven step by step (include/samc.h, section
+ * 10); epoch lines on stdout, progress on stderr. */
+static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m, float *x, int resume,
+                              samc_train_log *lg, char *err)
+{
+    samc_train_callbacks cb = samc_train_log_callbacks(lg);
+    samc_trainer *t;
+    samc_status st = samc_trainer_init(&t, &c->p, data, m, c->out, x, resume, &cb, err);
+    while (st == SAMC_OK && !samc_trainer_done(t)) {
+        st = samc_trainer_step(t, err);
+        if (st == SAMC_OK && samc_trainer_epoch_over(t)) st = samc_trainer_end_epoch(t, err);
+    }
+    if (st == SAMC_OK) st = samc_trainer_finish(t, err);
+    samc_trainer_free(t);
+    return st;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     /* data parallel (an MPI build under mpirun): every rank runs this; rank 0
@@ -650,66 +748,26 @@ static int cmd_train(int argc, char **argv)
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
-    /* precedence: defaults < OUT/config.txt (--resume) < --config FILE < flags */
-    const char *resume = NULL, *config = NULL;
-    for (int i = 0; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
-    }
-    char path[1100];
-    int bad = 0, rc = 0;
+    const char *resume = NULL;
     samc_data data;
     memset(&data, 0, sizeof data);
     samc_model *m = NULL;
     float *x = NULL;
-    if (resume) {
-        snprintf(path, sizeof path, "%s/config.txt", resume);
-        if (read_config(&c, CMD_TRAIN, path, NULL, err) != 0) bad = 1;
-        else set_string(c.out, sizeof c.out, "out", resume, err);
-    }
-    if (!bad && config && read_config(&c, CMD_TRAIN, config, NULL, err) != 0) bad = 1;
-    if (!bad && parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) bad = 1;
-    if (!bad && resume && strcmp(c.out, resume) != 0) {
-        snprintf(err, sizeof err, "--resume OUT continues in OUT: leave out --out");
-        bad = 1;
-    }
-    if (!bad) {
-        snprintf(c.p.data_name, sizeof c.p.data_name, "%.127s", c.data);
-        if (samc_train_params_check(&c.p, err) != SAMC_OK) bad = 1;
-    }
-    if (!bad && load_data(&c, &data, !c.p.quiet && lead, err) != SAMC_OK) bad = 1;
-    if (!bad && samc_model_create_for(&m, c.model, &data.train, c.p.l2, c.p.bias, err) != SAMC_OK) bad = 1;
-    if (!bad && !c.p.quiet && lead) {
-        print_config(&c, &data, m, stdout);
-        fflush(stdout);
-    }
-    if (!bad && !(x = malloc(samc_model_n_params(m) * sizeof(float)))) {
-        snprintf(err, sizeof err, "out of memory");
-        bad = 1;
-    }
-    if (!bad && lead && !resume && samc_make_dir(c.out, err) != SAMC_OK) bad = 1;
-    if (!bad && lead && write_config(&c, err) != 0) bad = 1;
+    int rc = 0;
+    int bad = train_prepare(&c, argc, argv, &resume, &data, &m, &x, err) != 0;
     if (samc_dist_agree(bad ? SAMC_EINVAL : SAMC_OK, err) != SAMC_OK) {
         rc = lead ? die(err) : 1;
         goto out;
     }
-#ifdef SAMC_MPI
-    if (c.p.threads == 0 && !getenv("OMP_NUM_THREADS")) {   /* share the cores of a node among its ranks */
-        MPI_Comm node;
-        int local = 1;
-        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-        MPI_Comm_size(node, &local);
-        MPI_Comm_free(&node);
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (local > 1) c.p.threads = cores / local > 1 ? (int)(cores / local) : 1;
-    }
-#endif
+    share_cores(&c);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    samc_status st = samc_train_run(&c.p, &data, m, c.out, x, resume != NULL, c.p.quiet || !lead ? NULL : stdout, err);
+    samc_train_log lg = { c.p.quiet ? NULL : stdout, stderr, progress_mode(&c), c.p.progress_s, 0.0, 0 };
+    samc_status st = train_loop(&c, &data, m, x, resume != NULL, &lg, err);
+    if (lg.bar_shown) fputs("\r\033[K", stderr);
     if (st == SAMC_EINTR) {
         if (lead) fprintf(stderr, "samc: %s\n", err);
         rc = 130;
