@@ -645,10 +645,30 @@ static int write_config(const cli *c, char *err)
     return 0;
 }
 
+/* Data parallel: when one rank dies, mpirun sends SIGTERM to the others and
+ * SIGKILL a second later, while they wait for the dead rank inside a
+ * collective, so this handler is all of rank 0 that still runs: it writes a
+ * line prepared beforehand (write(2) is async-signal-safe), updated at each
+ * checkpoint. */
+static char signal_line[1400];
+static volatile sig_atomic_t signal_len;
+
 static void on_signal(int sig)
 {
     (void)sig;
     samc_train_request_stop();
+    size_t n = (size_t)signal_len;
+    signal_len = 0;
+    if (n && write(STDERR_FILENO, signal_line, n) < 0) signal_len = 0;
+}
+
+static void note_checkpoint(const char *out, int64_t step)
+{
+    signal_len = 0;
+    int n = snprintf(signal_line, sizeof signal_line,
+                     "samc: error: rank 0 was ended by a signal (under mpirun: a rank died, or the job was stopped); "
+                     "%s/last.ckpt holds step %lld: continue with --resume %s\n", out, (long long)step, out);
+    if (n > 0 && (size_t)n < sizeof signal_line) signal_len = n;
 }
 
 /* A run's inputs, checked on every rank: flags (defaults < OUT/config.txt
@@ -718,12 +738,27 @@ static samc_progress_mode progress_mode(const cli *c)
     return isatty(STDERR_FILENO) ? SAMC_PROGRESS_BAR : SAMC_PROGRESS_LINES;
 }
 
+static void on_checkpoint_mpi(void *user, const char *path, int64_t step)
+{
+    samc_train_log_callbacks(user).on_checkpoint(user, path, step);
+    size_t len = strlen(path);
+    if (len >= 10 && !strcmp(path + len - 10, "/last.ckpt")) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%.*s", (int)(len - 10), path);
+        note_checkpoint(dir, step);
+    }
+}
+
 /* The run: the layered trainer driven step by step (include/samc.h, section
  * 10); epoch lines on stdout, progress on stderr. */
 static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m, float *x, int resume,
                               samc_train_log *lg, char *err)
 {
     samc_train_callbacks cb = samc_train_log_callbacks(lg);
+    if (samc_dist_size() > 1) {   /* the checkpoint's step in the line a signal prints */
+        note_checkpoint(c->out, 0);
+        cb = (samc_train_callbacks){ cb.on_step, cb.on_epoch, on_checkpoint_mpi, cb.on_finish, lg };
+    }
     samc_trainer *t;
     samc_status st = samc_trainer_init(&t, &c->p, data, m, c->out, x, resume, &cb, err);
     while (st == SAMC_OK && !samc_trainer_done(t)) {

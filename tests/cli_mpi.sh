@@ -6,7 +6,9 @@
 # and the Polyak scheduler across a batch-size stage change; a local
 # perturbation differs with 2 ranks and is the one-process run with 1;
 # a rank that fails to load its data ends the job with one clear message;
-# resume of an MPI run gives the rows of the uninterrupted run.
+# resume of an MPI run gives the rows of the uninterrupted run; a rank
+# killed mid-run (kill -9) ends the job with one line, last.ckpt intact, and
+# --resume gives the rows of the uninterrupted run.
 # Skipped when Open MPI (mpicc, mpirun) is absent.
 . "$(dirname "$0")/testlib.sh"
 if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
@@ -71,3 +73,32 @@ check "--stop-at 17 under mpirun: stopped, state saved" bash -c \
     "grep -q 'stopped at step 17' '$T/r.err' && test \$(wc -l <'$T/r/steps.csv') -eq 18"
 "${MPIRUN[@]}" -np 2 $MS train --resume "$T/r" --stop-at 0
 check "resume under mpirun: same rows as the uninterrupted run" cmp "$T/g4/steps.csv" "$T/r/steps.csv"
+
+# kill -9 of rank 1 mid-run: mpirun -q ends the job (SIGTERM to rank 0, then
+# SIGKILL), rank 0's signal handler writes the one line; the test waits for
+# the run's first checkpoint line (a fifo), never for a time
+KRUN=(--data "npy:$T/x.npy,$T/y.npy" --model mlp:8 --batch 7 --threads 1 --quiet --opt sam --lr polyak --momentum 0.9)
+"${MPIRUN[@]}" -np 2 $MS train "${KRUN[@]}" --steps 1000 --out "$T/kref"
+mkfifo "$T/k.fifo"
+"${MPIRUN[@]}" -q -np 2 $MS train "${KRUN[@]}" --steps 1000000 --progress lines --out "$T/k" >/dev/null 2>"$T/k.fifo" &
+tpid=$!
+exec 3<"$T/k.fifo"
+while IFS= read -r -u 3 line; do [[ $line =~ ^\ \ checkpoint\ step\ [1-9] ]] && break; done
+rank1=""   # rank 1 among mpirun's children (mpirun is timeout's child)
+for p in $(pgrep -P "$(pgrep -P $tpid)"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$p
+done
+check "found rank 1 of the running job" test -n "$rank1"
+kill -9 $rank1
+cat <&3 | grep -v '^  ' >"$T/k.err"   # all but the progress lines, up to mpirun's exit
+exec 3<&-
+wait $tpid
+rc=$?
+check "a killed rank ends the job (exit $rc, not the timeout's 124)" test $rc -ne 0 -a $rc -ne 124
+s=$(od -An -t d8 -j 288 -N 8 "$T/k/last.ckpt" | tr -d ' ')
+check "... with one line naming the checkpoint (step $s) and --resume" bash -c "cat '$T/k.err';
+    test \$(wc -l <'$T/k.err') -eq 1 &&
+    grep -q '^samc: error: rank 0 was ended by a signal (under mpirun: a rank died.*k/last.ckpt holds step $s: continue with --resume' '$T/k.err'"
+check "last.ckpt is intact and mid-run (step $s)" test "$s" -gt 0 -a "$s" -lt 1000
+"${MPIRUN[@]}" -np 2 $MS train --resume "$T/k" --steps 1000 --progress none
+check "resume after a killed rank: the rows of the uninterrupted run" cmp "$T/kref/steps.csv" "$T/k/steps.csv"
