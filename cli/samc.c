@@ -647,19 +647,44 @@ static int write_config(const cli *c, char *err)
 
 /* Data parallel: when one rank dies, mpirun sends SIGTERM to the others and
  * SIGKILL a second later, while they wait for the dead rank inside a
- * collective, so this handler is all of rank 0 that still runs: it writes a
- * line prepared beforehand (write(2) is async-signal-safe), updated at each
- * checkpoint. */
+ * collective, so this handler is all of a rank that still runs: it writes a
+ * line prepared beforehand (write(2) is async-signal-safe).  Rank 0 writes
+ * it (the line names last.ckpt's step, updated at each checkpoint); rank 1
+ * only when rank 0, on the same machine, is gone (lead_pid > 0). */
 static char signal_line[1400];
 static volatile sig_atomic_t signal_len;
+static pid_t lead_pid;
 
 static void on_signal(int sig)
 {
     (void)sig;
     samc_train_request_stop();
     size_t n = (size_t)signal_len;
+    if (!n || (lead_pid > 0 && kill(lead_pid, 0) == 0)) return;
     signal_len = 0;
-    if (n && write(STDERR_FILENO, signal_line, n) < 0) signal_len = 0;
+    if (write(STDERR_FILENO, signal_line, n) < 0) signal_len = 0;
+}
+
+/* Rank 1: the line to write if rank 0 died (ranks on one machine only). */
+static void watch_lead(const char *out)
+{
+#ifdef SAMC_MPI
+    long pid = (long)getpid();
+    char host[MPI_MAX_PROCESSOR_NAME + 1] = "", lead_host[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    int len = 0;
+    MPI_Get_processor_name(host, &len);
+    memcpy(lead_host, host, sizeof host);
+    MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    MPI_Bcast(lead_host, (int)sizeof lead_host, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (samc_dist_rank() != 1 || strcmp(host, lead_host) != 0) return;
+    int n = snprintf(signal_line, sizeof signal_line,
+                     "samc: error: rank 1 was ended by a signal after rank 0 died (under mpirun); %s/last.ckpt "
+                     "holds rank 0's last checkpoint: continue with --resume %s\n", out, out);
+    lead_pid = (pid_t)pid;
+    if (n > 0 && (size_t)n < sizeof signal_line) signal_len = n;
+#else
+    (void)out;
+#endif
 }
 
 static void note_checkpoint(const char *out, int64_t step)
@@ -755,8 +780,9 @@ static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m
                               samc_train_log *lg, char *err)
 {
     samc_train_callbacks cb = samc_train_log_callbacks(lg);
-    if (samc_dist_size() > 1) {   /* the checkpoint's step in the line a signal prints */
-        note_checkpoint(c->out, 0);
+    if (samc_dist_size() > 1) {   /* the lines a signal prints */
+        watch_lead(c->out);
+        if (samc_dist_rank() == 0) note_checkpoint(c->out, 0);
         cb = (samc_train_callbacks){ cb.on_step, cb.on_epoch, on_checkpoint_mpi, cb.on_finish, lg };
     }
     samc_trainer *t;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/cli_train.sh -- the `samc train` command-line contract (SPEC section 5):
+# tests/cli_train.sh -- the `samc train` command-line contract (README, "Using it"):
 # files and columns, determinism, schedules seen in the output, and bad input
 # ending in a one-line error with nothing half-written.  Prints "ok N - ..." /
 # "not ok N - ..." lines that tests/run.sh counts.

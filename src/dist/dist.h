@@ -1,6 +1,6 @@
 /*
  * dist.h -- the data-parallel layer of the trainer: the few collectives a
- * run over K workers needs (SPEC section 1, "Data parallel").
+ * run over K workers needs (README, "Several processes").
  *
  * Two implementations behind one interface: dist_mpi.c (built with
  * `make MPI=1`: mpicc and -DSAMC_MPI; collectives over MPI_COMM_WORLD) and
@@ -9,7 +9,7 @@
  * the other build, so both are always in the source list.
  *
  * Every collective must be called by all ranks in the same order; the
- * trainer (src/train/train.c) is written so that every rank takes the same
+ * trainer (src/train/trainer.c) is written so that every rank takes the same
  * branches around them (decisions come from agreed values only).
  */
 #ifndef SAMC_DIST_H
