@@ -20,7 +20,8 @@
  *   7. models                  samc_model_*       (linear, logreg, softmax)
  *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
  *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
- *  10. the trainer             samc_train_*       (what `samc train` runs), checkpoints
+ *  10. the trainer             samc_trainer_*, samc_train_*  (what `samc train` runs),
+ *                              the CSV columns and reader samc_csv_*, checkpoints
  *
  * Conventions: parameters and gradients are flat float arrays; every
  * reduction (norm, dot product, loss) is accumulated in double.  Functions that

@@ -57,20 +57,17 @@ rc=$?
 check "SIGINT exits 130 and says where it stopped" bash -c "cat '$T/b.err'; test $rc -eq 130 && grep -q 'stopped at step' '$T/b.err'"
 s=$(ckpt_step "$T/b/last.ckpt")
 check "SIGINT checkpoint is mid-run (step $s)" test "$s" -gt 0 -a "$s" -lt 1500
-$SAMC train --resume "$T/b" --steps 1500
+$SAMC train --resume "$T/b" --steps 1500 --progress none
 check "resume after SIGINT: same rows, same parameters" same_run "$T/b"
 
-# kill -9: only the steps after the last checkpoint are lost
-start_run c "${RUN[@]}" --checkpoint-every 50
+# kill -9: only the steps after the last (periodic) checkpoint are lost
+start_run c "${RUN[@]}" --checkpoint-every 5   # the first at step 5, inside epoch 0
 first_checkpoint
-kill -9 $pid
-cat <&3 >/dev/null
-exec 3<&-
-wait $pid 2>/dev/null
+{ kill -9 $pid; cat <&3 >/dev/null; exec 3<&-; wait $pid; } 2>/dev/null   # (and bash's "Killed")
 s=$(ckpt_step "$T/c/last.ckpt")
 check "kill -9 left a mid-run checkpoint (step $s)" test "$s" -gt 0 -a "$s" -lt 1500
 check "no final.ckpt after kill -9" test ! -e "$T/c/final.ckpt"
-$SAMC train --resume "$T/c" --steps 1500
+$SAMC train --resume "$T/c" --steps 1500 --progress none
 check "resume after kill -9: same rows, same parameters" same_run "$T/c"
 
 # --keep: numbered copies, only the newest kept
