@@ -431,10 +431,11 @@ static const flag flags[] = {
     { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
       "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
     { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL,
-      "no configuration table, no epoch lines, and --progress auto is none" },
+      "no configuration table, no epoch lines; --progress auto means none" },
     { "progress", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_progress, get_progress,
-      "progress on stderr: bar (redrawn in place) | lines (one every 10 s and one per\n"
-      "  checkpoint) | none | auto (a bar on a terminal outside mpirun, else lines)" },
+      "progress on stderr: bar (redrawn in place) | lines (one every 10 s,\n"
+      "  one per checkpoint) | none | auto (a bar on a terminal outside mpirun,\n"
+      "  else lines)" },
     { "perturb", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_perturb, get_perturb,
       "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
       "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" },
@@ -716,7 +717,10 @@ static int train_prepare(cli *c, int argc, char **argv, const char **resume, sam
     }
     if (config && read_config(c, CMD_TRAIN, config, NULL, err) != 0) return -1;
     if (parse_args(c, CMD_TRAIN, argc, argv, err) != 0) return -1;
-    if (*resume && strcmp(c->out, *resume) != 0) return BAD("--resume OUT continues in OUT: leave out --out");
+    if (*resume && strcmp(c->out, *resume) != 0) {
+        snprintf(err, SAMC_ERRLEN, "--resume OUT continues in OUT: leave out --out");
+        return -1;
+    }
     snprintf(c->p.data_name, sizeof c->p.data_name, "%.127s", c->data);
     if (samc_train_params_check(&c->p, err) != SAMC_OK) return -1;
     if (load_data(c, data, !c->p.quiet && lead, err) != SAMC_OK) return -1;
@@ -725,7 +729,10 @@ static int train_prepare(cli *c, int argc, char **argv, const char **resume, sam
         print_config(c, data, *m, stdout);
         fflush(stdout);
     }
-    if (!(*x = malloc(samc_model_n_params(*m) * sizeof(float)))) return BAD("out of memory");
+    if (!(*x = malloc(samc_model_n_params(*m) * sizeof(float)))) {
+        snprintf(err, SAMC_ERRLEN, "out of memory");
+        return -1;
+    }
     if (lead && !*resume && samc_make_dir(c->out, err) != SAMC_OK) return -1;
     if (lead && write_config(c, err) != 0) return -1;
     return 0;

@@ -20,7 +20,9 @@ if ! make -s MPI=1 build-mpi/samc >"$T/build.log" 2>&1; then
     exit 1
 fi
 MS=build-mpi/samc
-MPIRUN=(timeout 60 mpirun --allow-run-as-root --oversubscribe)
+# timeout: only a guard that a hung job cannot stall the suite (no test
+# waits for it; generous, so that a slow or loaded machine never reaches it)
+MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe)
 # 90 rows of 16 features, 3 classes, in npy (Python standard library only)
 make_npy "$T" 1 3 90 16
 # batch 7 then 14 (exp:2@1): odd sizes split 3/4 and 7/7, short last batches
