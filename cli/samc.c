@@ -781,8 +781,9 @@ static void on_checkpoint_mpi(void *user, const char *path, int64_t step)
     }
 }
 
-/* The run: the layered trainer driven step by step (include/samc.h, section
- * 10); epoch lines on stdout, progress on stderr. */
+/* The run: the layered trainer (include/samc.h, section 10: init, then its
+ * loop of steps and epoch ends), its callbacks printing epoch lines on
+ * stdout and progress on stderr. */
 static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m, float *x, int resume,
                               samc_train_log *lg, char *err)
 {
@@ -794,11 +795,7 @@ static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m
     }
     samc_trainer *t;
     samc_status st = samc_trainer_init(&t, &c->p, data, m, c->out, x, resume, &cb, err);
-    while (st == SAMC_OK && !samc_trainer_done(t)) {
-        st = samc_trainer_step(t, err);
-        if (st == SAMC_OK && samc_trainer_epoch_over(t)) st = samc_trainer_end_epoch(t, err);
-    }
-    if (st == SAMC_OK) st = samc_trainer_finish(t, err);
+    if (st == SAMC_OK) st = samc_trainer_fit(t, err);
     samc_trainer_free(t);
     return st;
 }

@@ -822,6 +822,9 @@ samc_status samc_trainer_end_epoch(samc_trainer *t, char *err);
 /* Writes out_dir/name (e.g. "last.ckpt"): the state before the next step. */
 samc_status samc_trainer_save(samc_trainer *t, const char *name, char *err);
 samc_status samc_trainer_finish(samc_trainer *t, char *err);
+/* The loop at the top of this section, from where t stands: every step,
+ * each epoch's end, samc_trainer_finish. */
+samc_status samc_trainer_fit(samc_trainer *t, char *err);
 /* The next step (steps taken), and T. */
 int64_t samc_trainer_position(const samc_trainer *t);
 int64_t samc_trainer_total(const samc_trainer *t);

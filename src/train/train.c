@@ -111,11 +111,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data, sa
     samc_train_callbacks cb = samc_train_log_callbacks(&lg);
     samc_trainer *t;
     samc_status st = samc_trainer_init(&t, p, data, model, out_dir, x, resume, &cb, err);
-    while (st == SAMC_OK && !samc_trainer_done(t)) {
-        st = samc_trainer_step(t, err);
-        if (st == SAMC_OK && samc_trainer_epoch_over(t)) st = samc_trainer_end_epoch(t, err);
-    }
-    if (st == SAMC_OK) st = samc_trainer_finish(t, err);
+    if (st == SAMC_OK) st = samc_trainer_fit(t, err);
     samc_trainer_free(t);
     return st;
 }

@@ -560,3 +560,13 @@ samc_status samc_trainer_finish(samc_trainer *t, char *err)
     if (st == SAMC_OK && bad) st = samc_errf(err, SAMC_EIO, "cannot write the CSV files in %.400s", t->dir);
     return alone(t, st, err);
 }
+
+samc_status samc_trainer_fit(samc_trainer *t, char *err)
+{
+    samc_status st = SAMC_OK;
+    while (st == SAMC_OK && !samc_trainer_done(t)) {
+        st = samc_trainer_step(t, err);
+        if (st == SAMC_OK && samc_trainer_epoch_over(t)) st = samc_trainer_end_epoch(t, err);
+    }
+    return st == SAMC_OK ? samc_trainer_finish(t, err) : st;
+}
