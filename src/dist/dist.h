@@ -1,6 +1,6 @@
 /*
  * dist.h -- the data-parallel layer of the trainer: the few collectives a
- * run over K workers needs (README, "Several processes").
+ * run over K workers needs (docs/MATH.md section 1, "Data parallel").
  *
  * Two implementations behind one interface: dist_mpi.c (built with
  * `make MPI=1`: mpicc and -DSAMC_MPI; collectives over MPI_COMM_WORLD) and
