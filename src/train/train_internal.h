@@ -1,6 +1,7 @@
 /*
  * train_internal.h -- what the files of src/train share: the CSV writer of
- * columns.c, the clock, the run's trainer state (trainer.c).
+ * columns.c (headers and rows from the column tables, resume's truncation),
+ * used by trainer.c.
  */
 #ifndef SAMC_TRAIN_INTERNAL_H
 #define SAMC_TRAIN_INTERNAL_H
