@@ -35,6 +35,7 @@ typedef struct cli {
     char out[1024];
     char ckpt[1024];
     char format[16];
+    char progress[8];
 } cli;
 
 static void cli_defaults(cli *c)
@@ -48,6 +49,7 @@ static void cli_defaults(cli *c)
     c->p.epochs = 5;
     snprintf(c->out, sizeof c->out, "out");
     snprintf(c->format, sizeof c->format, "table");
+    snprintf(c->progress, sizeof c->progress, "auto");
 }
 
 /* ---- value parsers: strict, whole string, finite unless allowed ---- */
@@ -343,6 +345,14 @@ static int set_perturb(cli *c, const char *v, char *err)
 }
 static void get_perturb(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
 
+static int set_progress(cli *c, const char *v, char *err)
+{
+    if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
+        return BAD("--progress: expected auto, bar, lines or none, got '%s'", v);
+    return set_string(c->progress, sizeof c->progress, "progress", v, err);
+}
+static void get_progress(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->progress); }
+
 static int set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
 static void get_none(const cli *c, char *b, size_t n) { (void)c; snprintf(b, n, "%s", ""); }
 
@@ -420,7 +430,12 @@ static const flag flags[] = {
     { "keep", "N", CMD_TRAIN, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
     { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
       "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
-    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL, "no configuration table, no progress lines" },
+    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL,
+      "no configuration table, no epoch lines; --progress auto means none" },
+    { "progress", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_progress, get_progress,
+      "progress on stderr: bar (redrawn in place) | lines (one every 10 s,\n"
+      "  one per checkpoint) | none | auto (a bar on a terminal outside mpirun,\n"
+      "  else lines)" },
     { "perturb", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_perturb, get_perturb,
       "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
       "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" },
@@ -631,10 +646,158 @@ static int write_config(const cli *c, char *err)
     return 0;
 }
 
+/* Data parallel: when one rank dies, mpirun sends SIGTERM to the others and
+ * SIGKILL a second later, while they wait for the dead rank inside a
+ * collective, so this handler is all of a rank that still runs: it writes a
+ * line prepared beforehand (write(2) is async-signal-safe).  Rank 0 writes
+ * it (the line names last.ckpt's step, updated at each checkpoint); rank 1
+ * only when rank 0, on the same machine, is gone (lead_pid > 0). */
+static char signal_line[1400];
+static volatile sig_atomic_t signal_len;
+static pid_t lead_pid;
+
 static void on_signal(int sig)
 {
     (void)sig;
     samc_train_request_stop();
+    size_t n = (size_t)signal_len;
+    if (!n || (lead_pid > 0 && kill(lead_pid, 0) == 0)) return;
+    signal_len = 0;
+    if (write(STDERR_FILENO, signal_line, n) < 0) signal_len = 0;
+}
+
+/* Rank 1: the line to write if rank 0 died (ranks on one machine only). */
+static void watch_lead(const char *out)
+{
+#ifdef SAMC_MPI
+    long pid = (long)getpid();
+    char host[MPI_MAX_PROCESSOR_NAME + 1] = "", lead_host[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    int len = 0;
+    MPI_Get_processor_name(host, &len);
+    memcpy(lead_host, host, sizeof host);
+    MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    MPI_Bcast(lead_host, (int)sizeof lead_host, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (samc_dist_rank() != 1 || strcmp(host, lead_host) != 0) return;
+    int n = snprintf(signal_line, sizeof signal_line,
+                     "samc: error: rank 1 was ended by a signal after rank 0 died (under mpirun); %s/last.ckpt "
+                     "holds rank 0's last checkpoint: continue with --resume %s\n", out, out);
+    lead_pid = (pid_t)pid;
+    if (n > 0 && (size_t)n < sizeof signal_line) signal_len = n;
+#else
+    (void)out;
+#endif
+}
+
+static void note_checkpoint(const char *out, int64_t step)
+{
+    signal_len = 0;
+    int n = snprintf(signal_line, sizeof signal_line,
+                     "samc: error: rank 0 was ended by a signal (under mpirun: a rank died, or the job was stopped); "
+                     "%s/last.ckpt holds step %lld: continue with --resume %s\n", out, (long long)step, out);
+    if (n > 0 && (size_t)n < sizeof signal_line) signal_len = n;
+}
+
+/* A run's inputs, checked on every rank: flags (defaults < OUT/config.txt
+ * with --resume < --config FILE < flags), data, model, parameter vector,
+ * the output directory and its config.txt (rank 0).  0 or -1 (err). */
+static int train_prepare(cli *c, int argc, char **argv, const char **resume, samc_data *data, samc_model **m,
+                         float **x, char *err)
+{
+    const int lead = samc_dist_rank() == 0;
+    const char *config = NULL;
+    char path[1100];
+    for (int i = 0; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) *resume = argv[i + 1];
+        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
+    }
+    if (*resume) {
+        snprintf(path, sizeof path, "%s/config.txt", *resume);
+        if (read_config(c, CMD_TRAIN, path, NULL, err) != 0) return -1;
+        set_string(c->out, sizeof c->out, "out", *resume, err);
+    }
+    if (config && read_config(c, CMD_TRAIN, config, NULL, err) != 0) return -1;
+    if (parse_args(c, CMD_TRAIN, argc, argv, err) != 0) return -1;
+    if (*resume && strcmp(c->out, *resume) != 0) {
+        snprintf(err, SAMC_ERRLEN, "--resume OUT continues in OUT: leave out --out");
+        return -1;
+    }
+    snprintf(c->p.data_name, sizeof c->p.data_name, "%.127s", c->data);
+    if (samc_train_params_check(&c->p, err) != SAMC_OK) return -1;
+    if (load_data(c, data, !c->p.quiet && lead, err) != SAMC_OK) return -1;
+    if (samc_model_create_for(m, c->model, &data->train, c->p.l2, c->p.bias, err) != SAMC_OK) return -1;
+    if (!c->p.quiet && lead) {
+        print_config(c, data, *m, stdout);
+        fflush(stdout);
+    }
+    if (!(*x = malloc(samc_model_n_params(*m) * sizeof(float)))) {
+        snprintf(err, SAMC_ERRLEN, "out of memory");
+        return -1;
+    }
+    if (lead && !*resume && samc_make_dir(c->out, err) != SAMC_OK) return -1;
+    if (lead && write_config(c, err) != 0) return -1;
+    return 0;
+}
+
+/* Data parallel: the cores of a node shared among its ranks, unless the
+ * threads are given (--threads, OMP_NUM_THREADS). */
+static void share_cores(cli *c)
+{
+#ifdef SAMC_MPI
+    if (c->p.threads != 0 || getenv("OMP_NUM_THREADS")) return;
+    MPI_Comm node;
+    int local = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (local > 1) c->p.threads = cores / local > 1 ? (int)(cores / local) : 1;
+#else
+    (void)c;
+#endif
+}
+
+/* --progress auto: a bar when stderr is a terminal, plain lines otherwise --
+ * and under an MPI launcher, which may give every rank a pseudo-terminal
+ * whatever the output is redirected to (Open MPI does). */
+static samc_progress_mode progress_mode(const cli *c)
+{
+    static const char *const launcher_env[] = { "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE" };
+    if (!strcmp(c->progress, "bar")) return SAMC_PROGRESS_BAR;
+    if (!strcmp(c->progress, "lines")) return SAMC_PROGRESS_LINES;
+    if (!strcmp(c->progress, "none") || c->p.quiet) return SAMC_PROGRESS_NONE;
+    for (size_t i = 0; i < sizeof launcher_env / sizeof *launcher_env; i++)
+        if (getenv(launcher_env[i])) return SAMC_PROGRESS_LINES;
+    return isatty(STDERR_FILENO) ? SAMC_PROGRESS_BAR : SAMC_PROGRESS_LINES;
+}
+
+static void on_checkpoint_mpi(void *user, const char *path, int64_t step)
+{
+    samc_train_log_callbacks(user).on_checkpoint(user, path, step);
+    size_t len = strlen(path);
+    if (len >= 10 && !strcmp(path + len - 10, "/last.ckpt")) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%.*s", (int)(len - 10), path);
+        note_checkpoint(dir, step);
+    }
+}
+
+/* The run: the layered trainer (include/samc.h, section 10: init, then its
+ * loop of steps and epoch ends), its callbacks printing epoch lines on
+ * stdout and progress on stderr. */
+static samc_status train_loop(const cli *c, const samc_data *data, samc_model *m, float *x, int resume,
+                              samc_train_log *lg, char *err)
+{
+    samc_train_callbacks cb = samc_train_log_callbacks(lg);
+    if (samc_dist_size() > 1) {   /* the lines a signal prints */
+        watch_lead(c->out);
+        if (samc_dist_rank() == 0) note_checkpoint(c->out, 0);
+        cb = (samc_train_callbacks){ cb.on_step, cb.on_epoch, on_checkpoint_mpi, cb.on_finish, lg };
+    }
+    samc_trainer *t;
+    samc_status st = samc_trainer_init(&t, &c->p, data, m, c->out, x, resume, &cb, err);
+    if (st == SAMC_OK) st = samc_trainer_fit(t, err);
+    samc_trainer_free(t);
+    return st;
 }
 
 static int cmd_train(int argc, char **argv)
@@ -650,66 +813,26 @@ static int cmd_train(int argc, char **argv)
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
-    /* precedence: defaults < OUT/config.txt (--resume) < --config FILE < flags */
-    const char *resume = NULL, *config = NULL;
-    for (int i = 0; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
-    }
-    char path[1100];
-    int bad = 0, rc = 0;
+    const char *resume = NULL;
     samc_data data;
     memset(&data, 0, sizeof data);
     samc_model *m = NULL;
     float *x = NULL;
-    if (resume) {
-        snprintf(path, sizeof path, "%s/config.txt", resume);
-        if (read_config(&c, CMD_TRAIN, path, NULL, err) != 0) bad = 1;
-        else set_string(c.out, sizeof c.out, "out", resume, err);
-    }
-    if (!bad && config && read_config(&c, CMD_TRAIN, config, NULL, err) != 0) bad = 1;
-    if (!bad && parse_args(&c, CMD_TRAIN, argc, argv, err) != 0) bad = 1;
-    if (!bad && resume && strcmp(c.out, resume) != 0) {
-        snprintf(err, sizeof err, "--resume OUT continues in OUT: leave out --out");
-        bad = 1;
-    }
-    if (!bad) {
-        snprintf(c.p.data_name, sizeof c.p.data_name, "%.127s", c.data);
-        if (samc_train_params_check(&c.p, err) != SAMC_OK) bad = 1;
-    }
-    if (!bad && load_data(&c, &data, !c.p.quiet && lead, err) != SAMC_OK) bad = 1;
-    if (!bad && samc_model_create_for(&m, c.model, &data.train, c.p.l2, c.p.bias, err) != SAMC_OK) bad = 1;
-    if (!bad && !c.p.quiet && lead) {
-        print_config(&c, &data, m, stdout);
-        fflush(stdout);
-    }
-    if (!bad && !(x = malloc(samc_model_n_params(m) * sizeof(float)))) {
-        snprintf(err, sizeof err, "out of memory");
-        bad = 1;
-    }
-    if (!bad && lead && !resume && samc_make_dir(c.out, err) != SAMC_OK) bad = 1;
-    if (!bad && lead && write_config(&c, err) != 0) bad = 1;
+    int rc = 0;
+    int bad = train_prepare(&c, argc, argv, &resume, &data, &m, &x, err) != 0;
     if (samc_dist_agree(bad ? SAMC_EINVAL : SAMC_OK, err) != SAMC_OK) {
         rc = lead ? die(err) : 1;
         goto out;
     }
-#ifdef SAMC_MPI
-    if (c.p.threads == 0 && !getenv("OMP_NUM_THREADS")) {   /* share the cores of a node among its ranks */
-        MPI_Comm node;
-        int local = 1;
-        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-        MPI_Comm_size(node, &local);
-        MPI_Comm_free(&node);
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (local > 1) c.p.threads = cores / local > 1 ? (int)(cores / local) : 1;
-    }
-#endif
+    share_cores(&c);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    samc_status st = samc_train_run(&c.p, &data, m, c.out, x, resume != NULL, c.p.quiet || !lead ? NULL : stdout, err);
+    samc_train_log lg = { c.p.quiet ? NULL : stdout, stderr, progress_mode(&c), c.p.progress_s, 0.0, 0 };
+    samc_status st = train_loop(&c, &data, m, x, resume != NULL, &lg, err);
+    if (lg.bar_shown) fputs("\r\033[K", stderr);
     if (st == SAMC_EINTR) {
         if (lead) fprintf(stderr, "samc: %s\n", err);
         rc = 130;

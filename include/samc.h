@@ -20,7 +20,8 @@
  *   7. models                  samc_model_*       (linear, logreg, softmax)
  *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
  *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
- *  10. the trainer             samc_train_*       (what `samc train` runs), checkpoints
+ *  10. the trainer             samc_trainer_*, samc_train_*  (what `samc train` runs),
+ *                              the CSV columns and reader samc_csv_*, checkpoints
  *
  * Conventions: parameters and gradients are flat float arrays; every
  * reduction (norm, dot product, loss) is accumulated in double.  Functions that
@@ -687,8 +688,9 @@ typedef struct samc_train_params {
     int bias;
     int threads;            /* OpenMP and BLAS threads (0: library default) */
     int augment;            /* image data: random crop (padding 4) + horizontal flip */
-    int quiet;              /* no progress lines */
-    double progress_s;      /* a progress line at least this often within an epoch */
+    int quiet;              /* `samc train`: no configuration table, no progress */
+    double progress_s;      /* samc_train_run, `samc train`: a progress line at least
+                             * this often (lines mode) */
     int measure_every;      /* epochs between measurements added to metrics.csv (0: none) */
     samc_measure_params measure; /* what to measure (section 9) */
     int64_t ckpt_every_steps;   /* also checkpoint every this many steps (0: no) */
@@ -696,7 +698,7 @@ typedef struct samc_train_params {
     int keep;               /* keep this many step-numbered checkpoints besides last.ckpt (0: none) */
     char data_name[128];    /* the data spec, recorded in checkpoints */
     int64_t stop_at;        /* stop as on a stop request before this step (0: never) */
-    /* Data parallel (an MPI build, run under mpirun; see samc_train_run). */
+    /* Data parallel (an MPI build, run under mpirun; see samc_trainer_init). */
     int perturb_local;      /* 1: each rank perturbs with its own pass-1 gradient
                              * (m-sharpness); 0: with the averaged one (global) */
     int64_t check_sync;     /* compare a checksum of the parameters across ranks
@@ -711,8 +713,21 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err);
 int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
 
 /*
- * Train model on data, writing into out_dir:
- *   steps.csv, metrics.csv  one row per step / per epoch, flushed as written
+ * The trainer, in layers (what `samc train` and samc_train_run drive):
+ *
+ *   samc_trainer *t;
+ *   st = samc_trainer_init(&t, p, data, model, out_dir, x, resume, &cb, err);
+ *   while (st == SAMC_OK && !samc_trainer_done(t)) {
+ *       st = samc_trainer_step(t, err);            one step, one steps.csv row
+ *       if (st == SAMC_OK && samc_trainer_epoch_over(t))
+ *           st = samc_trainer_end_epoch(t, err);   evaluation, measures,
+ *   }                                              metrics.csv row, checkpoint
+ *   if (st == SAMC_OK) st = samc_trainer_finish(t, err);   last.ckpt, final.ckpt
+ *   samc_trainer_free(t);
+ *
+ * Files in out_dir:
+ *   steps.csv, metrics.csv  one row per step / per epoch (columns: "run
+ *                           output" below), flushed as written
  *   last.ckpt               the whole state (samc_ckpt) at every epoch end,
  *                           every ckpt_every_steps steps / ckpt_every_s
  *                           seconds, on a stop request and when a NaN loss
@@ -723,38 +738,217 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * resume = 1: continue from out_dir/last.ckpt up to p's total steps; the
  * rows after the checkpoint are dropped from the CSVs, so "train N, stop,
  * resume to N+M" writes the same rows and parameters as "train N+M".  The
- * checkpoint must match the model and the training data.
- * Progress lines go to log (NULL: none).  Returns SAMC_EINTR after a stop
- * request (state saved).  The model is not const: BatchNorm running
- * statistics change as it trains.
+ * checkpoint must match the model and the training data.  The trainer keeps
+ * pointers to data, model, x and cb->user; they must outlive it.
  *
- * Data parallel: in a build with -DSAMC_MPI (make MPI=1) this is a
- * collective over MPI_COMM_WORLD: every rank passes the same parameters and
- * data, and takes rows [floor(r b/K), floor((r+1) b/K)) of each global batch
- * of b rows (the batch schedule is global).  perturb_local = 0: each rank's
- * loss and gradient are scaled by its share of the rows and summed over the
- * ranks (MPI_Allreduce) in both passes, so the step is the one-process step
- * at the same global batch (up to the order of float sums);
- * perturb_local = 1: see samc_oracle.reduce.  Parameters stay identical on
- * every rank; BatchNorm normalizes by each rank's shard statistics and rank
- * 0's running statistics are broadcast after each step.  Rank 0 alone
- * writes the CSVs, checkpoints and log; every rank reads the checkpoint on
- * resume.  Stop requests are agreed by all ranks each step; errors during
- * set-up are agreed (every rank returns the lowest failing rank's status and
- * message); a failure one rank alone sees later ends the job (MPI_Abort).
+ * samc_trainer_step returns SAMC_EINTR after a stop request or at
+ * p->stop_at (state saved in last.ckpt, err says where), SAMC_ENAN when the
+ * loss became NaN/Inf (the last good state saved).  A driver that does not
+ * call samc_trainer_end_epoch still gets correct positions (the next step
+ * starts the next epoch), only no evaluation and no epoch-end checkpoint.
+ * The model is not const: BatchNorm running statistics change as it trains.
+ *
+ * Data parallel: in a build with -DSAMC_MPI (make MPI=1) init, step,
+ * end_epoch and finish are collectives over MPI_COMM_WORLD: every rank
+ * passes the same parameters and data, and takes rows [floor(r b/K),
+ * floor((r+1) b/K)) of each global batch of b rows (the batch schedule is
+ * global).  perturb_local = 0: each rank's loss and gradient are scaled by
+ * its share of the rows and summed over the ranks (MPI_Allreduce) in both
+ * passes, so the step is the one-process step at the same global batch (up
+ * to the order of float sums); perturb_local = 1: see samc_oracle.reduce.
+ * Parameters stay identical on every rank; BatchNorm normalizes by each
+ * rank's shard statistics and rank 0's running statistics are broadcast
+ * after each step.  Rank 0 alone writes the CSVs and checkpoints, evaluates,
+ * and calls the callbacks; every rank reads the checkpoint on resume.  Stop
+ * requests are agreed by all ranks each step; errors during set-up are
+ * agreed (every rank returns the lowest failing rank's status and message);
+ * a failure one rank alone sees later ends the job (MPI_Abort).
  */
+typedef struct samc_trainer samc_trainer;
+
+/* After each step. */
+typedef struct samc_train_progress {
+    int64_t step;           /* steps taken, this one included */
+    int64_t total;          /* T */
+    int64_t first_step;     /* steps taken when this trainer started (rates) */
+    int epoch;              /* 0-based epoch of the step */
+    size_t batch;           /* rows in the step's batch */
+    double lr, rho;         /* step size taken, radius */
+    const samc_step_info *info;
+    double elapsed_s;       /* training time, across resumes */
+} samc_train_progress;
+
+/* At the end of an epoch (or of a run that ends inside one): the metrics.csv row. */
+typedef struct samc_train_epoch {
+    double epoch;           /* completed epochs (fractional inside an epoch) */
+    int64_t step, total;
+    size_t batch;
+    double lr, rho;         /* the last step's */
+    double train_loss, train_acc, test_loss, test_acc, val_loss, val_acc;  /* NAN: none */
+    double elapsed_s;
+    unsigned measures;      /* bits of the measure columns */
+    const double *measure;  /* [SAMC_MEASURE_COUNT]: values, NAN when not measured */
+} samc_train_epoch;
+
+/* At the end of a run (samc_trainer_finish): what the steps cost. */
+typedef struct samc_train_stats {
+    int data_parallel;      /* an MPI build */
+    int ranks;
+    int perturb_local;
+    double samples;         /* rows trained by this trainer */
+    double step_s;          /* seconds inside steps */
+    double comm_s;          /* of which in collectives */
+    long comm_calls;
+} samc_train_stats;
+
+/* What the trainer reports as it goes; every member may be NULL.  Called on
+ * rank 0 only. */
+typedef struct samc_train_callbacks {
+    void (*on_step)(void *user, const samc_train_progress *s);
+    void (*on_epoch)(void *user, const samc_train_epoch *e);
+    /* a checkpoint was written (path, the step it continues at) */
+    void (*on_checkpoint)(void *user, const char *path, int64_t step);
+    void (*on_finish)(void *user, const samc_train_stats *s);
+    void *user;
+} samc_train_callbacks;
+
+samc_status samc_trainer_init(samc_trainer **t, const samc_train_params *p,
+                              const samc_data *data, samc_model *model,
+                              const char *out_dir, float *x, int resume,
+                              const samc_train_callbacks *cb, char *err);
+samc_status samc_trainer_step(samc_trainer *t, char *err);
+/* 1 when a step ended the epoch or the run and samc_trainer_end_epoch is due. */
+int samc_trainer_epoch_over(const samc_trainer *t);
+/* 1 when every step of the run is taken. */
+int samc_trainer_done(const samc_trainer *t);
+samc_status samc_trainer_end_epoch(samc_trainer *t, char *err);
+/* Writes out_dir/name (e.g. "last.ckpt"): the state before the next step. */
+samc_status samc_trainer_save(samc_trainer *t, const char *name, char *err);
+samc_status samc_trainer_finish(samc_trainer *t, char *err);
+/* The loop at the top of this section, from where t stands: every step,
+ * each epoch's end, samc_trainer_finish. */
+samc_status samc_trainer_fit(samc_trainer *t, char *err);
+/* The next step (steps taken), and T. */
+int64_t samc_trainer_position(const samc_trainer *t);
+int64_t samc_trainer_total(const samc_trainer *t);
+void samc_trainer_free(samc_trainer *t);
+
+/*
+ * A printer of a run's progress (what `samc train` uses): epoch lines and
+ * the data-parallel report on out, progress on progress -- a bar redrawn in
+ * place (BAR, for a terminal: at most 4 redraws a second), or plain lines
+ * (LINES: one at least every `every_s` seconds, and one per checkpoint
+ * written: "  checkpoint step N: PATH"), or nothing (NONE).  Either FILE may
+ * be NULL.
+ */
+typedef enum samc_progress_mode {
+    SAMC_PROGRESS_NONE = 0,
+    SAMC_PROGRESS_LINES,
+    SAMC_PROGRESS_BAR
+} samc_progress_mode;
+
+typedef struct samc_train_log {
+    FILE *out, *progress;
+    samc_progress_mode mode;
+    double every_s;
+    double last_s;          /* state: when the last line was printed */
+    int bar_shown;          /* state: a bar is on the progress line */
+} samc_train_log;
+
+samc_train_callbacks samc_train_log_callbacks(samc_train_log *lg);
+
+/* Train through the layers above in one call, with the progress printer on
+ * log (NULL: none; a bar when log is a terminal, else lines every
+ * p->progress_s seconds; progress_s 0: epoch lines only).  Returns SAMC_EINTR
+ * after a stop request (state saved). */
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                            samc_model *model, const char *out_dir, float *x,
                            int resume, FILE *log, char *err);
+
+/* Seconds on a monotonic clock (the trainer's timings). */
+double samc_now_s(void);
 
 /* mkdir -p: create dir and its missing parents; an error if dir exists and is
  * not a directory. */
 samc_status samc_make_dir(const char *dir, char *err);
 
-/* Ask a running samc_train_run to stop at the next step boundary, save its
- * state and return SAMC_EINTR.  Async-signal-safe: call it from a SIGINT /
+/* Ask a running trainer (samc_trainer_step, samc_train_run) to stop at the
+ * next step boundary, save its state and return SAMC_EINTR.  Async-signal-safe: call it from a SIGINT /
  * SIGTERM handler. */
 void samc_train_request_stop(void);
+
+/* --------------------------------------------- run output: columns, CSV reader */
+
+/*
+ * The columns of OUT/steps.csv (one row per step) and the fixed columns of
+ * OUT/metrics.csv (one row per epoch), in file order: the trainer writes the
+ * header and every row from these tables, and readers (samc plot) find the
+ * columns by these names.  metrics.csv then has one column per selected
+ * measure (samc_train_params.measure_every > 0), named samc_measure_name(k)
+ * for each bit k of measure.which in increasing k, format "%.9g".
+ * format is the printf conversion of the value: "%lld" (an integer),
+ * "%.9g" or "%.3f"; a value that is not defined is written "nan".
+ */
+typedef struct samc_column {
+    const char *name;
+    const char *meaning;
+    const char *format;
+} samc_column;
+
+enum {
+    SAMC_STEPS_STEP = 0, SAMC_STEPS_EPOCH, SAMC_STEPS_BATCH_SIZE, SAMC_STEPS_LR,
+    SAMC_STEPS_RHO, SAMC_STEPS_LOSS, SAMC_STEPS_LOSS_PERTURBED, SAMC_STEPS_GRAD_NORM,
+    SAMC_STEPS_GRAD_NORM_PERTURBED, SAMC_STEPS_POLYAK_NUMERATOR,
+    SAMC_STEPS_NCOL
+};
+extern const samc_column samc_steps_columns[SAMC_STEPS_NCOL];
+
+enum {
+    SAMC_METRICS_EPOCH = 0, SAMC_METRICS_STEP, SAMC_METRICS_BATCH_SIZE, SAMC_METRICS_LR,
+    SAMC_METRICS_RHO, SAMC_METRICS_TRAIN_LOSS, SAMC_METRICS_TRAIN_ACC,
+    SAMC_METRICS_TEST_LOSS, SAMC_METRICS_TEST_ACC, SAMC_METRICS_TIME_S,
+    SAMC_METRICS_VAL_LOSS, SAMC_METRICS_VAL_ACC,
+    SAMC_METRICS_NCOL    /* the fixed columns; the measures follow */
+};
+extern const samc_column samc_metrics_columns[SAMC_METRICS_NCOL];
+
+/*
+ * A streaming reader of comma-separated files with a header line (the
+ * trainer's CSVs and any other table of numbers):
+ *
+ *   samc_csv *c;
+ *   if (samc_csv_open(&c, path, err) != SAMC_OK) ...     reads the header
+ *   int k = samc_csv_col(c, "loss");                      -1: no such column
+ *   const double *v;
+ *   while ((st = samc_csv_next(c, &v, err)) == SAMC_OK && v) ... v[k] ...
+ *   samc_csv_close(c);
+ *
+ * samc_csv_next gives each row's fields parsed as numbers ("nan", "-", an
+ * empty field and any text that is not a number give NaN; samc_csv_field
+ * has the text, samc_csv_number parses it strictly), v = NULL at the end
+ * of the file.  Empty lines are skipped; a last line without its newline is
+ * a row still being written (or cut by a crash) and ends the file.  A row
+ * with another number of fields than the header is an error naming the
+ * file and line (SAMC_EFORMAT).
+ */
+typedef struct samc_csv samc_csv;
+
+samc_status samc_csv_open(samc_csv **c, const char *path, char *err);
+void samc_csv_close(samc_csv *c);
+int samc_csv_ncols(const samc_csv *c);
+const char *samc_csv_name(const samc_csv *c, int k);     /* column k's name */
+int samc_csv_col(const samc_csv *c, const char *name);   /* its index, or -1 */
+const char *samc_csv_header(const samc_csv *c);          /* without the newline */
+const char *samc_csv_path(const samc_csv *c);
+samc_status samc_csv_next(samc_csv *c, const double **values, char *err);
+/* Of the row samc_csv_next read last: the line as it is in the file (with
+ * its newline), its number (the header is line 1), the text of field k. */
+const char *samc_csv_line(const samc_csv *c);
+long samc_csv_lineno(const samc_csv *c);
+const char *samc_csv_field(const samc_csv *c, int k);
+/* Field k as a number: NaN for "nan", "-" or an empty field; any other text
+ * that is not a number is an error naming file, line and column. */
+samc_status samc_csv_number(const samc_csv *c, int k, double *v, char *err);
 
 /* ------------------------------------------------------------- checkpoints */
 

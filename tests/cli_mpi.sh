@@ -6,7 +6,9 @@
 # and the Polyak scheduler across a batch-size stage change; a local
 # perturbation differs with 2 ranks and is the one-process run with 1;
 # a rank that fails to load its data ends the job with one clear message;
-# resume of an MPI run gives the rows of the uninterrupted run.
+# resume of an MPI run gives the rows of the uninterrupted run; a rank
+# killed mid-run (kill -9) ends the job with one line, last.ckpt intact, and
+# --resume gives the rows of the uninterrupted run.
 # Skipped when Open MPI (mpicc, mpirun) is absent.
 . "$(dirname "$0")/testlib.sh"
 if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
@@ -18,7 +20,9 @@ if ! make -s MPI=1 build-mpi/samc >"$T/build.log" 2>&1; then
     exit 1
 fi
 MS=build-mpi/samc
-MPIRUN=(timeout 60 mpirun --allow-run-as-root --oversubscribe)
+# timeout: only a guard that a hung job cannot stall the suite (no test
+# waits for it; generous, so that a slow or loaded machine never reaches it)
+MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe)
 # 90 rows of 16 features, 3 classes, in npy (Python standard library only)
 make_npy "$T" 1 3 90 16
 # batch 7 then 14 (exp:2@1): odd sizes split 3/4 and 7/7, short last batches
@@ -71,3 +75,40 @@ check "--stop-at 17 under mpirun: stopped, state saved" bash -c \
     "grep -q 'stopped at step 17' '$T/r.err' && test \$(wc -l <'$T/r/steps.csv') -eq 18"
 "${MPIRUN[@]}" -np 2 $MS train --resume "$T/r" --stop-at 0
 check "resume under mpirun: same rows as the uninterrupted run" cmp "$T/g4/steps.csv" "$T/r/steps.csv"
+
+# kill -9 of one rank mid-run: mpirun -q ends the job (SIGTERM to the other
+# ranks, then SIGKILL); the signal handler of rank 0 (or of rank 1 when rank
+# 0 died) writes the one line.  The test waits for the run's first
+# checkpoint line (a fifo), never for a time.
+KRUN=(--data "npy:$T/x.npy,$T/y.npy" --model mlp:8 --batch 7 --threads 1 --quiet --opt sam --lr polyak --momentum 0.9)
+"${MPIRUN[@]}" -np 2 $MS train "${KRUN[@]}" --steps 1000 --out "$T/kref"
+kill_rank() { # kill_rank R NAME: start a long run in $T/NAME, kill -9 rank R; $rc, $T/NAME.err
+    mkfifo "$T/$2.fifo"
+    "${MPIRUN[@]}" -q -np 2 $MS train "${KRUN[@]}" --steps 1000000 --progress lines --out "$T/$2" \
+        >/dev/null 2>"$T/$2.fifo" &
+    local tpid=$! line p victim=""
+    exec 3<"$T/$2.fifo"
+    while IFS= read -r -u 3 line; do [[ $line =~ ^\ \ checkpoint\ step\ [1-9] ]] && break; done
+    for p in $(pgrep -P "$(pgrep -P $tpid)"); do   # mpirun is timeout's child, the ranks are its
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && victim=$p
+    done
+    check "found rank $1 of the running job" test -n "$victim"
+    kill -9 $victim
+    cat <&3 | grep -v '^  ' >"$T/$2.err"   # all but the progress lines, up to mpirun's exit
+    exec 3<&-
+    wait $tpid
+    rc=$?
+}
+kill_rank 1 k
+check "a killed rank ends the job (exit $rc, not the timeout's 124)" test $rc -ne 0 -a $rc -ne 124
+s=$(od -An -t d8 -j 288 -N 8 "$T/k/last.ckpt" | tr -d ' ')
+check "... with one line from rank 0 naming the checkpoint (step $s) and --resume" bash -c "cat '$T/k.err';
+    test \$(wc -l <'$T/k.err') -eq 1 &&
+    grep -q '^samc: error: rank 0 was ended by a signal (under mpirun: a rank died.*k/last.ckpt holds step $s: continue with --resume' '$T/k.err'"
+check "last.ckpt is intact and mid-run (step $s)" test "$s" -gt 0 -a "$s" -lt 1000
+"${MPIRUN[@]}" -np 2 $MS train --resume "$T/k" --steps 1000 --progress none
+check "resume after a killed rank: the rows of the uninterrupted run" cmp "$T/kref/steps.csv" "$T/k/steps.csv"
+kill_rank 0 k0
+check "rank 0 killed: the job ends (exit $rc) with one line from rank 1" bash -c "cat '$T/k0.err';
+    test $rc -ne 0 -a $rc -ne 124 && test \$(wc -l <'$T/k0.err') -eq 1 &&
+    grep -q '^samc: error: rank 1 was ended by a signal after rank 0 died.*--resume .*k0' '$T/k0.err'"

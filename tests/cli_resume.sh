@@ -30,29 +30,44 @@ check "--stop-at 256 saved the state at step 256" test "$(ckpt_step "$T/g/last.c
 $SAMC train --resume "$T/g" --stop-at 0
 check "resume from an epoch's first step: same rows, same parameters" same_run "$T/g"
 
+# An interrupted run: far more steps than the reference, so that it cannot
+# end first; the test waits for its first checkpoint line on stderr (a
+# fifo), never for a time, then interrupts it, and resumes with --steps 1500
+# (the constant step-size rule and schedules do not depend on T).
+start_run() { # start_run NAME ARGS...: in the background ($pid), its stderr on fd 3
+    mkfifo "$T/$1.fifo"
+    $SAMC train "${@:2}" --progress lines --steps 1000000 --out "$T/$1" >/dev/null 2>"$T/$1.fifo" &
+    pid=$!
+    exec 3<"$T/$1.fifo"
+}
+first_checkpoint() { # reads fd 3 up to the first "checkpoint step N" line with N > 0
+    local line
+    while IFS= read -r -u 3 line; do [[ $line =~ ^\ \ checkpoint\ step\ [1-9] ]] && return 0; done
+    return 1
+}
+
 # SIGINT: the state is saved, the exit code says so
-$SAMC train "${RUN[@]}" --steps 1500 --out "$T/b" 2>"$T/b.err" &
-pid=$!
-sleep 1.5
+start_run b "${RUN[@]}"
+first_checkpoint
 kill -INT $pid
+cat <&3 >"$T/b.err"   # the rest of its stderr, up to its exit
+exec 3<&-
 wait $pid
 rc=$?
 check "SIGINT exits 130 and says where it stopped" bash -c "cat '$T/b.err'; test $rc -eq 130 && grep -q 'stopped at step' '$T/b.err'"
 s=$(ckpt_step "$T/b/last.ckpt")
 check "SIGINT checkpoint is mid-run (step $s)" test "$s" -gt 0 -a "$s" -lt 1500
-$SAMC train --resume "$T/b"
+$SAMC train --resume "$T/b" --steps 1500 --progress none
 check "resume after SIGINT: same rows, same parameters" same_run "$T/b"
 
-# kill -9: only the steps after the last checkpoint are lost
-$SAMC train "${RUN[@]}" --steps 1500 --checkpoint-every 50 --out "$T/c" &
-pid=$!
-sleep 2
-kill -9 $pid
-wait $pid 2>/dev/null
+# kill -9: only the steps after the last (periodic) checkpoint are lost
+start_run c "${RUN[@]}" --checkpoint-every 5   # the first at step 5, inside epoch 0
+first_checkpoint
+{ kill -9 $pid; cat <&3 >/dev/null; exec 3<&-; wait $pid; } 2>/dev/null   # (and bash's "Killed")
 s=$(ckpt_step "$T/c/last.ckpt")
 check "kill -9 left a mid-run checkpoint (step $s)" test "$s" -gt 0 -a "$s" -lt 1500
 check "no final.ckpt after kill -9" test ! -e "$T/c/final.ckpt"
-$SAMC train --resume "$T/c"
+$SAMC train --resume "$T/c" --steps 1500 --progress none
 check "resume after kill -9: same rows, same parameters" same_run "$T/c"
 
 # --keep: numbered copies, only the newest kept

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/cli_train.sh -- the `samc train` command-line contract (SPEC section 5):
+# tests/cli_train.sh -- the `samc train` command-line contract (README, "Using it"):
 # files and columns, determinism, schedules seen in the output, and bad input
 # ending in a one-line error with nothing half-written.  Prints "ok N - ..." /
 # "not ok N - ..." lines that tests/run.sh counts.
@@ -77,5 +77,26 @@ sum_before=$(cat "$T/a/"* | md5sum)
 fails "bad input leaves an earlier run intact" "rho" $SAMC train --rho -1 --out "$T/a"
 check "earlier run's files unchanged" test "$(cat "$T/a/"* | md5sum)" = "$sum_before"
 fails "divergence is reported as NaN/Inf with the step" "NaN/Inf at step [0-9]+" \
-    $SAMC train --data synth:ridge,n=50,d=20,kappa=10 --model linear --opt sgd --lr 1e30 --out "$T/nan"
+    $SAMC train --data synth:ridge,n=50,d=20,kappa=10 --model linear --opt sgd --lr 1e30 --out "$T/nan" --progress none
 check "no NaN row was written before the divergence" bash -c "! grep -qi nan <(cut -d, -f6 '$T/nan/steps.csv')"
+
+# progress on stderr: plain lines when redirected (no escape bytes), a bar on
+# a terminal (script(1) gives the run one), lines under an MPI launcher even
+# on a terminal (Open MPI gives ranks a pseudo-terminal), none with --quiet
+PR=(--data "libsvm:$HEART" --model logreg --steps 4 --checkpoint-every 2)
+$SAMC train "${PR[@]}" --out "$T/pr1" >"$T/pr1.out" 2>"$T/pr1.err"
+check "redirected: progress lines on stderr, no escape byte" \
+    bash -c "grep -q '^  checkpoint step 2: .*pr1/last.ckpt' '$T/pr1.err' && ! grep -q \$'\\033' '$T/pr1.err' '$T/pr1.out'"
+$SAMC train "${PR[@]}" --out "$T/pr2" --progress bar >/dev/null 2>"$T/pr2.err"
+check "--progress bar draws the bar even when redirected" bash -c "grep -q '\[#*\.*\] step 1/4' '$T/pr2.err'"
+if command -v script >/dev/null; then
+    script -qec "$SAMC train ${PR[*]} --out $T/pr3" /dev/null >"$T/pr3.tty"
+    check "on a terminal: a bar redrawn in place" bash -c "grep -q \$'\\033\\[K\\[#' '$T/pr3.tty'"
+    OMPI_COMM_WORLD_SIZE=2 script -qec "$SAMC train ${PR[*]} --out $T/pr4" /dev/null >"$T/pr4.tty"
+    check "on a terminal under an MPI launcher: lines, no escape byte" \
+        bash -c "grep -q 'checkpoint step 2' '$T/pr4.tty' && ! grep -q \$'\\033' '$T/pr4.tty'"
+fi
+$SAMC train "${PR[@]}" --out "$T/pr5" --quiet >"$T/pr5.out" 2>"$T/pr5.err"
+check "--quiet: nothing on stdout or stderr" test ! -s "$T/pr5.out" -a ! -s "$T/pr5.err"
+fails "--progress takes auto, bar, lines or none" "progress: expected auto, bar, lines or none" \
+    $SAMC train --progress fancy

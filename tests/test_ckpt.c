@@ -103,6 +103,49 @@ static void damaged(long at, int cut, const char *why)
     assert_null(c.params);
 }
 
+/* The header layout is the file format: each field at its documented offset. */
+static void test_layout(void **state)
+{
+    (void)state;
+    char path[256];
+    path_of(path, sizeof path, "layout.ckpt");
+    write_one(path, 100, 10);
+    FILE *f = fopen(path, "rb");
+    unsigned char h[512];
+    assert_int_equal(fread(h, 1, sizeof h, f), sizeof h);
+    fclose(f);
+    int64_t step, epoch_step, osteps;
+    int32_t epoch;
+    uint64_t data_n, np, nb, nm;
+    uint32_t version, hsize, crc;
+    double decsps, elapsed;
+    memcpy(&version, h + 8, 4);
+    memcpy(&hsize, h + 12, 4);
+    memcpy(&data_n, h + 272, 8);
+    memcpy(&crc, h + 280, 4);
+    memcpy(&step, h + 288, 8);
+    memcpy(&epoch, h + 296, 4);
+    memcpy(&epoch_step, h + 304, 8);
+    memcpy(&decsps, h + 376, 8);
+    memcpy(&osteps, h + 384, 8);
+    memcpy(&elapsed, h + 392, 8);
+    memcpy(&np, h + 400, 8);
+    memcpy(&nb, h + 408, 8);
+    memcpy(&nm, h + 416, 8);
+    assert_memory_equal(h, "SAMCCKPT", 8);
+    assert_true(version == 1 && hsize == 512);
+    assert_string_equal((const char *)h + 16, "resnet:8");
+    assert_string_equal((const char *)h + 144, "fashion-mnist");
+    assert_true(data_n == 60000 && crc == 0xdeadbeef && step == 1234 && epoch == 7 && epoch_step == 17);
+    assert_true(decsps == 0.25 && osteps == 1230 && elapsed == 12.5 && np == 100 && nb == 10 && nm == 100);
+    samc_rng r5, r6;
+    samc_rng_seed(&r5, 5);
+    samc_rng_seed(&r6, 6);
+    assert_memory_equal(h + 312, r5.s, 32);
+    assert_memory_equal(h + 344, r6.s, 32);
+    for (int i = 424; i < 512; i++) assert_int_equal(h[i], 0);   /* room to grow */
+}
+
 static void test_damage_refused(void **state)
 {
     (void)state;
@@ -173,6 +216,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_layout),
         cmocka_unit_test(test_damage_refused),
         cmocka_unit_test(test_unwritable_keeps_old),
     };

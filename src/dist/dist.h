@@ -9,7 +9,7 @@
  * the other build, so both are always in the source list.
  *
  * Every collective must be called by all ranks in the same order; the
- * trainer (src/train/train.c) is written so that every rank takes the same
+ * trainer (src/train/trainer.c) is written so that every rank takes the same
  * branches around them (decisions come from agreed values only).
  */
 #ifndef SAMC_DIST_H
@@ -48,5 +48,29 @@ void samc_dist_abort(const char *msg);
 double samc_dist_comm_seconds(void);
 long samc_dist_comm_calls(void);
 void samc_dist_comm_reset(void);
+
+/*
+ * The oracle of one step's batch in a data-parallel run (dist_oracle.c):
+ * rank r of K evaluates rows [floor(r b/K), floor((r+1) b/K)) of the global
+ * batch; perturb_local = 0: loss and gradient summed over the ranks with
+ * weights (rows of the shard) / b, the one-process step; 1: the shard's own,
+ * with the optimizer's reduction hook (samc_oracle.reduce).  One process
+ * (K = 1, global): the model's oracle on the whole batch.  The oracle keeps
+ * the pointer b; samc_dist_set_batch gives it each step's batch (rows idx[0..nb)
+ * of ds, idx NULL: rows 0..nb).
+ */
+typedef struct samc_dist_batch {
+    samc_model_batch mb;        /* this rank's rows */
+    samc_oracle model_orc;      /* the model's oracle on mb */
+    const samc_dataset *ds;     /* the global batch */
+    const size_t *idx;
+    size_t nb;
+    samc_dataset view;          /* rows lo..hi of an augmented batch */
+    double share;               /* (rows of this rank) / nb */
+    int rank, size, local;
+} samc_dist_batch;
+
+samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local);
+void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb);
 
 #endif

@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include "dist/dist.h"
+#include "util/err.h"
 
 static double comm_s;
 static long comm_n;
@@ -107,8 +108,7 @@ samc_status samc_dist_agree(samc_status st, char *err)
         else snprintf(msg, sizeof msg, "%s", err ? err : "failed");
     }
     MPI_Bcast(msg, SAMC_ERRLEN, MPI_CHAR, first, MPI_COMM_WORLD);
-    if (err) snprintf(err, SAMC_ERRLEN, "%s", msg);
-    return (samc_status)code;
+    return samc_errf(err, (samc_status)code, "%s", msg);
 }
 
 void samc_dist_abort(const char *msg)

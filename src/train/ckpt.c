@@ -19,6 +19,7 @@
  * Written to PATH.tmp, flushed, fsync'd and renamed over PATH.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <zlib.h>
 
 #include "samc.h"
+#include "util/err.h"
 
 #define CKPT_MAGIC "SAMCCKPT"
 #define CKPT_VERSION 1u
@@ -34,53 +36,86 @@
 #define CKPT_NAME 128u
 #define CKPT_MAX_FLOATS ((uint64_t)1 << 34)
 
-/* One header field: its offset, its address in the struct and its size. */
-typedef struct field { size_t off; size_t len; } field;
-enum { F_MODEL, F_DATA, F_DATA_N, F_DATA_CRC, F_STEP, F_EPOCH, F_EPOCH_STEP, F_SHUF, F_AUG,
-       F_DECSPS, F_OSTEPS, F_ELAPSED, F_NP, F_NB, F_NM, F_COUNT };
-static const field layout[F_COUNT] = {
-    { 16, 128 }, { 144, 128 }, { 272, 8 }, { 280, 4 }, { 288, 8 }, { 296, 4 }, { 304, 8 },
-    { 312, 32 }, { 344, 32 }, { 376, 8 }, { 384, 8 }, { 392, 8 }, { 400, 8 }, { 408, 8 }, { 416, 8 },
+/* The header fields, each listed once, read by both save and load: the
+ * name, the offset and size in the file, where it lives in samc_ckpt and
+ * how it is stored (as it is, as int32, as uint64, or a NUL-padded string). */
+typedef enum { K_RAW, K_INT32, K_SIZE64, K_STRING } kind;
+typedef struct field {
+    const char *name;
+    size_t off, len;   /* in the header */
+    size_t at;         /* offsetof(samc_ckpt, ...) */
+    kind k;
+} field;
+#define RAW(name, off, m) { name, off, sizeof(((samc_ckpt *)0)->m), offsetof(samc_ckpt, m), K_RAW }
+static const field fields[] = {
+    { "model", 16, CKPT_NAME, offsetof(samc_ckpt, model), K_STRING },
+    { "data", 144, CKPT_NAME, offsetof(samc_ckpt, data), K_STRING },
+    RAW("data_n", 272, data_n),
+    RAW("data_crc", 280, data_crc),
+    RAW("step", 288, step),
+    { "epoch", 296, 4, offsetof(samc_ckpt, epoch), K_INT32 },
+    RAW("epoch_step", 304, epoch_step),
+    RAW("shuffle_rng", 312, shuffle_rng),
+    RAW("aug_rng", 344, aug_rng),
+    RAW("decsps_prev", 376, decsps_prev),
+    RAW("optim_steps", 384, optim_steps),
+    RAW("elapsed_s", 392, elapsed_s),
+    { "n_params", 400, 8, offsetof(samc_ckpt, n_params), K_SIZE64 },
+    { "n_buffers", 408, 8, offsetof(samc_ckpt, n_buffers), K_SIZE64 },
+    { "n_momentum", 416, 8, offsetof(samc_ckpt, n_momentum), K_SIZE64 },
 };
+#undef RAW
+#define N_FIELDS (sizeof fields / sizeof *fields)
 
-static void put(unsigned char *h, int f, const void *v) { memcpy(h + layout[f].off, v, layout[f].len); }
-static void get(const unsigned char *h, int f, void *v) { memcpy(v, h + layout[f].off, layout[f].len); }
+/* The header of c (magic, version, size, then every field). */
+static void encode_header(unsigned char *h, const samc_ckpt *c)
+{
+    memset(h, 0, CKPT_HEADER);
+    memcpy(h, CKPT_MAGIC, 8);
+    uint32_t v = CKPT_VERSION, hs = CKPT_HEADER;
+    memcpy(h + 8, &v, 4);
+    memcpy(h + 12, &hs, 4);
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const field *f = &fields[i];
+        const char *src = (const char *)c + f->at;
+        int32_t i32;
+        uint64_t u64;
+        switch (f->k) {
+        case K_RAW: memcpy(h + f->off, src, f->len); break;
+        case K_INT32: i32 = *(const int *)src; memcpy(h + f->off, &i32, 4); break;
+        case K_SIZE64: u64 = *(const size_t *)src; memcpy(h + f->off, &u64, 8); break;
+        case K_STRING: memcpy(h + f->off, src, strnlen(src, f->len - 1)); break;
+        }
+    }
+}
+
+/* Every field of header h into c (the arrays untouched). */
+static void decode_header(const unsigned char *h, samc_ckpt *c)
+{
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const field *f = &fields[i];
+        char *dst = (char *)c + f->at;
+        int32_t i32;
+        uint64_t u64;
+        switch (f->k) {
+        case K_RAW: memcpy(dst, h + f->off, f->len); break;
+        case K_INT32: memcpy(&i32, h + f->off, 4); *(int *)dst = i32; break;
+        case K_SIZE64: memcpy(&u64, h + f->off, 8); *(size_t *)dst = (size_t)u64; break;
+        case K_STRING: memcpy(dst, h + f->off, f->len); dst[f->len - 1] = '\0'; break;
+        }
+    }
+}
 
 static uLong crc_floats(uLong crc, const float *v, size_t n)
 {
     return n ? crc32_z(crc, (const Bytef *)v, n * sizeof(float)) : crc;
 }
 
-static void put_string(unsigned char *h, int f, const char *s)
-{
-    memcpy(h + layout[f].off, s, strnlen(s, CKPT_NAME - 1));
-}
-
 samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 {
     unsigned char hdr[CKPT_HEADER];
-    memset(hdr, 0, sizeof hdr);
-    memcpy(hdr, CKPT_MAGIC, 8);
-    uint32_t v = CKPT_VERSION, h = CKPT_HEADER;
-    memcpy(hdr + 8, &v, 4);
-    memcpy(hdr + 12, &h, 4);
-    uint64_t np = c->n_params, nb = c->n_buffers, nm = c->n_momentum;
-    int32_t e = c->epoch;
-    put_string(hdr, F_MODEL, c->model);
-    put_string(hdr, F_DATA, c->data);
-    put(hdr, F_DATA_N, &c->data_n);
-    put(hdr, F_DATA_CRC, &c->data_crc);
-    put(hdr, F_STEP, &c->step);
-    put(hdr, F_EPOCH, &e);
-    put(hdr, F_EPOCH_STEP, &c->epoch_step);
-    put(hdr, F_SHUF, c->shuffle_rng.s);
-    put(hdr, F_AUG, c->aug_rng.s);
-    put(hdr, F_DECSPS, &c->decsps_prev);
-    put(hdr, F_OSTEPS, &c->optim_steps);
-    put(hdr, F_ELAPSED, &c->elapsed_s);
-    put(hdr, F_NP, &np);
-    put(hdr, F_NB, &nb);
-    put(hdr, F_NM, &nm);
+    encode_header(hdr, c);
+    const uint64_t nb = c->n_buffers, nm = c->n_momentum;
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, hdr, sizeof hdr);
     crc = crc_floats(crc, c->params, c->n_params);
@@ -90,11 +125,11 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 
     size_t len = strlen(path) + 5;
     char *tmp = malloc(len);
-    if (!tmp) return SAMC_ENOMEM;
+    SAMC_CHECK(tmp, SAMC_ENOMEM, "out of memory writing %.400s", path);
     snprintf(tmp, len, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", tmp, strerror(errno));
+        samc_errf(err, SAMC_EIO, "cannot write %.400s: %s", tmp, strerror(errno));
         free(tmp);
         return SAMC_EIO;
     }
@@ -108,7 +143,7 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
     if (fclose(f) != 0 && ok) ok = 0, saved_errno = errno;
     if (ok && rename(tmp, path) != 0) ok = 0, saved_errno = errno;
     if (!ok) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", path, strerror(saved_errno));
+        samc_errf(err, SAMC_EIO, "cannot write %.400s: %s", path, strerror(saved_errno));
         remove(tmp);
         free(tmp);
         return SAMC_EIO;
@@ -127,102 +162,68 @@ void samc_ckpt_free(samc_ckpt *c)
     c->n_params = c->n_buffers = c->n_momentum = 0;
 }
 
-/* Reads n floats into a new array (NULL for n == 0); 0 on success. */
-static int read_floats(FILE *f, uint64_t n, float **out)
+/* Reads n floats into a new array (NULL for n == 0): NULL on success, else
+ * what went wrong. */
+static const char *read_floats(FILE *f, uint64_t n, float **out)
 {
     *out = NULL;
-    if (n == 0) return 0;
-    *out = malloc((size_t)n * sizeof(float));
-    return !*out || fread(*out, sizeof(float), (size_t)n, f) != n;
+    if (n == 0) return NULL;
+    if (!(*out = malloc((size_t)n * sizeof(float)))) return "out of memory";
+    return fread(*out, sizeof(float), (size_t)n, f) != n ? "truncated data" : NULL;
+}
+
+/* Reads the rest of an opened checkpoint into c; NULL on success, else
+ * what is wrong with the file. */
+static const char *read_ckpt(FILE *f, samc_ckpt *c)
+{
+    unsigned char hdr[CKPT_HEADER];
+    uint32_t v = 0, h = 0, crc_file = 0;
+    if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, CKPT_MAGIC, 8) != 0) return "not a samc checkpoint (bad magic)";
+    memcpy(&v, hdr + 8, 4);
+    memcpy(&h, hdr + 12, 4);
+    if (v != CKPT_VERSION || h != CKPT_HEADER) return "unsupported checkpoint version";
+    if (fread(hdr + 16, 1, CKPT_HEADER - 16, f) != CKPT_HEADER - 16) return "truncated header";
+    samc_ckpt hd;
+    memset(&hd, 0, sizeof hd);
+    decode_header(hdr, &hd);
+    const uint64_t np = hd.n_params, nb = hd.n_buffers, nm = hd.n_momentum;
+    if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS || (nm != 0 && nm != np))
+        return "implausible parameter count";
+    /* the counts must match the file's size before anything is allocated:
+     * a short file must not make us malloc what its header claims */
+    const uint64_t want = (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size != want)
+        return (uint64_t)sb.st_size < want ? "truncated data" : "trailing bytes after the checksum";
+    const char *why = read_floats(f, np, &c->params);
+    if (!why) why = read_floats(f, nb, &c->buffers);
+    if (!why) why = read_floats(f, nm, &c->momentum);
+    if (why) return why;
+    if (fread(&crc_file, 4, 1, f) != 1) return "truncated data";
+    if (fgetc(f) != EOF) return "trailing bytes after the checksum";
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, hdr, sizeof hdr);
+    crc = crc_floats(crc, c->params, (size_t)np);
+    crc = crc_floats(crc, c->buffers, (size_t)nb);
+    crc = crc_floats(crc, c->momentum, (size_t)nm);
+    if ((uint32_t)crc != crc_file) return "checksum mismatch (corrupt file)";
+    hd.params = c->params;
+    hd.buffers = c->buffers;
+    hd.momentum = c->momentum;
+    *c = hd;
+    return NULL;
 }
 
 samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err)
 {
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot open %.400s: %s", path, strerror(errno));
-        return SAMC_EIO;
-    }
-    unsigned char hdr[CKPT_HEADER];
-    uint64_t np = 0, nb = 0, nm = 0;
-    uint32_t v = 0, h = 0, crc_file = 0;
-    samc_status st = SAMC_EFORMAT;
-    const char *why = NULL;
-    if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, CKPT_MAGIC, 8) != 0) {
-        why = "not a samc checkpoint (bad magic)";
-        goto out;
-    }
-    memcpy(&v, hdr + 8, 4);
-    memcpy(&h, hdr + 12, 4);
-    if (v != CKPT_VERSION || h != CKPT_HEADER) {
-        why = "unsupported checkpoint version";
-        goto out;
-    }
-    if (fread(hdr + 16, 1, CKPT_HEADER - 16, f) != CKPT_HEADER - 16) {
-        why = "truncated header";
-        goto out;
-    }
-    get(hdr, F_NP, &np);
-    get(hdr, F_NB, &nb);
-    get(hdr, F_NM, &nm);
-    if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS || (nm != 0 && nm != np)) {
-        why = "implausible parameter count";
-        goto out;
-    }
-    /* the counts must match the file's size before anything is allocated:
-     * a short file must not make us malloc what its header claims */
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
-        (uint64_t)sb.st_size != (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4) {
-        why = (uint64_t)sb.st_size < (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4
-                  ? "truncated data" : "trailing bytes after the checksum";
-        goto out;
-    }
-    if (read_floats(f, np, &c->params) || read_floats(f, nb, &c->buffers) ||
-        read_floats(f, nm, &c->momentum) || fread(&crc_file, 4, 1, f) != 1) {
-        why = "truncated data";
-        goto out;
-    }
-    if (fgetc(f) != EOF) {
-        why = "trailing bytes after the checksum";
-        goto out;
-    }
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, hdr, sizeof hdr);
-    crc = crc_floats(crc, c->params, (size_t)np);
-    crc = crc_floats(crc, c->buffers, (size_t)nb);
-    crc = crc_floats(crc, c->momentum, (size_t)nm);
-    if ((uint32_t)crc != crc_file) {
-        why = "checksum mismatch (corrupt file)";
-        goto out;
-    }
-    int32_t e;
-    get(hdr, F_MODEL, c->model);
-    get(hdr, F_DATA, c->data);
-    c->model[CKPT_NAME - 1] = c->data[CKPT_NAME - 1] = '\0';
-    get(hdr, F_DATA_N, &c->data_n);
-    get(hdr, F_DATA_CRC, &c->data_crc);
-    get(hdr, F_STEP, &c->step);
-    get(hdr, F_EPOCH, &e);
-    c->epoch = e;
-    get(hdr, F_EPOCH_STEP, &c->epoch_step);
-    get(hdr, F_SHUF, c->shuffle_rng.s);
-    get(hdr, F_AUG, c->aug_rng.s);
-    get(hdr, F_DECSPS, &c->decsps_prev);
-    get(hdr, F_OSTEPS, &c->optim_steps);
-    get(hdr, F_ELAPSED, &c->elapsed_s);
-    c->n_params = (size_t)np;
-    c->n_buffers = (size_t)nb;
-    c->n_momentum = (size_t)nm;
-    st = SAMC_OK;
-out:
-    if (st != SAMC_OK) {
-        if (err) snprintf(err, SAMC_ERRLEN, "%.400s: %s", path, why ? why : "out of memory");
-        samc_ckpt_free(c);
-    }
+    SAMC_CHECK(f, SAMC_EIO, "cannot open %.400s: %s", path, strerror(errno));
+    const char *why = read_ckpt(f, c);
     fclose(f);
-    return st;
+    if (!why) return SAMC_OK;
+    samc_ckpt_free(c);
+    return samc_errf(err, strcmp(why, "out of memory") ? SAMC_EFORMAT : SAMC_ENOMEM, "%.400s: %s", path, why);
 }
 
 uint32_t samc_ckpt_data_crc(const samc_dataset *ds)
