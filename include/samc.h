@@ -731,6 +731,79 @@ samc_status samc_make_dir(const char *dir, char *err);
  * SIGTERM handler. */
 void samc_train_request_stop(void);
 
+/* --------------------------------------------- run output: columns, CSV reader */
+
+/*
+ * The columns of OUT/steps.csv (one row per step) and the fixed columns of
+ * OUT/metrics.csv (one row per epoch), in file order: the trainer writes the
+ * header and every row from these tables, and readers (samc plot) find the
+ * columns by these names.  metrics.csv then has one column per selected
+ * measure (samc_train_params.measure_every > 0), named samc_measure_name(k)
+ * for each bit k of measure.which in increasing k, format "%.9g".
+ * format is the printf conversion of the value: "%lld" (an integer),
+ * "%.9g" or "%.3f"; a value that is not defined is written "nan".
+ */
+typedef struct samc_column {
+    const char *name;
+    const char *meaning;
+    const char *format;
+} samc_column;
+
+enum {
+    SAMC_STEPS_STEP = 0, SAMC_STEPS_EPOCH, SAMC_STEPS_BATCH_SIZE, SAMC_STEPS_LR,
+    SAMC_STEPS_RHO, SAMC_STEPS_LOSS, SAMC_STEPS_LOSS_PERTURBED, SAMC_STEPS_GRAD_NORM,
+    SAMC_STEPS_GRAD_NORM_PERTURBED, SAMC_STEPS_POLYAK_NUMERATOR,
+    SAMC_STEPS_NCOL
+};
+extern const samc_column samc_steps_columns[SAMC_STEPS_NCOL];
+
+enum {
+    SAMC_METRICS_EPOCH = 0, SAMC_METRICS_STEP, SAMC_METRICS_BATCH_SIZE, SAMC_METRICS_LR,
+    SAMC_METRICS_RHO, SAMC_METRICS_TRAIN_LOSS, SAMC_METRICS_TRAIN_ACC,
+    SAMC_METRICS_TEST_LOSS, SAMC_METRICS_TEST_ACC, SAMC_METRICS_TIME_S,
+    SAMC_METRICS_VAL_LOSS, SAMC_METRICS_VAL_ACC,
+    SAMC_METRICS_NCOL    /* the fixed columns; the measures follow */
+};
+extern const samc_column samc_metrics_columns[SAMC_METRICS_NCOL];
+
+/*
+ * A streaming reader of comma-separated files with a header line (the
+ * trainer's CSVs and any other table of numbers):
+ *
+ *   samc_csv *c;
+ *   if (samc_csv_open(&c, path, err) != SAMC_OK) ...     reads the header
+ *   int k = samc_csv_col(c, "loss");                      -1: no such column
+ *   const double *v;
+ *   while ((st = samc_csv_next(c, &v, err)) == SAMC_OK && v) ... v[k] ...
+ *   samc_csv_close(c);
+ *
+ * samc_csv_next gives each row's fields parsed as numbers ("nan", "-", an
+ * empty field and any text that is not a number give NaN; samc_csv_field
+ * has the text, samc_csv_number parses it strictly), v = NULL at the end
+ * of the file.  Empty lines are skipped; a last line without its newline is
+ * a row still being written (or cut by a crash) and ends the file.  A row
+ * with another number of fields than the header is an error naming the
+ * file and line (SAMC_EFORMAT).
+ */
+typedef struct samc_csv samc_csv;
+
+samc_status samc_csv_open(samc_csv **c, const char *path, char *err);
+void samc_csv_close(samc_csv *c);
+int samc_csv_ncols(const samc_csv *c);
+const char *samc_csv_name(const samc_csv *c, int k);     /* column k's name */
+int samc_csv_col(const samc_csv *c, const char *name);   /* its index, or -1 */
+const char *samc_csv_header(const samc_csv *c);          /* without the newline */
+const char *samc_csv_path(const samc_csv *c);
+samc_status samc_csv_next(samc_csv *c, const double **values, char *err);
+/* Of the row samc_csv_next read last: the line as it is in the file (with
+ * its newline), its number (the header is line 1), the text of field k. */
+const char *samc_csv_line(const samc_csv *c);
+long samc_csv_lineno(const samc_csv *c);
+const char *samc_csv_field(const samc_csv *c, int k);
+/* Field k as a number: NaN for "nan", "-" or an empty field; any other text
+ * that is not a number is an error naming file, line and column. */
+samc_status samc_csv_number(const samc_csv *c, int k, double *v, char *err);
+
 /* ------------------------------------------------------------- checkpoints */
 
 /* A checkpoint: everything a run needs to continue exactly where it stood —

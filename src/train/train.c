@@ -25,6 +25,7 @@
 
 #include "samc.h"
 #include "dist/dist.h"
+#include "train/train_internal.h"
 
 samc_train_params samc_train_default_params(void)
 {
@@ -230,20 +231,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static FILE *open_csv(const char *dir, const char *name, const char *header, char *err)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fprintf(f, "%s\n", header);
-    fflush(f);
-    return f;
-}
-
 samc_status samc_make_dir(const char *dir, char *err)
 {
     /* mkdir -p: every missing component, then a check that dir is a directory */
@@ -359,62 +346,6 @@ static samc_status save_state(run_state *r, const char *dir, const char *name, i
     return SAMC_OK;
 }
 
-/* Keeps the header and the rows whose integer column `col` (0-based) is
- * < limit (or <= limit with inclusive), rewriting the file in place
- * through a temporary; checks that the header is `header`. */
-static samc_status truncate_csv(const char *dir, const char *name, const char *header, int col,
-                                int64_t limit, int inclusive, char *err)
-{
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *in = fopen(path, "r");
-    if (!in) {
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot resume: %.400s: %s", path, strerror(errno));
-        return SAMC_EIO;
-    }
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        fclose(in);
-        if (err) snprintf(err, SAMC_ERRLEN, "cannot write %.400s: %s", tmp, strerror(errno));
-        return SAMC_EIO;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    samc_status st = SAMC_OK;
-    int first = 1;
-    while ((len = getline(&line, &cap, in)) > 0) {
-        if (first) {
-            first = 0;
-            size_t hl = strlen(header);
-            if ((size_t)len < hl || strncmp(line, header, hl) != 0 || (line[hl] != '\n' && line[hl] != '\0')) {
-                if (err) snprintf(err, SAMC_ERRLEN, "cannot resume: the columns of %.400s differ from this configuration's", path);
-                st = SAMC_EINVAL;
-                break;
-            }
-            fputs(line, out);
-            continue;
-        }
-        if (line[len - 1] != '\n') continue;   /* a row cut short by a crash */
-        const char *f = line;
-        for (int c = 0; c < col && f; c++) {
-            f = strchr(f, ',');
-            if (f) f++;
-        }
-        if (!f) continue;
-        double v = strtod(f, NULL);
-        if (inclusive ? v <= (double)limit : v < (double)limit) fputs(line, out);
-    }
-    free(line);
-    fclose(in);
-    if (fflush(out) != 0 || fclose(out) != 0) st = st == SAMC_OK ? SAMC_EIO : st;
-    if (st == SAMC_OK && rename(tmp, path) != 0) st = SAMC_EIO;
-    if (st != SAMC_OK) remove(tmp);
-    if (st == SAMC_EIO && err) snprintf(err, SAMC_ERRLEN, "cannot rewrite %.400s", path);
-    return st;
-}
-
 static samc_status restore(run_state *r, const char *dir, float *x, char *err)
 {
     char path[4200];
@@ -504,36 +435,23 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
         if (err) snprintf(err, SAMC_ERRLEN, "out of memory for %zu samples", n);
     }
 
-    static const char steps_header[] =
-        "step,epoch,batch_size,lr,rho,loss,loss_perturbed,grad_norm,grad_norm_perturbed,polyak_numerator";
-    char metrics_header[1024] = "epoch,step,batch_size,lr,rho,train_loss,train_acc,test_loss,test_acc,time_s,val_loss,val_acc";
-    for (int k = 0; p->measure_every > 0 && k < SAMC_MEASURE_COUNT; k++)
-        if (p->measure.which & (1u << k)) {
-            size_t used = strlen(metrics_header);
-            snprintf(metrics_header + used, sizeof metrics_header - used, ",%s",
-                     samc_measure_name((samc_measure_kind)k));
-        }
+    const unsigned measures = p->measure_every > 0 ? p->measure.which : 0;
+    char steps_header[1024], metrics_header[1024];
+    train_csv_header(steps_header, sizeof steps_header, samc_steps_columns, SAMC_STEPS_NCOL, 0);
+    train_csv_header(metrics_header, sizeof metrics_header, samc_metrics_columns, SAMC_METRICS_NCOL, measures);
     if (st != SAMC_OK) {
         /* set-up failed on this rank: go on to the agreement below */
     } else if (resume) {   /* every rank reads the checkpoint; the lead alone touches the CSVs */
         if ((st = restore(&r, out_dir, x, err)) != SAMC_OK) goto agree;
         if (!lead) goto agree;
-        if ((st = truncate_csv(out_dir, "steps.csv", steps_header, 0, r.step, 0, err)) != SAMC_OK) goto agree;
-        if ((st = truncate_csv(out_dir, "metrics.csv", metrics_header, 1, r.step, 1, err)) != SAMC_OK) goto agree;
-        char path[4200];
-        snprintf(path, sizeof path, "%s/steps.csv", out_dir);
-        fs = fopen(path, "a");
-        snprintf(path, sizeof path, "%s/metrics.csv", out_dir);
-        fm = fopen(path, "a");
-        if (!fs || !fm) {
-            if (err) snprintf(err, SAMC_ERRLEN, "cannot append to the CSV files in %.400s: %s", out_dir, strerror(errno));
-            st = SAMC_EIO;
-        }
+        if ((st = train_csv_truncate(&fs, out_dir, "steps.csv", steps_header, SAMC_STEPS_STEP,
+                                     (double)r.step, 0, err)) != SAMC_OK) goto agree;
+        st = train_csv_truncate(&fm, out_dir, "metrics.csv", metrics_header, SAMC_METRICS_STEP,
+                                (double)r.step, 1, err);
     } else if (lead) {
         if ((st = samc_make_dir(out_dir, err)) != SAMC_OK) goto agree;
-        fs = open_csv(out_dir, "steps.csv", steps_header, err);
-        fm = fs ? open_csv(out_dir, "metrics.csv", metrics_header, err) : NULL;
-        if (!fs || !fm) st = SAMC_EIO;
+        if ((st = train_csv_create(&fs, out_dir, "steps.csv", steps_header, err)) == SAMC_OK)
+            st = train_csv_create(&fm, out_dir, "metrics.csv", metrics_header, err);
     }
 agree:
     if ((st = samc_dist_agree(st, err)) != SAMC_OK) goto out;
@@ -632,9 +550,12 @@ agree:
                     goto out;
                 }
             }
-            if (fs) fprintf(fs, "%lld,%d,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)r.step, r.epoch,
-                    ctx.nb, info.step, rho, info.loss, info.loss_perturbed, info.grad_norm,
-                    info.grad_norm_perturbed, info.numerator);
+            if (fs) {
+                const double row[SAMC_STEPS_NCOL] = { (double)r.step, r.epoch, (double)ctx.nb, info.step, rho,
+                                                      info.loss, info.loss_perturbed, info.grad_norm,
+                                                      info.grad_norm_perturbed, info.numerator };
+                train_csv_row(fs, samc_steps_columns, SAMC_STEPS_NCOL, row, 0, NULL);
+            }
             if (log && p->progress_s > 0 && now_s() - last_progress >= (tty ? 0.25 : p->progress_s)) {
                 last_progress = now_s();
                 progress_line(log, tty, r.step + 1, T, r.epoch, ctx.nb, info.loss, info.step, rho,
@@ -671,20 +592,16 @@ agree:
         double el = now_s() - t0;
         last_progress = now_s();
         if (tty) fputs("\r\033[K", log);
-        fprintf(fm, "%.9g,%lld,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.9g,%.9g", ep_done, (long long)r.step, b,
-                last_step, rho, trl, tra, tel, tea, el, val, vaa);
-        if (p->measure_every > 0) {
-            samc_measure_result mr;
+        samc_measure_result mr;
+        for (int q = 0; q < SAMC_MEASURE_COUNT; q++) mr.value[q] = NAN;
+        if (measures) {
             int epochs_done = k_done == k_max ? r.epoch + 1 : r.epoch;
             int due = (k_done == k_max && epochs_done % p->measure_every == 0) || r.step >= T;
-            if (due) {
-                st = samc_measure_model(model, tr, x, &p->measure, &mr, err);
-                if (st != SAMC_OK) goto out;
-            }
-            for (int q = 0; q < SAMC_MEASURE_COUNT; q++)
-                if (p->measure.which & (1u << q)) fprintf(fm, ",%.9g", due ? mr.value[q] : NAN);
+            if (due && (st = samc_measure_model(model, tr, x, &p->measure, &mr, err)) != SAMC_OK) goto out;
         }
-        fputc('\n', fm);
+        const double row[SAMC_METRICS_NCOL] = { ep_done, (double)r.step, (double)b, last_step, rho,
+                                                trl, tra, tel, tea, el, val, vaa };
+        train_csv_row(fm, samc_metrics_columns, SAMC_METRICS_NCOL, row, measures, mr.value);
         if (fflush(fm) != 0) {
             if (err) snprintf(err, SAMC_ERRLEN, "cannot write %s/metrics.csv: %s", out_dir, strerror(errno));
             st = SAMC_EIO;

@@ -1,0 +1,26 @@
+/*
+ * train_internal.h -- what the files of src/train share: the CSV writer of
+ * columns.c, the clock, the run's trainer state (trainer.c).
+ */
+#ifndef SAMC_TRAIN_INTERNAL_H
+#define SAMC_TRAIN_INTERNAL_H
+
+#include <stdio.h>
+
+#include "samc.h"
+
+/* The header line of cols[0..n) and the measure columns selected by the
+ * bits of measures, comma-separated, into buf. */
+void train_csv_header(char *buf, size_t len, const samc_column *cols, int n, unsigned measures);
+/* One row: v[0..n) in the columns' formats, then mv[k] for each bit k of
+ * measures, and a newline. */
+void train_csv_row(FILE *f, const samc_column *cols, int n, const double *v, unsigned measures,
+                   const double *mv);
+/* dir/name created with its header line. */
+samc_status train_csv_create(FILE **f, const char *dir, const char *name, const char *header, char *err);
+/* dir/name cut back to the rows whose column col is < limit (<= with
+ * inclusive) and opened for appending; its header must be header. */
+samc_status train_csv_truncate(FILE **f, const char *dir, const char *name, const char *header, int col,
+                               double limit, int inclusive, char *err);
+
+#endif
