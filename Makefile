@@ -10,6 +10,10 @@ LDLIBS  += -lopenblas -lz -lm -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+# the samc program: every source under cli/ (and -lcjson, its JSON writer)
+CLI_SRC := $(sort $(wildcard cli/*.c cli/*/*.c))
+CLI_HDR := $(wildcard cli/*.h cli/*/*.h)
+CLI_LIBS := -lcjson
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=build/tests/%)
 
@@ -25,8 +29,10 @@ build/libsamc.a: $(LIB_OBJ)
 build/libsamc.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-samc: build/cli/samc.o build/cli/plot.o build/libsamc.a
-	$(CC) -o $@ $^ $(LDLIBS)
+$(CLI_SRC:%.c=build/%.o) $(CLI_SRC:%.c=build-san/%.o) $(CLI_SRC:%.c=build-mpi/%.o): $(CLI_HDR)
+
+samc: $(CLI_SRC:%.c=build/%.o) build/libsamc.a
+	$(CC) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 # counts the library's allocations: malloc, calloc, realloc wrapped at link time
 build/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build/libsamc.a
@@ -116,9 +122,8 @@ build-san/%.o: %.c include/samc.h $(wildcard src/*/*.h)
 build-san/libsamc.a: $(SAN_OBJ)
 	$(AR) rcs $@ $^
 
-# the program from every cli/*.c (as `samc` is)
-build-san/samc: $(patsubst %.c,build-san/%.o,$(sort $(wildcard cli/*.c))) build-san/libsamc.a
-	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+build-san/samc: $(CLI_SRC:%.c=build-san/%.o) build-san/libsamc.a
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/libsamc.a
 	@mkdir -p build-san/tests
@@ -154,8 +159,8 @@ build-mpi/%.o: %.c include/samc.h $(wildcard src/*/*.h)
 build-mpi/libsamc.a: $(MPI_OBJ)
 	$(AR) rcs $@ $^
 
-build-mpi/samc: build-mpi/cli/samc.o build-mpi/cli/plot.o build-mpi/libsamc.a
-	$(MPICC) -o $@ $^ $(LDLIBS)
+build-mpi/samc: $(CLI_SRC:%.c=build-mpi/%.o) build-mpi/libsamc.a
+	$(MPICC) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 mpi: build-mpi/samc
 
