@@ -40,6 +40,11 @@ build/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build/libsamc.a
 	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
+# the output formats of samc sharpness: cli/report.c, with cJSON
+build/tests/test_cli_report: tests/test_cli_report.c tests/testutil.h cli/report.h build/cli/report.o build/libsamc.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< build/cli/report.o build/libsamc.a -lcmocka $(CLI_LIBS) $(LDLIBS)
+
 build/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -129,6 +134,10 @@ build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/li
 	@mkdir -p build-san/tests
 	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+build-san/tests/test_cli_report: tests/test_cli_report.c tests/testutil.h cli/report.h build-san/cli/report.o build-san/libsamc.a
+	@mkdir -p build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/cli/report.o build-san/libsamc.a -lcmocka $(CLI_LIBS) $(LDLIBS)
 
 build-san/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build-san/tests

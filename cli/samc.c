@@ -20,6 +20,7 @@
 #include "samc.h"
 #include "flags.h"
 #include "plot.h"
+#include "report.h"
 #include "util/err.h"
 #include "dist/dist.h"
 #ifdef SAMC_MPI
@@ -757,27 +758,10 @@ static int cmd_sharpness(int argc, char **argv)
         rc = cli_die(err);
         goto out;
     }
-    int first = 1;
-    if (!strcmp(c.format, "csv")) printf("measure,value,stderr,seconds\n");
-    if (!strcmp(c.format, "json")) printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"measures\": {", c.ckpt, ck.model);
-    for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
-        if (!(c.p.measure.which & (1u << k))) continue;
-        const char *name = samc_measure_name((samc_measure_kind)k);
-        double v = r.value[k], se = r.stderr_[k], t = r.seconds[k];
-        if (!strcmp(c.format, "csv")) {
-            printf("%s,%.9g,%.9g,%.3f\n", name, v, se, t);
-        } else if (!strcmp(c.format, "json")) {
-            printf("%s\"%s\": {\"value\": %.9g", first ? "" : ", ", name, v);
-            if (!isnan(se)) printf(", \"stderr\": %.9g", se);
-            printf(", \"seconds\": %.3f}", t);
-        } else {
-            if (isnan(se)) printf("%s %.9g\n", name, v);
-            else printf("%s %.9g %.9g\n", name, v, se);
-            fprintf(stderr, "# %s took %.2fs\n", name, t);
-        }
-        first = 0;
-    }
-    if (!strcmp(c.format, "json")) printf("}}\n");
+    sharp_report rep = { c.ckpt, ck.model, c.p.measure.which, &r };
+    if (!strcmp(c.format, "csv")) report_csv(stdout, &rep);
+    else if (!strcmp(c.format, "table")) report_table(stdout, stderr, &rep);
+    else if (report_json(stdout, &rep, err) != SAMC_OK) rc = cli_die(err);
 out:
     samc_model_free(m);
     samc_data_free(&data);
