@@ -706,6 +706,24 @@ out:
     return rc;
 }
 
+/* The model of checkpoint ck on the data it was trained on, measured into r. */
+static samc_status measure_checkpoint(const cli *c, const samc_ckpt *ck, const samc_data *data, samc_model **m,
+                                      samc_measure_result *r, char *err)
+{
+    SAMC_CHECK(ck->data_n == data->train.n && ck->data_crc == samc_ckpt_data_crc(&data->train), SAMC_EINVAL,
+               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
+               "): give the run's --data, --data-dir, --normalize and --train-rows",
+               c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
+    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    if (st != SAMC_OK) return st;
+    SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
+               "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
+               c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data, samc_model_n_params(*m),
+               samc_model_n_buffers(*m));
+    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
+    return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, r, err);
+}
+
 static int cmd_sharpness(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -715,14 +733,14 @@ static int cmd_sharpness(int argc, char **argv)
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
-    if (parse_args(&c, CMD_SHARP, argc, argv, err) != 0) return cli_die(err);
+    if (parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK) return cli_die(err);
     if (!c.ckpt[0]) return cli_die("--checkpoint FILE is required (e.g. OUT/final.ckpt)");
     /* precedence: defaults < the data keys of the run's config.txt (beside
      * the checkpoint) < flags */
     char ckpt[sizeof c.ckpt];
     snprintf(ckpt, sizeof ckpt, "%s", c.ckpt);
     cli_defaults(&c);
-    if (read_run_data_config(&c, ckpt, err) != 0 || parse_args(&c, CMD_SHARP, argc, argv, err) != 0)
+    if (read_run_data_config(&c, ckpt, err) != SAMC_OK || parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK)
         return cli_die(err);
     if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return cli_die(err);
     samc_ckpt ck;
@@ -730,43 +748,17 @@ static int cmd_sharpness(int argc, char **argv)
     if (c.p.threads > 0) samc_set_threads(c.p.threads);
     samc_data data;
     samc_model *m = NULL;
-    int rc = 0;
-    if (load_data(&c, &data, 0, err) != SAMC_OK) {
-        samc_ckpt_free(&ck);
-        return cli_die(err);
-    }
-    if (ck.data_n != data.train.n || ck.data_crc != samc_ckpt_data_crc(&data.train)) {
-        snprintf(err, sizeof err, "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
-                 "): give the run's --data, --data-dir, --normalize and --train-rows",
-                 c.ckpt, c.data, (unsigned long long)ck.data_n, data.train.n);
-        rc = cli_die(err);
-        goto out;
-    }
-    if (samc_model_create_for(&m, ck.model, &data.train, 0.0, 1, err) != SAMC_OK) {
-        rc = cli_die(err);
-        goto out;
-    }
-    if (samc_model_n_params(m) != ck.n_params || samc_model_n_buffers(m) != ck.n_buffers) {
-        snprintf(err, sizeof err, "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-                 c.ckpt, ck.n_params, ck.n_buffers, ck.model, c.data, samc_model_n_params(m), samc_model_n_buffers(m));
-        rc = cli_die(err);
-        goto out;
-    }
-    if (ck.n_buffers) memcpy(samc_model_buffers(m), ck.buffers, ck.n_buffers * sizeof(float));
     samc_measure_result r;
-    if (samc_measure_model(m, &data.train, ck.params, &c.p.measure, &r, err) != SAMC_OK) {
-        rc = cli_die(err);
-        goto out;
-    }
+    samc_status st = load_data(&c, &data, 0, err);
+    if (st == SAMC_OK) st = measure_checkpoint(&c, &ck, &data, &m, &r, err);
     sharp_report rep = { c.ckpt, ck.model, c.p.measure.which, &r };
-    if (!strcmp(c.format, "csv")) report_csv(stdout, &rep);
-    else if (!strcmp(c.format, "table")) report_table(stdout, stderr, &rep);
-    else if (report_json(stdout, &rep, err) != SAMC_OK) rc = cli_die(err);
-out:
+    if (st == SAMC_OK && !strcmp(c.format, "csv")) report_csv(stdout, &rep);
+    else if (st == SAMC_OK && !strcmp(c.format, "table")) report_table(stdout, stderr, &rep);
+    else if (st == SAMC_OK) st = report_json(stdout, &rep, err);
     samc_model_free(m);
     samc_data_free(&data);
     samc_ckpt_free(&ck);
-    return rc;
+    return st == SAMC_OK ? 0 : cli_die(err);
 }
 
 int main(int argc, char **argv)

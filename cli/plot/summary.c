@@ -218,9 +218,8 @@ static samc_status read_hlines(const mopts *o, hlines *l, char *err)
     return SAMC_OK;
 }
 
-/* The data blocks, one per group with a point to plot (index[g], else -1);
- * returns the number of blocks written (0 after an error). */
-static int write_groups(const mopts *o, const table *t, FILE *df, int *index, char *err)
+/* The data blocks, one per group with a point to plot (index[g], else -1). */
+static samc_status write_groups(const mopts *o, const table *t, FILE *df, int *index, char *err)
 {
     const char *path = o->val[O_SUMMARY], *xcol = o->val[O_X], *ycol = o->val[O_Y], *gcol = o->val[O_GROUP];
     const char *ecol = o->val[O_ERR];
@@ -243,13 +242,13 @@ static int write_groups(const mopts *o, const table *t, FILE *df, int *index, ch
         if (!wrote) printf("# skipped %s: no point to plot%s\n", name, logx || logy ? " on the log axes" : "");
         else if (dropped) printf("# %s: %zu points with x <= 0 or y <= 0 not shown on the log axis\n", name, dropped);
     }
-    if (!rows || !x || !y || !e) samc_errf(err, SAMC_ENOMEM, "out of memory");
+    samc_status st = SAMC_OK;
+    if (!rows || !x || !y || !e) st = samc_errf(err, SAMC_ENOMEM, "out of memory");
     else if (!lines)
-        samc_errf(err, SAMC_EINVAL, "%s: no row with finite %s and %s to plot%s", path, xcol, ycol,
-                  logx || logy ? " on the log axes" : "");
-    if (!rows || !x || !y || !e) lines = 0;
+        st = samc_errf(err, SAMC_EINVAL, "%s: no row with finite %s and %s to plot%s", path, xcol, ycol,
+                       logx || logy ? " on the log axes" : "");
     free(rows), free(x), free(y), free(e);
-    return lines;
+    return st;
 }
 
 static void write_script(const mopts *o, const table *t, const hlines *l, const int *index, gpfiles *f,
@@ -290,7 +289,7 @@ samc_status plot_summary(const mopts *o, const char *out, const char *fmt, char 
     if (st == SAMC_OK) st = gp_start_for(&f, out, o->given[O_KEEP], err);
     if (st == SAMC_OK && !(index = malloc((size_t)(t.ng + 1) * sizeof *index)))
         st = samc_errf(err, SAMC_ENOMEM, "out of memory");
-    if (st == SAMC_OK && write_groups(o, &t, f.df, index, err) == 0) st = SAMC_EINVAL;
+    if (st == SAMC_OK) st = write_groups(o, &t, f.df, index, err);
     if (st == SAMC_OK) {
         write_script(o, &t, &l, index, &f, out, fmt);
         st = gp_draw(&f, out, err);
