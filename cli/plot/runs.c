@@ -277,16 +277,18 @@ samc_status pick_source(cseries *s, const char *ycol, int by_epoch, char *err)
     SAMC_CHECK(stat(s->dir, &st) == 0, SAMC_EIO, "run directory %s: %s", s->dir, strerror(errno));
     SAMC_CHECK(S_ISDIR(st.st_mode), SAMC_EINVAL, "%s is not a directory (give the --out directories of samc train)",
                s->dir);
-    int hs = has_cols(sp, "step", ycol, sh, sizeof sh, swhy);
-    int hm = has_cols(mp, by_epoch ? "epoch" : "step", ycol, mh, sizeof mh, mwhy);
+    const char *sx = samc_steps_columns[SAMC_STEPS_STEP].name;
+    const char *mx = samc_metrics_columns[by_epoch ? SAMC_METRICS_EPOCH : SAMC_METRICS_STEP].name;
+    int hs = has_cols(sp, sx, ycol, sh, sizeof sh, swhy);
+    int hm = has_cols(mp, mx, ycol, mh, sizeof mh, mwhy);
     if (!by_epoch && hs == 1) {
         snprintf(s->path, sizeof s->path, "%s", sp);
-        s->xcol = "step";
+        s->xcol = sx;
         return SAMC_OK;
     }
     if (hm == 1) {
         snprintf(s->path, sizeof s->path, "%s", mp);
-        s->xcol = by_epoch ? "epoch" : "step";
+        s->xcol = mx;
         return SAMC_OK;
     }
     if (by_epoch) {
