@@ -14,6 +14,7 @@
 
 #include "samc.h"
 
+/* What a command allows of a flag (the command checks them: plot does). */
 enum {
     CLI_REPEAT = 1, /* may be given several times */
     CLI_EMPTY = 2,  /* the value may be "" */
