@@ -10,6 +10,10 @@ LDLIBS  += -lopenblas -lz -lm -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+# the samc program: every source under cli/ (and -lcjson, its JSON writer)
+CLI_SRC := $(sort $(wildcard cli/*.c cli/*/*.c))
+CLI_HDR := $(wildcard cli/*.h cli/*/*.h)
+CLI_LIBS := -lcjson
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=build/tests/%)
 
@@ -25,14 +29,21 @@ build/libsamc.a: $(LIB_OBJ)
 build/libsamc.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-samc: build/cli/samc.o build/cli/plot.o build/libsamc.a
-	$(CC) -o $@ $^ $(LDLIBS)
+$(CLI_SRC:%.c=build/%.o) $(CLI_SRC:%.c=build-san/%.o) $(CLI_SRC:%.c=build-mpi/%.o): $(CLI_HDR)
+
+samc: $(CLI_SRC:%.c=build/%.o) build/libsamc.a
+	$(CC) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 # counts the library's allocations: malloc, calloc, realloc wrapped at link time
 build/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build/libsamc.a
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -Itests -o $@ $< build/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+# the output formats of samc sharpness: cli/report.c, with cJSON
+build/tests/test_cli_report: tests/test_cli_report.c tests/testutil.h cli/report.h build/cli/report.o build/libsamc.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< build/cli/report.o build/libsamc.a -lcmocka $(CLI_LIBS) $(LDLIBS)
 
 build/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build/tests
@@ -116,14 +127,17 @@ build-san/%.o: %.c include/samc.h $(wildcard src/*/*.h)
 build-san/libsamc.a: $(SAN_OBJ)
 	$(AR) rcs $@ $^
 
-# the program from every cli/*.c (as `samc` is)
-build-san/samc: $(patsubst %.c,build-san/%.o,$(sort $(wildcard cli/*.c))) build-san/libsamc.a
-	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+build-san/samc: $(CLI_SRC:%.c=build-san/%.o) build-san/libsamc.a
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 build-san/tests/test_noalloc: tests/test_noalloc.c tests/testutil.h build-san/libsamc.a
 	@mkdir -p build-san/tests
 	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/libsamc.a -lcmocka $(LDLIBS) \
 	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+build-san/tests/test_cli_report: tests/test_cli_report.c tests/testutil.h cli/report.h build-san/cli/report.o build-san/libsamc.a
+	@mkdir -p build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/cli/report.o build-san/libsamc.a -lcmocka $(CLI_LIBS) $(LDLIBS)
 
 build-san/tests/reflinalg.o: tests/reflinalg.c tests/reflinalg.h
 	@mkdir -p build-san/tests
@@ -154,8 +168,8 @@ build-mpi/%.o: %.c include/samc.h $(wildcard src/*/*.h)
 build-mpi/libsamc.a: $(MPI_OBJ)
 	$(AR) rcs $@ $^
 
-build-mpi/samc: build-mpi/cli/samc.o build-mpi/cli/plot.o build-mpi/libsamc.a
-	$(MPICC) -o $@ $^ $(LDLIBS)
+build-mpi/samc: $(CLI_SRC:%.c=build-mpi/%.o) build-mpi/libsamc.a
+	$(MPICC) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 mpi: build-mpi/samc
 

@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "samc.h"
+#include "flags.h"
 #include "plot.h"
+#include "report.h"
+#include "util/err.h"
 #include "dist/dist.h"
 #ifdef SAMC_MPI
 #include <mpi.h>
@@ -88,13 +91,13 @@ enum { CMD_TRAIN = 1, CMD_SHARP = 2, CMD_BOTH = 3 };
  * through their own setter and getter. */
 typedef enum ftype { F_DOUBLE, F_DOUBLE_INF, F_INT, F_I64, F_U64, F_SIZE, F_ON, F_OFF, F_CUSTOM } ftype;
 
-typedef int (*setter)(cli *c, const char *v, char *err);
+typedef samc_status (*setter)(cli *c, const char *v, char *err);
 typedef void (*getter)(const cli *c, char *buf, size_t len);
 
+/* A flag of the table: its name, value and commands (cli_flag, the type
+ * plot's table shares), then how its value is stored. */
 typedef struct flag {
-    const char *name;   /* without the leading -- */
-    const char *arg;    /* NULL: a switch that takes no value */
-    unsigned cmds;      /* CMD_TRAIN, CMD_SHARP */
+    cli_flag f;         /* f.cmds: CMD_TRAIN, CMD_SHARP */
     ftype type;
     size_t off;         /* offset into cli for the plain types */
     setter set;         /* F_CUSTOM */
@@ -102,10 +105,9 @@ typedef struct flag {
     const char *help;
 } flag;
 
-#define BAD(...) (snprintf(err, SAMC_ERRLEN, __VA_ARGS__), -1)
 #define OFF(field) offsetof(cli, field)
 
-static int set_plain(const flag *fl, cli *c, const char *v, char *err)
+static samc_status set_plain(const flag *fl, cli *c, const char *v, char *err)
 {
     char *at = (char *)c + fl->off;
     double x;
@@ -114,7 +116,7 @@ static int set_plain(const flag *fl, cli *c, const char *v, char *err)
     case F_DOUBLE:
     case F_DOUBLE_INF:
         if (parse_num(v, &x, fl->type == F_DOUBLE_INF))
-            return BAD("--%s: expected a number%s, got '%s'", fl->name, fl->type == F_DOUBLE_INF ? " or inf" : "", v);
+            return samc_errf(err, SAMC_EINVAL, "--%s: expected a number%s, got '%s'", fl->f.name, fl->type == F_DOUBLE_INF ? " or inf" : "", v);
         *(double *)at = x;
         return 0;
     case F_INT:
@@ -122,7 +124,7 @@ static int set_plain(const flag *fl, cli *c, const char *v, char *err)
     case F_U64:
     case F_SIZE:
         if (parse_int64(v, &k) || k < 0 || (fl->type == F_INT && k > 1000000000LL))
-            return BAD("--%s: expected an integer >= 0, got '%s'", fl->name, v);
+            return samc_errf(err, SAMC_EINVAL, "--%s: expected an integer >= 0, got '%s'", fl->f.name, v);
         if (fl->type == F_INT) *(int *)at = (int)k;
         else if (fl->type == F_I64) *(int64_t *)at = k;
         else if (fl->type == F_U64) *(uint64_t *)at = (uint64_t)k;
@@ -152,28 +154,28 @@ static void get_plain(const flag *fl, const cli *c, char *b, size_t n)
     fl->get(c, b, n);
 }
 
-static int set_string(char *dst, size_t cap, const char *name, const char *v, char *err)
+static samc_status set_string(char *dst, size_t cap, const char *name, const char *v, char *err)
 {
-    if (!*v || strlen(v) >= cap) return BAD("--%s: empty or too long: '%.80s'", name, v);
+    if (!*v || strlen(v) >= cap) return samc_errf(err, SAMC_EINVAL, "--%s: empty or too long: '%.80s'", name, v);
     snprintf(dst, cap, "%s", v);
     return 0;
 }
 
-static int set_data(cli *c, const char *v, char *err) { return set_string(c->data, sizeof c->data, "data", v, err); }
+static samc_status set_data(cli *c, const char *v, char *err) { return set_string(c->data, sizeof c->data, "data", v, err); }
 static void get_data(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->data); }
 /* the library checks the model name when it builds the model */
-static int set_model(cli *c, const char *v, char *err) { return set_string(c->model, sizeof c->model, "model", v, err); }
+static samc_status set_model(cli *c, const char *v, char *err) { return set_string(c->model, sizeof c->model, "model", v, err); }
 static void get_model(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->model); }
-static int set_out(cli *c, const char *v, char *err) { return set_string(c->out, sizeof c->out, "out", v, err); }
+static samc_status set_out(cli *c, const char *v, char *err) { return set_string(c->out, sizeof c->out, "out", v, err); }
 static void get_out(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->out); }
-static int set_ckpt(cli *c, const char *v, char *err) { return set_string(c->ckpt, sizeof c->ckpt, "checkpoint", v, err); }
+static samc_status set_ckpt(cli *c, const char *v, char *err) { return set_string(c->ckpt, sizeof c->ckpt, "checkpoint", v, err); }
 static void get_ckpt(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->ckpt[0] ? c->ckpt : "(required)"); }
 
-static int set_data_dir(cli *c, const char *v, char *err)
+static samc_status set_data_dir(cli *c, const char *v, char *err)
 {
-    if (set_string(c->data_dir, sizeof c->data_dir, "data-dir", v, err)) return -1;
-    c->dopt.data_dir = c->data_dir;
-    return 0;
+    samc_status st = set_string(c->data_dir, sizeof c->data_dir, "data-dir", v, err);
+    if (st == SAMC_OK) c->dopt.data_dir = c->data_dir;
+    return st;
 }
 static void get_data_dir(const cli *c, char *b, size_t n)
 {
@@ -181,14 +183,14 @@ static void get_data_dir(const cli *c, char *b, size_t n)
 }
 
 /* --checkpoint-every N (steps) | Nm (minutes) | Ns (seconds) */
-static int set_ckpt_every(cli *c, const char *v, char *err)
+static samc_status set_ckpt_every(cli *c, const char *v, char *err)
 {
     char *end;
     errno = 0;
     double x = strtod(v, &end);
     if (end == v || errno || !(x >= 0) || !isfinite(x) ||
         (*end && strcmp(end, "m") && strcmp(end, "s")) || (!*end && x != floor(x)))
-        return BAD("--checkpoint-every: expected STEPS, MINUTESm or SECONDSs, got '%s'", v);
+        return samc_errf(err, SAMC_EINVAL, "--checkpoint-every: expected STEPS, MINUTESm or SECONDSs, got '%s'", v);
     if (!*end) {
         c->p.ckpt_every_steps = (int64_t)x;
         c->p.ckpt_every_s = 0;
@@ -205,26 +207,26 @@ static void get_ckpt_every(const cli *c, char *b, size_t n)
     else snprintf(b, n, "%.9gs", c->p.ckpt_every_s);
 }
 
-static int set_format(cli *c, const char *v, char *err)
+static samc_status set_format(cli *c, const char *v, char *err)
 {
     if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json"))
-        return BAD("--format: expected table, csv or json, got '%s'", v);
+        return samc_errf(err, SAMC_EINVAL, "--format: expected table, csv or json, got '%s'", v);
     return set_string(c->format, sizeof c->format, "format", v, err);
 }
 static void get_format(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->format); }
 
-static int set_opt(cli *c, const char *v, char *err)
+static samc_status set_opt(cli *c, const char *v, char *err)
 {
     for (int k = 0; k < (int)(sizeof opt_names / sizeof *opt_names); k++)
         if (!strcmp(v, opt_names[k])) {
             c->p.optim.kind = (samc_opt_kind)k;
             return 0;
         }
-    return BAD("--opt: unknown optimizer '%s' (expected sgd, sam, usam, unified, asam or gsam)", v);
+    return samc_errf(err, SAMC_EINVAL, "--opt: unknown optimizer '%s' (expected sgd, sam, usam, unified, asam or gsam)", v);
 }
 static void get_opt(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", opt_names[c->p.optim.kind]); }
 
-static int set_lr(cli *c, const char *v, char *err)
+static samc_status set_lr(cli *c, const char *v, char *err)
 {
     samc_optim_params *o = &c->p.optim;
     double x = 0;
@@ -233,20 +235,20 @@ static int set_lr(cli *c, const char *v, char *err)
         o->polyak_c = 1.0;
     } else if (!strncmp(v, "sps", 3) && (v[3] == 0 || v[3] == ':')) {
         if (v[3] == ':' && (parse_num(v + 4, &x, 0) || x <= 0))
-            return BAD("--lr: bad constant in '%s' (expected sps or sps:C with C > 0)", v);
+            return samc_errf(err, SAMC_EINVAL, "--lr: bad constant in '%s' (expected sps or sps:C with C > 0)", v);
         o->rule = SAMC_STEP_POLYAK;
         o->polyak_c = v[3] ? x : 0.5;
     } else if (!strncmp(v, "decsps", 6) && (v[6] == 0 || v[6] == ':')) {
         if (v[6] == ':' && (parse_num(v + 7, &x, 0) || x <= 0))
-            return BAD("--lr: bad constant in '%s' (expected decsps or decsps:C0 with C0 > 0)", v);
+            return samc_errf(err, SAMC_EINVAL, "--lr: bad constant in '%s' (expected decsps or decsps:C0 with C0 > 0)", v);
         o->rule = SAMC_STEP_DECSPS;
         o->polyak_c = v[6] ? x : 1.0;
     } else if (!parse_num(v, &x, 0)) {
-        if (x <= 0) return BAD("--lr: learning rate must be > 0, got '%s'", v);
+        if (x <= 0) return samc_errf(err, SAMC_EINVAL, "--lr: learning rate must be > 0, got '%s'", v);
         o->rule = SAMC_STEP_SCHEDULED;
         c->p.lr.eta_max = x;
     } else {
-        return BAD("--lr: expected a number, polyak, sps[:C] or decsps[:C0], got '%s'", v);
+        return samc_errf(err, SAMC_EINVAL, "--lr: expected a number, polyak, sps[:C] or decsps[:C0], got '%s'", v);
     }
     return 0;
 }
@@ -259,27 +261,27 @@ static void get_lr(const cli *c, char *b, size_t n)
     else snprintf(b, n, "sps:%.9g", o->polyak_c);
 }
 
-static int set_lr_schedule(cli *c, const char *v, char *err)
+static samc_status set_lr_schedule(cli *c, const char *v, char *err)
 {
-    return samc_lr_schedule_parse(&c->p.lr, v, err) == SAMC_OK ? 0 : -1;
+    return samc_lr_schedule_parse(&c->p.lr, v, err);
 }
 static void get_lr_schedule(const cli *c, char *b, size_t n) { samc_lr_schedule_format(&c->p.lr, b, n); }
-static int set_rho_schedule(cli *c, const char *v, char *err)
+static samc_status set_rho_schedule(cli *c, const char *v, char *err)
 {
-    return samc_rho_schedule_parse(&c->p.rho, v, err) == SAMC_OK ? 0 : -1;
+    return samc_rho_schedule_parse(&c->p.rho, v, err);
 }
 static void get_rho_schedule(const cli *c, char *b, size_t n) { samc_rho_schedule_format(&c->p.rho, b, n); }
-static int set_batch_schedule(cli *c, const char *v, char *err)
+static samc_status set_batch_schedule(cli *c, const char *v, char *err)
 {
-    return samc_batch_schedule_parse(&c->p.batch, v, err) == SAMC_OK ? 0 : -1;
+    return samc_batch_schedule_parse(&c->p.batch, v, err);
 }
 static void get_batch_schedule(const cli *c, char *b, size_t n) { samc_batch_schedule_format(&c->p.batch, b, n); }
 
-static int set_batch(cli *c, const char *v, char *err)
+static samc_status set_batch(cli *c, const char *v, char *err)
 {
     long long k;
     if (!strcmp(v, "full")) { c->p.batch.b0 = 0; return 0; }
-    if (parse_int64(v, &k) || k <= 0) return BAD("--batch: expected a positive integer or 'full', got '%s'", v);
+    if (parse_int64(v, &k) || k <= 0) return samc_errf(err, SAMC_EINVAL, "--batch: expected a positive integer or 'full', got '%s'", v);
     c->p.batch.b0 = (size_t)k;
     return 0;
 }
@@ -290,7 +292,7 @@ static void get_batch(const cli *c, char *b, size_t n)
 }
 
 /* --metric worst-linf,hessian-top | all */
-static int set_metric(cli *c, const char *v, char *err)
+static samc_status set_metric(cli *c, const char *v, char *err)
 {
     unsigned which = 0;
     const char *s = v;
@@ -312,12 +314,12 @@ static int set_metric(cli *c, const char *v, char *err)
             if (match) which |= 1u << k, found = 1;
         }
         if (!found)
-            return BAD("--metric: unknown measure '%.*s' (expected worst-linf, worst-l2, adaptive, adaptive-l2, "
+            return samc_errf(err, SAMC_EINVAL, "--metric: unknown measure '%.*s' (expected worst-linf, worst-l2, adaptive, adaptive-l2, "
                        "avg, hessian-top, hessian-trace, full-grad-norm or all, comma-separated)", (int)len, s);
         s += len;
         if (*s == ',') s++;
     }
-    if (!which) return BAD("--metric: empty list");
+    if (!which) return samc_errf(err, SAMC_EINVAL, "--metric: empty list");
     c->p.measure.which = which;
     return 0;
 }
@@ -336,110 +338,110 @@ static void get_metric(const cli *c, char *b, size_t n)
         }
 }
 
-static int set_perturb(cli *c, const char *v, char *err)
+static samc_status set_perturb(cli *c, const char *v, char *err)
 {
     if (!strcmp(v, "global")) c->p.perturb_local = 0;
     else if (!strcmp(v, "local")) c->p.perturb_local = 1;
-    else return BAD("--perturb: expected global or local, got '%s'", v);
+    else return samc_errf(err, SAMC_EINVAL, "--perturb: expected global or local, got '%s'", v);
     return 0;
 }
 static void get_perturb(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
 
-static int set_progress(cli *c, const char *v, char *err)
+static samc_status set_progress(cli *c, const char *v, char *err)
 {
     if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
-        return BAD("--progress: expected auto, bar, lines or none, got '%s'", v);
+        return samc_errf(err, SAMC_EINVAL, "--progress: expected auto, bar, lines or none, got '%s'", v);
     return set_string(c->progress, sizeof c->progress, "progress", v, err);
 }
 static void get_progress(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->progress); }
 
-static int set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
+static samc_status set_noop(cli *c, const char *v, char *err) { (void)c; (void)v; (void)err; return 0; }
 static void get_none(const cli *c, char *b, size_t n) { (void)c; snprintf(b, n, "%s", ""); }
 
 static const flag flags[] = {
-    { "resume", "OUT", CMD_TRAIN, F_CUSTOM, 0, set_noop, get_none,
+    { { "resume", "OUT", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_noop, get_none,
       "continue the run in OUT from OUT/last.ckpt with OUT/config.txt (flags given override it,\n"
       "  e.g. --steps N to run up to step N)" },
-    { "config", "FILE", CMD_TRAIN, F_CUSTOM, 0, set_noop, get_none,
+    { { "config", "FILE", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_noop, get_none,
       "read flags from FILE (key = value lines, as in OUT/config.txt); flags given override it" },
-    { "checkpoint", "FILE", CMD_SHARP, F_CUSTOM, 0, set_ckpt, get_ckpt, "checkpoint to measure (e.g. OUT/final.ckpt)" },
-    { "data", "SPEC", CMD_BOTH, F_CUSTOM, 0, set_data, get_data,
+    { { "checkpoint", "FILE", CMD_SHARP, 0 }, F_CUSTOM, 0, set_ckpt, get_ckpt, "checkpoint to measure (e.g. OUT/final.ckpt)" },
+    { { "data", "SPEC", CMD_BOTH, 0 }, F_CUSTOM, 0, set_data, get_data,
       "fashion-mnist | mnist | idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]\n"
       "  | cifar10:DIR | npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy] | libsvm:TRAIN[,TEST]\n"
       "  | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
       "  | synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]" },
-    { "data-dir", "DIR", CMD_BOTH, F_CUSTOM, 0, set_data_dir, get_data_dir, "where fashion-mnist / mnist files are looked for" },
-    { "train-rows", "N", CMD_BOTH, F_SIZE, OFF(dopt.train_rows), NULL, NULL,
+    { { "data-dir", "DIR", CMD_BOTH, 0 }, F_CUSTOM, 0, set_data_dir, get_data_dir, "where fashion-mnist / mnist files are looked for" },
+    { { "train-rows", "N", CMD_BOTH, 0 }, F_SIZE, OFF(dopt.train_rows), NULL, NULL,
       "use only the first N training rows (0: all; before --val and --normalize)" },
-    { "val", "N", CMD_TRAIN, F_SIZE, OFF(dopt.val), NULL, NULL, "hold out the last N training rows as a validation set" },
-    { "normalize", NULL, CMD_BOTH, F_ON, OFF(dopt.normalize), NULL, NULL,
+    { { "val", "N", CMD_TRAIN, 0 }, F_SIZE, OFF(dopt.val), NULL, NULL, "hold out the last N training rows as a validation set" },
+    { { "normalize", NULL, CMD_BOTH, 0 }, F_ON, OFF(dopt.normalize), NULL, NULL,
       "standardize inputs with train statistics (per channel for images)" },
-    { "augment", NULL, CMD_TRAIN, F_ON, OFF(p.augment), NULL, NULL, "images: random crop (padding 4) and horizontal flip" },
-    { "model", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_model, get_model,
+    { { "augment", NULL, CMD_TRAIN, 0 }, F_ON, OFF(p.augment), NULL, NULL, "images: random crop (padding 4) and horizontal flip" },
+    { { "model", "SPEC", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_model, get_model,
       "linear (least squares) | logreg (binary logistic) | softmax\n"
       "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)" },
-    { "no-bias", NULL, CMD_TRAIN, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term" },
-    { "opt", "NAME", CMD_TRAIN, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
-    { "lambda", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
-    { "alpha", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.alpha), NULL, NULL, "gsam: weight of the surrogate-gap direction" },
-    { "asam-eta", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.asam_eta), NULL, NULL, "asam: offset of the scaling |x| + eta" },
-    { "lr", "RULE", CMD_TRAIN, F_CUSTOM, 0, set_lr, get_lr,
+    { { "no-bias", NULL, CMD_TRAIN, 0 }, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term" },
+    { { "opt", "NAME", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
+    { { "lambda", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
+    { { "alpha", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.alpha), NULL, NULL, "gsam: weight of the surrogate-gap direction" },
+    { { "asam-eta", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.asam_eta), NULL, NULL, "asam: offset of the scaling |x| + eta" },
+    { { "lr", "RULE", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_lr, get_lr,
       "step size: NUMBER (scheduled eta_max) | polyak (the SAM Polyak scheduler)\n"
       "  | sps[:C] (polyak divided by C, default 0.5) | decsps[:C0] (default 1)" },
-    { "lr-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_lr_schedule, get_lr_schedule,
+    { { "lr-schedule", "SPEC", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_lr_schedule, get_lr_schedule,
       "const | cosine[:ETA_MIN] | linear[:ETA_MIN] | poly:P[:ETA_MIN] | step:GAMMA@E" },
-    { "warmup", "STEPS", CMD_TRAIN, F_I64, OFF(p.lr.warmup), NULL, NULL, "linear warm-up steps before the schedule" },
-    { "warmup-init", "X", CMD_TRAIN, F_DOUBLE, OFF(p.lr.eta_init), NULL, NULL, "learning rate at the start of warm-up" },
-    { "rho", "X", CMD_TRAIN, F_DOUBLE, OFF(p.rho.rho_max), NULL, NULL,
+    { { "warmup", "STEPS", CMD_TRAIN, 0 }, F_I64, OFF(p.lr.warmup), NULL, NULL, "linear warm-up steps before the schedule" },
+    { { "warmup-init", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.lr.eta_init), NULL, NULL, "learning rate at the start of warm-up" },
+    { { "rho", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.rho.rho_max), NULL, NULL,
       "perturbation radius (rho at eta_max with --rho-schedule prop)" },
-    { "rho-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_rho_schedule, get_rho_schedule,
+    { { "rho-schedule", "SPEC", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_rho_schedule, get_rho_schedule,
       "const | prop:RHO_MIN (rho follows the learning rate)" },
-    { "momentum", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.momentum), NULL, NULL, "heavy-ball momentum in [0,1)" },
-    { "weight-decay", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.weight_decay), NULL, NULL, "weight decay: u += wd x in the update" },
-    { "l2", "X", CMD_TRAIN, F_DOUBLE, OFF(p.l2), NULL, NULL, "L2 term (l2/2)||theta||^2 added to the objective" },
-    { "polyak-cap", "X", CMD_TRAIN, F_DOUBLE_INF, OFF(p.optim.polyak_cap), NULL, NULL,
+    { { "momentum", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.momentum), NULL, NULL, "heavy-ball momentum in [0,1)" },
+    { { "weight-decay", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.weight_decay), NULL, NULL, "weight decay: u += wd x in the update" },
+    { { "l2", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.l2), NULL, NULL, "L2 term (l2/2)||theta||^2 added to the objective" },
+    { { "polyak-cap", "X", CMD_TRAIN, 0 }, F_DOUBLE_INF, OFF(p.optim.polyak_cap), NULL, NULL,
       "gamma_b, the cap of the Polyak step (inf: none)" },
-    { "polyak-lb", "X", CMD_TRAIN, F_DOUBLE, OFF(p.optim.polyak_lb), NULL, NULL,
+    { { "polyak-lb", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.polyak_lb), NULL, NULL,
       "l*, the lower bound of the loss (f* for the deterministic form)" },
-    { "batch", "N|full", CMD_TRAIN, F_CUSTOM, 0, set_batch, get_batch, "batch size b_0" },
-    { "batch-schedule", "SPEC", CMD_TRAIN, F_CUSTOM, 0, set_batch_schedule, get_batch_schedule,
+    { { "batch", "N|full", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_batch, get_batch, "batch size b_0" },
+    { { "batch-schedule", "SPEC", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_batch_schedule, get_batch_schedule,
       "const | exp:DELTA@E[,max=B] | poly:A,C@E[,max=B]" },
-    { "epochs", "N", CMD_TRAIN, F_INT, OFF(p.epochs), NULL, NULL, "epochs to train (when --steps is 0)" },
-    { "steps", "N", CMD_TRAIN, F_I64, OFF(p.steps), NULL, NULL, "total steps T (0: from --epochs)" },
-    { "seed", "N", CMD_TRAIN, F_U64, OFF(p.seed), NULL, NULL, "random seed (initialization, shuffling, augmentation)" },
-    { "threads", "N", CMD_BOTH, F_INT, OFF(p.threads), NULL, NULL, "OpenMP and BLAS threads (0: all cores)" },
-    { "out", "DIR", CMD_TRAIN, F_CUSTOM, 0, set_out, get_out, "output directory (steps.csv, metrics.csv, final.ckpt)" },
-    { "measure-every", "E", CMD_TRAIN, F_INT, OFF(p.measure_every), NULL, NULL,
+    { { "epochs", "N", CMD_TRAIN, 0 }, F_INT, OFF(p.epochs), NULL, NULL, "epochs to train (when --steps is 0)" },
+    { { "steps", "N", CMD_TRAIN, 0 }, F_I64, OFF(p.steps), NULL, NULL, "total steps T (0: from --epochs)" },
+    { { "seed", "N", CMD_TRAIN, 0 }, F_U64, OFF(p.seed), NULL, NULL, "random seed (initialization, shuffling, augmentation)" },
+    { { "threads", "N", CMD_BOTH, 0 }, F_INT, OFF(p.threads), NULL, NULL, "OpenMP and BLAS threads (0: all cores)" },
+    { { "out", "DIR", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_out, get_out, "output directory (steps.csv, metrics.csv, final.ckpt)" },
+    { { "measure-every", "E", CMD_TRAIN, 0 }, F_INT, OFF(p.measure_every), NULL, NULL,
       "every E epochs add the --metric measures as metrics.csv columns (0: never)" },
-    { "metric", "LIST", CMD_BOTH, F_CUSTOM, 0, set_metric, get_metric,
+    { { "metric", "LIST", CMD_BOTH, 0 }, F_CUSTOM, 0, set_metric, get_metric,
       "worst-linf | worst-l2 | adaptive | adaptive-l2 | avg | hessian-top\n"
       "  | hessian-trace | full-grad-norm (||grad f|| on the samples) | all (comma-separated)" },
-    { "sharp-rho", "X", CMD_TRAIN, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
-    { "rho", "X", CMD_SHARP, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
-    { "ascent-steps", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.steps), NULL, NULL, "projected-ascent steps per restart" },
-    { "restarts", "N", CMD_BOTH, F_INT, OFF(p.measure.sharp.restarts), NULL, NULL, "ascent restarts" },
-    { "samples", "N", CMD_BOTH, F_SIZE, OFF(p.measure.n_samples), NULL, NULL, "measure on the first N training samples" },
-    { "measure-batch", "M", CMD_BOTH, F_SIZE, OFF(p.measure.batch), NULL, NULL, "sharpness and full-grad-norm: batches of M samples" },
-    { "draws", "N", CMD_BOTH, F_INT, OFF(p.measure.avg_draws), NULL, NULL, "avg: Gaussian draws per batch" },
-    { "lanczos", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.lanczos_steps), NULL, NULL, "hessian-top: Lanczos steps" },
-    { "probes", "N", CMD_BOTH, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },
-    { "measure-seed", "N", CMD_BOTH, F_U64, OFF(p.measure.sharp.seed), NULL, NULL, "seed of the ascent starts and probes" },
-    { "format", "FMT", CMD_SHARP, F_CUSTOM, 0, set_format, get_format, "table | csv | json" },
-    { "checkpoint-every", "N|Nm|Ns", CMD_TRAIN, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every,
+    { { "sharp-rho", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
+    { { "rho", "X", CMD_SHARP, 0 }, F_DOUBLE, OFF(p.measure.sharp.rho), NULL, NULL, "radius of the sharpness ball" },
+    { { "ascent-steps", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.sharp.steps), NULL, NULL, "projected-ascent steps per restart" },
+    { { "restarts", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.sharp.restarts), NULL, NULL, "ascent restarts" },
+    { { "samples", "N", CMD_BOTH, 0 }, F_SIZE, OFF(p.measure.n_samples), NULL, NULL, "measure on the first N training samples" },
+    { { "measure-batch", "M", CMD_BOTH, 0 }, F_SIZE, OFF(p.measure.batch), NULL, NULL, "sharpness and full-grad-norm: batches of M samples" },
+    { { "draws", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.avg_draws), NULL, NULL, "avg: Gaussian draws per batch" },
+    { { "lanczos", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.hessian.lanczos_steps), NULL, NULL, "hessian-top: Lanczos steps" },
+    { { "probes", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },
+    { { "measure-seed", "N", CMD_BOTH, 0 }, F_U64, OFF(p.measure.sharp.seed), NULL, NULL, "seed of the ascent starts and probes" },
+    { { "format", "FMT", CMD_SHARP, 0 }, F_CUSTOM, 0, set_format, get_format, "table | csv | json" },
+    { { "checkpoint-every", "N|Nm|Ns", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every,
       "OUT/last.ckpt also every N steps, N minutes or N seconds (always at epoch ends)" },
-    { "keep", "N", CMD_TRAIN, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
-    { "stop-at", "STEP", CMD_TRAIN, F_I64, OFF(p.stop_at), NULL, NULL,
+    { { "keep", "N", CMD_TRAIN, 0 }, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
+    { { "stop-at", "STEP", CMD_TRAIN, 0 }, F_I64, OFF(p.stop_at), NULL, NULL,
       "stop before STEP as on SIGINT: state saved, --resume continues (0: never)" },
-    { "quiet", NULL, CMD_TRAIN, F_ON, OFF(p.quiet), NULL, NULL,
+    { { "quiet", NULL, CMD_TRAIN, 0 }, F_ON, OFF(p.quiet), NULL, NULL,
       "no configuration table, no epoch lines; --progress auto means none" },
-    { "progress", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_progress, get_progress,
+    { { "progress", "MODE", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_progress, get_progress,
       "progress on stderr: bar (redrawn in place) | lines (one every 10 s,\n"
       "  one per checkpoint) | none | auto (a bar on a terminal outside mpirun,\n"
       "  else lines)" },
-    { "perturb", "MODE", CMD_TRAIN, F_CUSTOM, 0, set_perturb, get_perturb,
+    { { "perturb", "MODE", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_perturb, get_perturb,
       "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
       "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" },
-    { "check-sync", "N", CMD_TRAIN, F_I64, OFF(p.check_sync), NULL, NULL,
+    { { "check-sync", "N", CMD_TRAIN, 0 }, F_I64, OFF(p.check_sync), NULL, NULL,
       "data parallel: every N steps check that all ranks hold the same parameters (0: never)" },
 };
 #define N_FLAGS (sizeof flags / sizeof *flags)
@@ -461,10 +463,10 @@ static void print_cmd_help(FILE *f, unsigned cmd)
                    "line per measure: NAME VALUE [STDERR] (table), or CSV / JSON.\n\nflags:\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
         const flag *fl = &flags[i];
-        if (!(fl->cmds & cmd)) continue;
+        if (!(fl->f.cmds & cmd)) continue;
         char val[1200], left[64];
         get_plain(fl, &d, val, sizeof val);
-        snprintf(left, sizeof left, "--%s%s%s", fl->name, fl->arg ? " " : "", fl->arg ? fl->arg : "");
+        snprintf(left, sizeof left, "--%s%s%s", fl->f.name, fl->f.arg ? " " : "", fl->f.arg ? fl->f.arg : "");
         fprintf(f, "  %-22s ", left);
         for (const char *h = fl->help; *h; h++) {
             fputc(*h, f);
@@ -491,10 +493,10 @@ static void print_config(const cli *c, const samc_data *data, const samc_model *
 {
     fprintf(f, "# samc %s configuration\n", SAMC_VERSION);
     for (size_t i = 0; i < N_FLAGS; i++) {
-        if (!(flags[i].cmds & CMD_TRAIN)) continue;
+        if (!(flags[i].f.cmds & CMD_TRAIN)) continue;
         char val[1200];
         get_plain(&flags[i], c, val, sizeof val);
-        fprintf(f, "# %-16s %s\n", flags[i].name, val);
+        fprintf(f, "# %-16s %s\n", flags[i].f.name, val);
     }
     fprintf(f, "# %-16s %zu x %zu train, %zu validation, %zu test, %d classes\n", "data shape",
             data->train.n, data->train.d, data->val.n, data->test.n, data->train.n_classes);
@@ -502,37 +504,18 @@ static void print_config(const cli *c, const samc_data *data, const samc_model *
     fprintf(f, "# %-16s %lld\n", "total steps", (long long)samc_train_total_steps(&c->p, data->train.n));
 }
 
-static int die(const char *msg)
-{
-    fprintf(stderr, "samc: error: %s\n", msg);
-    return 1;
-}
-
-static int parse_args(cli *c, unsigned cmd, int argc, char **argv, char *err)
+static samc_status parse_args(cli *c, unsigned cmd, int argc, char **argv, char *err)
 {
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0) return BAD("unexpected argument '%s' (flags start with --)", a);
-        const char *name = a + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const flag *fl = NULL;
-        for (size_t k = 0; k < N_FLAGS && !fl; k++)
-            if ((flags[k].cmds & cmd) && strlen(flags[k].name) == len && !strncmp(flags[k].name, name, len))
-                fl = &flags[k];
-        if (!fl)
-            return BAD("unknown flag '--%.*s' (see samc %s --help)", (int)len, name,
-                       cmd == CMD_TRAIN ? "train" : "sharpness");
-        const char *v = NULL;
-        if (fl->arg) {
-            if (eq) v = eq + 1;
-            else if (i + 1 < argc) v = argv[++i];
-            else return BAD("--%s needs a value (%s)", fl->name, fl->arg);
-        } else if (eq) {
-            return BAD("--%s takes no value", fl->name);
-        }
-        if (set_plain(fl, c, v, err) != 0) return -1;
+        SAMC_CHECK(!strncmp(argv[i], "--", 2), SAMC_EINVAL, "unexpected argument '%s' (flags start with --)", argv[i]);
+        cli_arg a;
+        samc_status st = cli_arg_read(flags, N_FLAGS, sizeof *flags, cmd, argc, argv, &i, &a, err);
+        if (st != SAMC_OK) return st;
+        SAMC_CHECK(a.flag, SAMC_EINVAL, "unknown flag '--%.*s' (see samc %s --help)", (int)a.len, a.name,
+                   cmd == CMD_TRAIN ? "train" : "sharpness");
+        if ((st = set_plain((const flag *)a.flag, c, a.value, err)) != SAMC_OK) return st;
     }
-    return 0;
+    return SAMC_OK;
 }
 
 static int wants_help(int argc, char **argv)
@@ -554,35 +537,33 @@ static samc_status load_data(cli *c, samc_data *data, int verbose, char *err)
 
 /* ---- configuration files: "key = value" lines, '#' comments ---- */
 
-static int set_by_name(cli *c, unsigned cmd, const char *name, const char *v, const char *where, char *err)
+static samc_status set_by_name(cli *c, unsigned cmd, const char *name, const char *v, const char *where, char *err)
 {
-    for (size_t k = 0; k < N_FLAGS; k++) {
-        const flag *fl = &flags[k];
-        if (!(fl->cmds & cmd) || strcmp(fl->name, name) != 0) continue;
-        if (!fl->arg) {   /* a switch: on / off */
-            int on = !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1");
-            if (!on && strcmp(v, "off") && strcmp(v, "false") && strcmp(v, "0"))
-                return BAD("%.200s: %.40s takes on or off, got '%.40s'", where, name, v);
-            *(int *)((char *)c + fl->off) = (fl->type == F_ON) == on;
-            return 0;
-        }
-        if (!*v) return 0;   /* empty: keep the default */
-        char sub[SAMC_ERRLEN];
-        if (set_plain(fl, c, v, sub) != 0) return BAD("%.200s: %.280s", where, sub);
-        return 0;
+    const flag *fl = (const flag *)cli_flag_find(flags, N_FLAGS, sizeof *flags, cmd, name, strlen(name));
+    SAMC_CHECK(fl, SAMC_EINVAL, "%.200s: unknown key '%.60s'", where, name);
+    if (!fl->f.arg) {   /* a switch: on / off */
+        int on = !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1");
+        SAMC_CHECK(on || !strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0"), SAMC_EINVAL,
+                   "%.200s: %.40s takes on or off, got '%.40s'", where, name, v);
+        *(int *)((char *)c + fl->off) = (fl->type == F_ON) == on;
+        return SAMC_OK;
     }
-    return BAD("%.200s: unknown key '%.60s'", where, name);
+    if (!*v) return SAMC_OK;   /* empty: keep the default */
+    samc_errbuf sub;
+    samc_status st = set_plain(fl, c, v, sub);
+    return st == SAMC_OK ? st : samc_errf(err, st, "%.200s: %.280s", where, sub);
 }
 
 /* Reads the "key = value" lines of PATH; keys NULL: every key (an unknown one
  * is an error), else only those in the NULL-terminated list keys. */
-static int read_config(cli *c, unsigned cmd, const char *path, const char *const *keys, char *err)
+static samc_status read_config(cli *c, unsigned cmd, const char *path, const char *const *keys, char *err)
 {
     FILE *f = fopen(path, "r");
-    if (!f) return BAD("cannot read configuration %.400s: %s", path, strerror(errno));
+    if (!f) return samc_errf(err, SAMC_EIO, "cannot read configuration %.400s: %s", path, strerror(errno));
     char line[2048], where[600];
-    int ln = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
+    int ln = 0;
+    samc_status rc = SAMC_OK;
+    while (rc == SAMC_OK && fgets(line, sizeof line, f)) {
         ln++;
         snprintf(where, sizeof where, "%.500s:%d", path, ln);
         char *h = strchr(line, '#');
@@ -591,7 +572,7 @@ static int read_config(cli *c, unsigned cmd, const char *path, const char *const
         if (!*key) continue;
         char *eq = strchr(key, '=');
         if (!eq) {
-            rc = BAD("%.300s: expected key = value", where);
+            rc = samc_errf(err, SAMC_EINVAL, "%.300s: expected key = value", where);
             break;
         }
         char *ke = eq;
@@ -611,7 +592,7 @@ static int read_config(cli *c, unsigned cmd, const char *path, const char *const
 /* The data keys of config.txt in the directory of checkpoint PATH, when that
  * file exists: a checkpoint is measured on the data its run trained on unless
  * flags say otherwise. */
-static int read_run_data_config(cli *c, const char *ckpt_path, char *err)
+static samc_status read_run_data_config(cli *c, const char *ckpt_path, char *err)
 {
     static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
     char path[4200];
@@ -624,24 +605,24 @@ static int read_run_data_config(cli *c, const char *ckpt_path, char *err)
 
 /* OUT/config.txt: every train flag with its resolved value, written through a
  * temporary and renamed. */
-static int write_config(const cli *c, char *err)
+static samc_status write_config(const cli *c, char *err)
 {
     char path[1100], tmp[1110];
     snprintf(path, sizeof path, "%s/config.txt", c->out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return BAD("cannot write %.400s: %s", tmp, strerror(errno));
+    if (!f) return samc_errf(err, SAMC_EIO, "cannot write %.400s: %s", tmp, strerror(errno));
     fprintf(f, "# samc %s: the resolved configuration of this run (samc train --config FILE reads it)\n",
             SAMC_VERSION);
     for (size_t i = 0; i < N_FLAGS; i++) {
-        if (!(flags[i].cmds & CMD_TRAIN)) continue;
+        if (!(flags[i].f.cmds & CMD_TRAIN)) continue;
         char val[1200];
         get_plain(&flags[i], c, val, sizeof val);
-        fprintf(f, "%s = %s\n", flags[i].name, val);
+        fprintf(f, "%s = %s\n", flags[i].f.name, val);
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         remove(tmp);
-        return BAD("cannot write %.400s: %s", path, strerror(errno));
+        return samc_errf(err, SAMC_EIO, "cannot write %.400s: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -821,7 +802,7 @@ static int cmd_train(int argc, char **argv)
     int rc = 0;
     int bad = train_prepare(&c, argc, argv, &resume, &data, &m, &x, err) != 0;
     if (samc_dist_agree(bad ? SAMC_EINVAL : SAMC_OK, err) != SAMC_OK) {
-        rc = lead ? die(err) : 1;
+        rc = lead ? cli_die(err) : 1;
         goto out;
     }
     share_cores(&c);
@@ -837,7 +818,7 @@ static int cmd_train(int argc, char **argv)
         if (lead) fprintf(stderr, "samc: %s\n", err);
         rc = 130;
     } else if (st != SAMC_OK) {
-        rc = lead ? die(err) : 1;
+        rc = lead ? cli_die(err) : 1;
     } else if (!c.p.quiet && lead) {
         printf("done: wrote %s/steps.csv, %s/metrics.csv, %s/final.ckpt\n", c.out, c.out, c.out);
     }
@@ -846,6 +827,24 @@ out:
     samc_model_free(m);
     samc_data_free(&data);
     return rc;
+}
+
+/* The model of checkpoint ck on the data it was trained on, measured into r. */
+static samc_status measure_checkpoint(const cli *c, const samc_ckpt *ck, const samc_data *data, samc_model **m,
+                                      samc_measure_result *r, char *err)
+{
+    SAMC_CHECK(ck->data_n == data->train.n && ck->data_crc == samc_ckpt_data_crc(&data->train), SAMC_EINVAL,
+               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
+               "): give the run's --data, --data-dir, --normalize and --train-rows",
+               c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
+    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    if (st != SAMC_OK) return st;
+    SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
+               "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
+               c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data, samc_model_n_params(*m),
+               samc_model_n_buffers(*m));
+    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
+    return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, r, err);
 }
 
 static int cmd_sharpness(int argc, char **argv)
@@ -857,75 +856,32 @@ static int cmd_sharpness(int argc, char **argv)
     cli c;
     cli_defaults(&c);
     samc_errbuf err = "";
-    if (parse_args(&c, CMD_SHARP, argc, argv, err) != 0) return die(err);
-    if (!c.ckpt[0]) return die("--checkpoint FILE is required (e.g. OUT/final.ckpt)");
+    if (parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK) return cli_die(err);
+    if (!c.ckpt[0]) return cli_die("--checkpoint FILE is required (e.g. OUT/final.ckpt)");
     /* precedence: defaults < the data keys of the run's config.txt (beside
      * the checkpoint) < flags */
     char ckpt[sizeof c.ckpt];
     snprintf(ckpt, sizeof ckpt, "%s", c.ckpt);
     cli_defaults(&c);
-    if (read_run_data_config(&c, ckpt, err) != 0 || parse_args(&c, CMD_SHARP, argc, argv, err) != 0)
-        return die(err);
-    if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return die(err);
+    if (read_run_data_config(&c, ckpt, err) != SAMC_OK || parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK)
+        return cli_die(err);
+    if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return cli_die(err);
     samc_ckpt ck;
-    if (samc_ckpt_load(c.ckpt, &ck, err) != SAMC_OK) return die(err);
+    if (samc_ckpt_load(c.ckpt, &ck, err) != SAMC_OK) return cli_die(err);
     if (c.p.threads > 0) samc_set_threads(c.p.threads);
     samc_data data;
     samc_model *m = NULL;
-    int rc = 0;
-    if (load_data(&c, &data, 0, err) != SAMC_OK) {
-        samc_ckpt_free(&ck);
-        return die(err);
-    }
-    if (ck.data_n != data.train.n || ck.data_crc != samc_ckpt_data_crc(&data.train)) {
-        snprintf(err, sizeof err, "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
-                 "): give the run's --data, --data-dir, --normalize and --train-rows",
-                 c.ckpt, c.data, (unsigned long long)ck.data_n, data.train.n);
-        rc = die(err);
-        goto out;
-    }
-    if (samc_model_create_for(&m, ck.model, &data.train, 0.0, 1, err) != SAMC_OK) {
-        rc = die(err);
-        goto out;
-    }
-    if (samc_model_n_params(m) != ck.n_params || samc_model_n_buffers(m) != ck.n_buffers) {
-        snprintf(err, sizeof err, "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-                 c.ckpt, ck.n_params, ck.n_buffers, ck.model, c.data, samc_model_n_params(m), samc_model_n_buffers(m));
-        rc = die(err);
-        goto out;
-    }
-    if (ck.n_buffers) memcpy(samc_model_buffers(m), ck.buffers, ck.n_buffers * sizeof(float));
     samc_measure_result r;
-    if (samc_measure_model(m, &data.train, ck.params, &c.p.measure, &r, err) != SAMC_OK) {
-        rc = die(err);
-        goto out;
-    }
-    int first = 1;
-    if (!strcmp(c.format, "csv")) printf("measure,value,stderr,seconds\n");
-    if (!strcmp(c.format, "json")) printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"measures\": {", c.ckpt, ck.model);
-    for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
-        if (!(c.p.measure.which & (1u << k))) continue;
-        const char *name = samc_measure_name((samc_measure_kind)k);
-        double v = r.value[k], se = r.stderr_[k], t = r.seconds[k];
-        if (!strcmp(c.format, "csv")) {
-            printf("%s,%.9g,%.9g,%.3f\n", name, v, se, t);
-        } else if (!strcmp(c.format, "json")) {
-            printf("%s\"%s\": {\"value\": %.9g", first ? "" : ", ", name, v);
-            if (!isnan(se)) printf(", \"stderr\": %.9g", se);
-            printf(", \"seconds\": %.3f}", t);
-        } else {
-            if (isnan(se)) printf("%s %.9g\n", name, v);
-            else printf("%s %.9g %.9g\n", name, v, se);
-            fprintf(stderr, "# %s took %.2fs\n", name, t);
-        }
-        first = 0;
-    }
-    if (!strcmp(c.format, "json")) printf("}}\n");
-out:
+    samc_status st = load_data(&c, &data, 0, err);
+    if (st == SAMC_OK) st = measure_checkpoint(&c, &ck, &data, &m, &r, err);
+    sharp_report rep = { c.ckpt, ck.model, c.p.measure.which, &r };
+    if (st == SAMC_OK && !strcmp(c.format, "csv")) report_csv(stdout, &rep);
+    else if (st == SAMC_OK && !strcmp(c.format, "table")) report_table(stdout, stderr, &rep);
+    else if (st == SAMC_OK) st = report_json(stdout, &rep, err);
     samc_model_free(m);
     samc_data_free(&data);
     samc_ckpt_free(&ck);
-    return rc;
+    return st == SAMC_OK ? 0 : cli_die(err);
 }
 
 int main(int argc, char **argv)

@@ -83,7 +83,7 @@ fails "metrics.csv without the needed columns" 'samc: error: .*metrics\.csv lack
 mkdir -p "$T/badnum"
 sed '3s/^\([^,]*\),/\1,x/' "$T/run/steps.csv" >"$T/badnum/steps.csv"
 sed '3s/,[^,]*$/,oops/' "$T/run/metrics.csv" >"$T/badnum/metrics.csv"
-fails "a value that is not a number" 'samc: error: .*line 3, column .*is not a number' $SAMC plot "$T/badnum"
+fails "a value that is not a number" 'samc: error: .*csv:3: column .*is not a number' $SAMC plot "$T/badnum"
 mkdir -p "$T/hdr"
 head -1 "$T/run/steps.csv" >"$T/hdr/steps.csv"
 cp "$T/run/metrics.csv" "$T/hdr/"
@@ -178,7 +178,7 @@ fails "--compare --x epoch: a steps.csv column" "samc: error: .*metrics.csv has 
     $SAMC plot --compare "$T/ca" --y loss --x epoch --output "$C/x.png"
 fails "--compare: a missing run directory" "samc: error: run directory .*no-such-run" $SAMC plot --compare "$T/ca" "$T/no-such-run" --y loss --output "$C/x.png"
 fails "--compare: a run without its CSV files" "samc: error: cannot open .*empty/steps.csv" $SAMC plot --compare "$T/empty" --y loss --output "$C/x.png"
-fails "--compare: a value that is not a number" "samc: error: .*steps.csv line 3, column epoch: 'x0' is not a number" \
+fails "--compare: a value that is not a number" "samc: error: .*steps.csv:3: column epoch: 'x0' is not a number" \
     $SAMC plot --compare "$T/badnum" --y epoch --output "$C/x.png"
 fails "--compare without --y" "samc: error: samc plot --compare needs --y COLUMN" $SAMC plot --compare "$T/ca" --output "$C/x.png"
 fails "--compare without --output" "samc: error: samc plot --compare needs --output" $SAMC plot --compare "$T/ca" --y loss
@@ -222,10 +222,10 @@ check "--summary without --group: one line of all rows sorted by x (SVG)" \
              && [ -z \"\$(block '$C/one.dat' 1 1)\" ]"
 sed 's/^sgd,1,0.60/sgd,1,high/' "$T/sum.csv" >"$T/sumbad.csv"
 fails "--summary: a value that is not a number names the file, line and column" \
-    "samc: error: .*sumbad.csv line 6, column acc: 'high' is not a number" \
+    "samc: error: .*sumbad.csv:6: column acc: 'high' is not a number" \
     $SAMC plot --summary "$T/sumbad.csv" --x lr --y acc --output "$C/x.png"
 sed 's/^sam,1,0.65,0.04/sam,1,0.65,/' "$T/sum.csv" >"$T/sumempty.csv"
-fails "--summary: an empty field" "samc: error: .*sumempty.csv line 7, column acc_std: empty field" \
+fails "--summary: an empty field" "samc: error: .*sumempty.csv:7: column acc_std: empty field" \
     $SAMC plot --summary "$T/sumempty.csv" --x lr --y acc --err acc_std --output "$C/x.png"
 fails "--summary: a missing column" "samc: error: .*sum.csv has no column 'loss'" $SAMC plot --summary "$T/sum.csv" --x lr --y loss --output "$C/x.png"
 fails "--summary: a missing --group column" "samc: error: .*sum.csv has no column 'opt' \(--group" \

@@ -33,6 +33,38 @@ check "csv format" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --d
 check "json format parses" bash -c "$SAMC sharpness --checkpoint '$T/run/final.ckpt' --data libsvm:$HEART --metric hessian-top --format json \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"measures\"][\"hessian_top\"][\"value\"] > 0'"
 
+# JSON and CSV through their parsers, for a run whose path holds a quote, a
+# backslash, a comma and non-ASCII characters; the same names and values as
+# the table (values at 9 digits in every format)
+Q="$T/run \"q\" \\ b,c é"
+$SAMC train --data libsvm:$HEART --model logreg --epochs 2 --out "$Q" --quiet
+$SAMC sharpness --checkpoint "$Q/final.ckpt" --metric worst-l2,avg,hessian-top >"$T/q.txt" 2>/dev/null
+$SAMC sharpness --checkpoint "$Q/final.ckpt" --metric worst-l2,avg,hessian-top --format json >"$T/q.json" 2>/dev/null
+$SAMC sharpness --checkpoint "$Q/final.ckpt" --metric worst-l2,avg,hessian-top --format csv >"$T/q.csv" 2>/dev/null
+export Q T
+check "json: the checkpoint path with \", \\, a comma and é comes back whole, names and values as in the table" python3 -c '
+import json, os
+d = json.load(open(os.environ["T"] + "/q.json", encoding="utf-8"))
+assert d["checkpoint"] == os.environ["Q"] + "/final.ckpt", d["checkpoint"]
+assert d["model"] == "logreg"
+table = [l.split() for l in open(os.environ["T"] + "/q.txt")]
+assert list(d["measures"]) == [t[0] for t in table] == ["worst_l2", "avg", "hessian_top"]
+for t in table:
+    m = d["measures"][t[0]]
+    assert m["value"] == float(t[1]), (m, t)
+    assert ("stderr" in m) == (len(t) == 3) and (len(t) < 3 or m["stderr"] == float(t[2])), (m, t)
+    assert m["seconds"] >= 0
+'
+check "csv: parsed by the csv module, names and values as in the table" python3 -c '
+import csv, os
+rows = list(csv.reader(open(os.environ["T"] + "/q.csv", newline="")))
+assert rows[0] == ["measure", "value", "stderr", "seconds"], rows[0]
+table = [l.split() for l in open(os.environ["T"] + "/q.txt")]
+assert [r[0] for r in rows[1:]] == [t[0] for t in table]
+for r, t in zip(rows[1:], table):
+    assert float(r[1]) == float(t[1]) and (r[2] == "nan") == (len(t) == 2), (r, t)
+'
+
 $SAMC train --data libsvm:$HEART --model logreg --epochs 2 --measure-every 1 --metric worst-linf,hessian-top --out "$T/m" --quiet
 check "--measure-every adds the measures as metrics.csv columns" \
     bash -c "head -1 '$T/m/metrics.csv' | grep -q ',worst_linf,hessian_top\$'"

@@ -15,8 +15,13 @@
 void samc_errmsg(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* samc_errmsg, then the value s: a macro, so that the compiler sees which
- * status a function returns (and what it leaves unset on that path). */
-#define samc_errf(err, s, ...) (samc_errmsg((err), __VA_ARGS__), (samc_status)(s))
+ * status a function returns (and what it leaves unset on that path); usable
+ * as a statement too (a GNU statement expression, which gcc and clang have). */
+#define samc_errf(err, s, ...)                                                 \
+    __extension__({                                                            \
+        samc_errmsg((err), __VA_ARGS__);                                       \
+        (samc_status)(s);                                                      \
+    })
 
 /* In a function returning samc_status with a `char *err` in scope: when cond
  * is false, write the message and return st. */
