@@ -308,7 +308,7 @@ class Problem:
         return out
 
     def loss_grad(self, flat, pass_):
-        """The oracle of SPEC section 1: pass 1 updates BN running stats,
+        """The oracle of docs/MATH.md section 1: pass 1 updates BN running stats,
         pass 2 does not."""
         self.set_params(flat)
         self.model.train()
@@ -324,7 +324,7 @@ class Problem:
 
 
 def sam_step(oracle, x, kind, rule, mom):
-    """One step of SPEC section 1 on a flat vector; returns (x, mom, info)."""
+    """One step of docs/MATH.md section 1 on a flat vector; returns (x, mom, info)."""
     f, g = oracle(x, 1)
     if kind == "sgd":
         d = torch.zeros_like(x)
@@ -607,7 +607,7 @@ def selftest():
     assert abs(gperp @ gp) < 1e-12
     x, _, _ = sam_step(quad, torch.from_numpy(x0), "gsam", "scheduled", None)
     assert np.allclose(x.numpy(), x0 - LR * (gp - ALPHA * gperp), rtol=0, atol=1e-15)
-    # polyak (SPEC section 2; for a quadratic numerator = f - f* - d'Hd/2 when l* = f*)
+    # polyak (docs/MATH.md section 2; for a quadratic numerator = f - f* - d'Hd/2 when l* = f*)
     gam = min(max(fp - 0.0 - gp @ d, 0.0) / (gp @ gp), 1.0)
     x, _, info = sam_step(quad, torch.from_numpy(x0), "sam", "polyak", None)
     assert abs(info["gamma"] - gam) < 1e-15 and 0 < gam < 1
