@@ -19,7 +19,9 @@
  * Order of draws (all from one stream seeded with `seed`): the n x d Gaussian
  * for U, the d x d Gaussian for V, x*, one noise draw per training row (drawn
  * even when noise = 0, so the features do not depend on the noise level),
- * then per test row its d Gaussians and one noise draw.  Same seed, same data.
+ * then per test row its d Gaussians and one noise draw.  Same seed, same data
+ * (for one OpenBLAS: its BLAS kernels inside the QR may round differently on
+ * another CPU, which can change the last bits).
  * Work is in double; A, y are stored as float, and ridge targets are computed
  * from the float-rounded rows so that noise 0 interpolates to float precision.
  */
