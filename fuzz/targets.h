@@ -148,15 +148,22 @@ static int fuzz_csv(const uint8_t *data, size_t size)
     return st;
 }
 
-static int fuzz_idx(const uint8_t *data, size_t size)
+/* A reader of two files (idx, npy) on the two parts of the input. */
+static int fuzz_pair(const uint8_t *data, size_t size,
+                     samc_status (*read)(samc_dataset *, const char *, const char *, char *))
 {
-    char pi[128], pl[128];
-    fuzz_split2(data, size, pi, pl, sizeof pi);
+    char pa[128], pb[128];
+    fuzz_split2(data, size, pa, pb, sizeof pa);
     samc_dataset ds;
     samc_errbuf err = "";
-    samc_status st = samc_read_idx(&ds, pi, pl, err);
+    samc_status st = read(&ds, pa, pb, err);
     samc_dataset_free(&ds);
     return st;
+}
+
+static int fuzz_idx(const uint8_t *data, size_t size)
+{
+    return fuzz_pair(data, size, samc_read_idx);
 }
 
 static int fuzz_cifar10(const uint8_t *data, size_t size)
@@ -172,13 +179,7 @@ static int fuzz_cifar10(const uint8_t *data, size_t size)
 
 static int fuzz_npy(const uint8_t *data, size_t size)
 {
-    char px[128], py[128];
-    fuzz_split2(data, size, px, py, sizeof px);
-    samc_dataset ds;
-    samc_errbuf err = "";
-    samc_status st = samc_read_npy(&ds, px, py, err);
-    samc_dataset_free(&ds);
-    return st;
+    return fuzz_pair(data, size, samc_read_npy);
 }
 
 static int fuzz_ckpt(const uint8_t *data, size_t size)
