@@ -1,47 +1,74 @@
 /*
- * data_internal.h -- pieces of the data-set code shared between its files
- * (the files in src/data): error formatting, number parsing, the synthetic generator.
- * Not part of the public interface.
+ * data_internal.h -- the data-spec readers behind samc_data_load.  Each
+ * reader file defines one samc_data_reader (or a few) that load.c lists in
+ * its registry; a spec "PREFIX:ARG" (or a bare name) picks the reader, whose
+ * load() parses ARG itself and fills the train and test sets.  Plus the small
+ * helpers those readers share (spec.c).  Not part of the public interface.
  */
 #ifndef SAMC_DATA_INTERNAL_H
 #define SAMC_DATA_INTERNAL_H
 
-#include <stdio.h>
+#include "data/readutil.h"
 
-#include "samc.h"
+#define SAMC_DATA_PATH_MAX 4096
 
-/* printf into err (SAMC_ERRLEN bytes; err may be NULL). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-void samc_data_errf(char *err, const char *fmt, ...);
+/* What a reader gets and fills. */
+typedef struct samc_data_source {
+    samc_data *data;              /* fill train, test (may stay empty) and name;
+                                   * on error load.c frees it */
+    const char *spec;             /* the whole spec, for messages */
+    const char *arg;              /* the text after "PREFIX:" ("" for a bare name) */
+    const samc_data_options *opt; /* never NULL */
+    char test_path[SAMC_DATA_PATH_MAX]; /* the file of the test labels, named in a
+                                   * label error ("" if none) */
+} samc_data_source;
 
-/* Parse the whole NUL-terminated string s as a finite number that also fits
- * in a float.  Returns 0 on success, 1 if s is not a number, 2 if it is NaN,
- * infinite or out of float range. */
-int samc_data_parse_num(const char *s, double *out);
+typedef struct samc_data_reader {
+    const char *prefix; /* spec "PREFIX:ARG", or exactly "PREFIX" if bare */
+    int bare;
+    const char *form;   /* the accepted form, for messages */
+    samc_status (*load)(samc_data_source *src, char *err);
+} samc_data_reader;
 
-/* A token quoted for an error message: at most 40 characters of s (with "..."
- * when cut), written into buf (len >= 48). */
-const char *samc_data_quote(const char *s, char *buf, size_t len);
+/* The readers, one file each (mnist.c has both MNIST names). */
+extern const samc_data_reader samc_reader_libsvm, samc_reader_csv, samc_reader_synth,
+    samc_reader_fashion_mnist, samc_reader_mnist, samc_reader_idx, samc_reader_cifar10,
+    samc_reader_npy;
 
-/* The next line of a text file f (read with getline into *line, growing
- * *cap), for the text readers.  Returns 1 with *lineno advanced, 0 at the
- * end of the file, or -1 with *st and err set (a read error, out of memory,
- * or a NUL byte: not a text file), the message naming path and line. */
-int samc_data_next_line(FILE *f, char **line, size_t *cap, const char *path, size_t *lineno,
-                        samc_status *st, char *err);
+/* ------------------------------------------------- spec helpers (spec.c) */
 
-/* The last path component of path (a pointer into path). */
-const char *samc_data_basename(const char *path);
+/* The comma-separated fields of a spec's ARG (copied; "" is one empty field). */
+typedef struct samc_spec_fields {
+    char *buf;
+    char **tok;
+    size_t n;
+} samc_spec_fields;
 
-/* n * d * size with an overflow check: 0 on overflow, else 1 and *out. */
-int samc_data_size(size_t n, size_t d, size_t size, size_t *out);
+samc_status samc_spec_split(samc_spec_fields *f, const char *arg, char *err);
+void samc_spec_fields_free(samc_spec_fields *f);
 
-/* Generate a synthetic data set (spec = the part after "synth:", e.g.
- * "ridge,n=100,d=10,kappa=100").  Fills data->train, data->test (test.n may be
- * 0) and data->name; targets are raw (+1/-1 for logreg), not yet indexed.
- * On error everything is freed and err names the cause. */
-samc_status samc_synth_load(samc_data *data, const char *spec, char *err);
+/* 1 if path is a directory. */
+int samc_data_is_dir(const char *path);
+
+/* "PREFIX:TRAIN[,TEST][,OPTION...]": at most 8 fields; option(tok) returns 1
+ * for a field it takes as an option (setting *st on a bad one), 0 for a file
+ * name (option may be NULL: no options).  read() reads one file; train is
+ * NULL for the train file itself, else the train set read before.  The name
+ * becomes "PREFIX:basename(TRAIN)". */
+typedef int (*samc_spec_option_fn)(const char *tok, void *ctx, samc_status *st, char *err);
+typedef samc_status (*samc_file_read_fn)(samc_dataset *ds, const char *path,
+                                         const samc_dataset *train, const void *ctx,
+                                         char *err);
+samc_status samc_spec_train_test(samc_data_source *src, const samc_data_reader *r,
+                                 samc_spec_option_fn option, samc_file_read_fn read,
+                                 void *ctx, char *err);
+
+/* "PREFIX:TRAIN_X,TRAIN_Y[,TEST_X,TEST_Y]" read pairwise by read(); the test
+ * rows must have the train rows' shape.  The name becomes
+ * "PREFIX:basename(TRAIN_X)". */
+typedef samc_status (*samc_pair_read_fn)(samc_dataset *ds, const char *x_path,
+                                         const char *y_path, char *err);
+samc_status samc_spec_pairs(samc_data_source *src, const samc_data_reader *r,
+                            samc_pair_read_fn read, char *err);
 
 #endif

@@ -8,6 +8,7 @@
  * from little-endian bytes whatever the host.  X may be (n,d), (n,H,W) (one
  * channel) or (n,C,H,W); Y (n,) or (n,1).  The data length must match the
  * shape exactly; X must be finite, and Y finite and exactly representable.
+ * Also the reader of the spec npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy].
  */
 #include <errno.h>
 #include <math.h>
@@ -15,10 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "data_internal.h"
-#include "samc.h"
+#include "data/data_internal.h"
 
 #define NPY_MAX_DIMS 8
 #define NPY_MAX_HEADER (1u << 20)
@@ -107,10 +106,10 @@ static samc_status parse_header(const char *path, const char *h, npy_array *a, c
             if (!strncmp(p, "False", 5)) {
                 p += 5;
             } else if (!strncmp(p, "True", 4)) {
-                samc_data_errf(err, "%s: fortran_order True is not supported (save a "
-                                    "C-ordered array, e.g. np.ascontiguousarray)",
-                               path);
-                return SAMC_EFORMAT;
+                return samc_errf(err, SAMC_EFORMAT,
+                                 "%s: fortran_order True is not supported (save a C-ordered "
+                                 "array, e.g. np.ascontiguousarray)",
+                                 path);
             } else {
                 goto bad;
             }
@@ -120,8 +119,8 @@ static samc_status parse_header(const char *path, const char *h, npy_array *a, c
             if (!p) goto bad;
             have_shape = 1;
         } else {
-            samc_data_errf(err, "%s: unexpected key '%s' in the .npy header", path, key);
-            return SAMC_EFORMAT;
+            return samc_errf(err, SAMC_EFORMAT, "%s: unexpected key '%s' in the .npy header",
+                             path, key);
         }
         p = skip_ws(p);
         if (*p == ',') p = skip_ws(p + 1);
@@ -129,134 +128,107 @@ static samc_status parse_header(const char *path, const char *h, npy_array *a, c
     }
     p = skip_ws(p + 1);
     if (*p) goto bad;
-    if (!have_descr || !have_order || !have_shape) {
-        samc_data_errf(err, "%s: .npy header lacks '%s'", path,
-                       !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
-        return SAMC_EFORMAT;
-    }
+    SAMC_CHECK(have_descr && have_order && have_shape, SAMC_EFORMAT,
+               "%s: .npy header lacks '%s'", path,
+               !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
     static const struct { const char *name; npy_type t; size_t item; } types[] = {
         {"<f4", NPY_F4, 4}, {"<f8", NPY_F8, 8}, {"|u1", NPY_U1, 1},
         {"<u1", NPY_U1, 1}, {"<i4", NPY_I4, 4}, {"<i8", NPY_I8, 8}};
     size_t k;
     for (k = 0; k < sizeof types / sizeof *types; k++)
         if (!strcmp(descr, types[k].name)) break;
-    if (k == sizeof types / sizeof *types) {
-        samc_data_errf(err, "%s: unsupported dtype '%s' (accepted: <f4, <f8, |u1, <i4, <i8)",
-                       path, descr);
-        return SAMC_EFORMAT;
-    }
+    SAMC_CHECK(k < sizeof types / sizeof *types, SAMC_EFORMAT,
+               "%s: unsupported dtype '%s' (accepted: <f4, <f8, |u1, <i4, <i8)", path, descr);
     a->type = types[k].t;
     a->item = types[k].item;
     return SAMC_OK;
 bad:
-    samc_data_errf(err, "%s: malformed .npy header dict", path);
-    return SAMC_EFORMAT;
+    return samc_errf(err, SAMC_EFORMAT, "%s: malformed .npy header dict", path);
+}
+
+/* The magic, the version and the header length; *pos: where the header starts. */
+static samc_status read_preamble(FILE *f, const char *path, size_t size, size_t *hlen,
+                                 size_t *pos, char *err)
+{
+    unsigned char pre[12];
+    size_t got = fread(pre, 1, 10, f);
+    SAMC_CHECK(got >= 8 && memcmp(pre, "\x93NUMPY", 6) == 0, SAMC_EFORMAT,
+               "%s: bad magic: not a NumPy .npy file", path);
+    int major = pre[6];
+    SAMC_CHECK(major >= 1 && major <= 3, SAMC_EFORMAT,
+               "%s: unsupported .npy format version %d.%d (1.0, 2.0, 3.0 accepted)", path, major,
+               pre[7]);
+    int wide = major > 1; /* 4-byte header length */
+    SAMC_CHECK(got >= 10 && (!wide || fread(pre + 10, 1, 2, f) == 2), SAMC_EFORMAT,
+               "%s: truncated .npy header", path);
+    *hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+    if (wide) *hlen |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    *pos = wide ? 12 : 10;
+    SAMC_CHECK(*hlen <= NPY_MAX_HEADER, SAMC_EFORMAT, "%s: .npy header length %zu is implausible",
+               path, *hlen);
+    SAMC_CHECK(*hlen <= size - *pos, SAMC_EFORMAT, "%s: truncated .npy header", path);
+    return SAMC_OK;
+}
+
+/* The header dict (hlen bytes at the file position) into a. */
+static samc_status read_dict(FILE *f, const char *path, size_t hlen, npy_array *a, char *err)
+{
+    char *h = malloc(hlen + 1);
+    SAMC_CHECK(h, SAMC_ENOMEM, "%s: out of memory for the header", path);
+    samc_status st = SAMC_OK;
+    if (fread(h, 1, hlen, f) != hlen) {
+        st = samc_errf(err, SAMC_EFORMAT, "%s: truncated .npy header", path);
+    } else {
+        h[hlen] = '\0';
+        if (strlen(h) != hlen)
+            st = samc_errf(err, SAMC_EFORMAT, "%s: NUL byte in the .npy header", path);
+        else
+            st = parse_header(path, h, a, err);
+    }
+    free(h);
+    return st;
+}
+
+/* The element count of a's shape, and data_bytes must be exactly its bytes. */
+static samc_status check_data(npy_array *a, const char *path, char *err)
+{
+    a->count = 1;
+    for (int i = 0; i < a->ndim; i++) {
+        SAMC_CHECK(!a->shape[i] || a->count <= SIZE_MAX / a->shape[i], SAMC_EFORMAT,
+                   "%s: shape too large", path);
+        a->count *= a->shape[i];
+    }
+    size_t want;
+    SAMC_CHECK(samc_data_size(a->count, 1, a->item, &want), SAMC_EFORMAT,
+               "%s: shape too large", path);
+    SAMC_CHECK(a->data_bytes >= want, SAMC_EFORMAT,
+               "%s: truncated: expected %zu bytes of data, got %zu", path, want, a->data_bytes);
+    SAMC_CHECK(a->data_bytes <= want, SAMC_EFORMAT,
+               "%s: %zu trailing bytes after the %zu bytes of data", path, a->data_bytes - want,
+               want);
+    return SAMC_OK;
 }
 
 /* Open path, read and check the header; on success a->f is at the data. */
 static samc_status open_npy(const char *path, npy_array *a, char *err)
 {
     memset(a, 0, sizeof *a);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        samc_data_errf(err, "%s: cannot open: %s", path, strerror(errno));
-        return SAMC_EIO;
+    FILE *f;
+    size_t size = 0, hlen = 0, pos = 0;
+    samc_status st = samc_open_regular(path, &f, &size, err);
+    if (st != SAMC_OK) return st;
+    st = read_preamble(f, path, size, &hlen, &pos, err);
+    if (st == SAMC_OK) st = read_dict(f, path, hlen, a, err);
+    if (st == SAMC_OK) {
+        a->data_bytes = size - pos - hlen;
+        st = check_data(a, path, err);
     }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        samc_data_errf(err, "%s: not a regular file", path);
-        fclose(f);
-        return SAMC_EIO;
-    }
-    size_t size = (size_t)sb.st_size;
-    unsigned char pre[12];
-    size_t got = fread(pre, 1, 10, f);
-    if (got < 8 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        samc_data_errf(err, "%s: bad magic: not a NumPy .npy file", path);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    int major = pre[6];
-    size_t hlen, pos;
-    if (major == 1) {
-        if (got < 10) goto truncated;
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-        pos = 10;
-    } else if (major == 2 || major == 3) {
-        if (got < 10 || fread(pre + 10, 1, 2, f) != 2) goto truncated;
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
-               (size_t)pre[11] << 24;
-        pos = 12;
-    } else {
-        samc_data_errf(err, "%s: unsupported .npy format version %d.%d (1.0, 2.0, 3.0 "
-                            "accepted)",
-                       path, major, pre[7]);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    if (hlen > NPY_MAX_HEADER || hlen > size - pos) {
-        if (hlen <= NPY_MAX_HEADER) goto truncated;
-        samc_data_errf(err, "%s: .npy header length %zu is implausible", path, hlen);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    char *h = malloc(hlen + 1);
-    if (!h) {
-        samc_data_errf(err, "%s: out of memory for the header", path);
-        fclose(f);
-        return SAMC_ENOMEM;
-    }
-    if (fread(h, 1, hlen, f) != hlen) {
-        free(h);
-        goto truncated;
-    }
-    h[hlen] = '\0';
-    if (strlen(h) != hlen) {
-        free(h);
-        samc_data_errf(err, "%s: NUL byte in the .npy header", path);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    samc_status st = parse_header(path, h, a, err);
-    free(h);
     if (st != SAMC_OK) {
         fclose(f);
         return st;
     }
-    a->count = 1;
-    for (int i = 0; i < a->ndim; i++) {
-        if (a->shape[i] && a->count > SIZE_MAX / a->shape[i]) {
-            samc_data_errf(err, "%s: shape too large", path);
-            fclose(f);
-            return SAMC_EFORMAT;
-        }
-        a->count *= a->shape[i];
-    }
-    size_t want;
-    if (!samc_data_size(a->count, 1, a->item, &want)) {
-        samc_data_errf(err, "%s: shape too large", path);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    a->data_bytes = size - pos - hlen;
-    if (a->data_bytes < want) {
-        samc_data_errf(err, "%s: truncated: expected %zu bytes of data, got %zu", path,
-                       want, a->data_bytes);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
-    if (a->data_bytes > want) {
-        samc_data_errf(err, "%s: %zu trailing bytes after the %zu bytes of data", path,
-                       a->data_bytes - want, want);
-        fclose(f);
-        return SAMC_EFORMAT;
-    }
     a->f = f;
     return SAMC_OK;
-truncated:
-    samc_data_errf(err, "%s: truncated .npy header", path);
-    fclose(f);
-    return SAMC_EFORMAT;
 }
 
 /* ------------------------------------------------------------ data */
@@ -299,110 +271,85 @@ static samc_status read_values(const char *path, npy_array *a, float *out, int l
                                char *err)
 {
     unsigned char *buf = malloc(NPY_CHUNK * 8);
-    if (!buf) {
-        samc_data_errf(err, "%s: out of memory", path);
-        return SAMC_ENOMEM;
-    }
-    size_t done = 0;
-    while (done < a->count) {
+    SAMC_CHECK(buf, SAMC_ENOMEM, "%s: out of memory", path);
+    samc_status st = SAMC_OK;
+    for (size_t done = 0; done < a->count && st == SAMC_OK;) {
         size_t k = a->count - done < NPY_CHUNK ? a->count - done : NPY_CHUNK;
         if (fread(buf, a->item, k, a->f) != k) {
-            samc_data_errf(err, "%s: %s", path,
+            st = samc_errf(err, ferror(a->f) ? SAMC_EIO : SAMC_EFORMAT, "%s: %s", path,
                            ferror(a->f) ? strerror(errno ? errno : EIO)
                                         : "truncated: file shrank while being read");
-            free(buf);
-            return ferror(a->f) ? SAMC_EIO : SAMC_EFORMAT;
+            break;
         }
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k && st == SAMC_OK; i++) {
             double v = decode(a->type, buf + i * a->item);
             float fv = (float)v;
-            if (!isfinite(v) || !isfinite(fv) || (labels && (double)fv != v)) {
-                size_t e = done + i;
-                if (labels)
-                    samc_data_errf(err, "%s: label %zu is %.17g, %s", path, e, v,
-                                   isfinite(v) ? "not exactly representable as a float"
-                                               : "not finite");
-                else
-                    samc_data_errf(err, "%s: element %zu (row %zu) is %.9g: %s", path, e,
-                                   a->shape[0] ? e / (a->count / a->shape[0]) : 0, v,
-                                   isfinite(v) ? "out of float range"
-                                               : "NaN or infinite values are not accepted");
-                free(buf);
-                return SAMC_EFORMAT;
-            }
-            out[done + i] = fv;
+            size_t e = done + i;
+            if (isfinite(v) && isfinite(fv) && (!labels || (double)fv == v))
+                out[e] = fv;
+            else if (labels)
+                st = samc_errf(err, SAMC_EFORMAT, "%s: label %zu is %.17g, %s", path, e, v,
+                               isfinite(v) ? "not exactly representable as a float"
+                                           : "not finite");
+            else
+                st = samc_errf(err, SAMC_EFORMAT, "%s: element %zu (row %zu) is %.9g: %s", path,
+                               e, a->shape[0] ? e / (a->count / a->shape[0]) : 0, v,
+                               isfinite(v) ? "out of float range"
+                                           : "NaN or infinite values are not accepted");
         }
         done += k;
     }
     free(buf);
+    return st;
+}
+
+/* n, d and the image shape (C, H, W, or 0s) of X. */
+static samc_status x_shape(const npy_array *xa, const char *x_path, samc_dataset *shape,
+                           char *err)
+{
+    SAMC_CHECK(xa->ndim >= 2 && xa->ndim <= 4, SAMC_EFORMAT,
+               "%s: X has %d dimensions; expected (n,d), (n,H,W) or (n,C,H,W)", x_path,
+               xa->ndim);
+    SAMC_CHECK(xa->count > 0, SAMC_EFORMAT, "%s: X is empty (a dimension is 0)", x_path);
+    shape->n = xa->shape[0];
+    shape->d = xa->count / shape->n;
+    if (xa->ndim < 3) return SAMC_OK;
+    size_t c = xa->ndim == 4 ? xa->shape[1] : 1, h = xa->shape[xa->ndim - 2],
+           w = xa->shape[xa->ndim - 1];
+    SAMC_CHECK(c <= 65535 && h <= 65535 && w <= 65535, SAMC_EFORMAT,
+               "%s: image shape %zu x %zu x %zu is too large", x_path, c, h, w);
+    shape->channels = (int)c;
+    shape->height = (int)h;
+    shape->width = (int)w;
+    return SAMC_OK;
+}
+
+/* Y: (n,) or (n,1) for the n rows of X. */
+static samc_status y_shape(const npy_array *ya, const char *y_path, const char *x_path,
+                           size_t n, char *err)
+{
+    SAMC_CHECK(ya->ndim == 1 || (ya->ndim == 2 && ya->shape[1] == 1), SAMC_EFORMAT,
+               "%s: Y must have shape (n,) (or (n,1)), got %d dimensions", y_path, ya->ndim);
+    SAMC_CHECK(ya->shape[0] == n, SAMC_EFORMAT, "%s: %zu labels, but %s has %zu rows", y_path,
+               ya->shape[0], x_path, n);
     return SAMC_OK;
 }
 
 samc_status samc_read_npy(samc_dataset *ds, const char *x_path, const char *y_path,
                           char *err)
 {
-    if (!ds || !x_path || !y_path) {
-        samc_data_errf(err, "samc_read_npy: NULL argument");
-        return SAMC_EINVAL;
-    }
+    SAMC_CHECK(ds && x_path && y_path, SAMC_EINVAL, "samc_read_npy: NULL argument");
     memset(ds, 0, sizeof *ds);
 
     npy_array xa, ya;
     memset(&ya, 0, sizeof ya);
+    samc_dataset shape = {0};
     samc_status st = open_npy(x_path, &xa, err);
     if (st != SAMC_OK) return st;
-
-    size_t n = xa.ndim ? xa.shape[0] : 0, d = 0;
-    int C = 0, H = 0, W = 0;
-    if (xa.ndim < 2 || xa.ndim > 4) {
-        samc_data_errf(err, "%s: X has %d dimensions; expected (n,d), (n,H,W) or (n,C,H,W)",
-                       x_path, xa.ndim);
-        st = SAMC_EFORMAT;
-    } else if (xa.count == 0) {
-        samc_data_errf(err, "%s: X is empty (a dimension is 0)", x_path);
-        st = SAMC_EFORMAT;
-    } else {
-        d = xa.count / n;
-        if (xa.ndim >= 3) {
-            size_t c = xa.ndim == 4 ? xa.shape[1] : 1, h = xa.shape[xa.ndim - 2],
-                   w = xa.shape[xa.ndim - 1];
-            if (c > 65535 || h > 65535 || w > 65535) {
-                samc_data_errf(err, "%s: image shape %zu x %zu x %zu is too large", x_path,
-                               c, h, w);
-                st = SAMC_EFORMAT;
-            } else {
-                C = (int)c;
-                H = (int)h;
-                W = (int)w;
-            }
-        }
-    }
+    st = x_shape(&xa, x_path, &shape, err);
     if (st == SAMC_OK) st = open_npy(y_path, &ya, err);
-    if (st == SAMC_OK) {
-        int shape_ok = (ya.ndim == 1) || (ya.ndim == 2 && ya.shape[1] == 1);
-        if (!shape_ok) {
-            samc_data_errf(err, "%s: Y must have shape (n,) (or (n,1)), got %d dimensions",
-                           y_path, ya.ndim);
-            st = SAMC_EFORMAT;
-        } else if (ya.shape[0] != n) {
-            samc_data_errf(err, "%s: %zu labels, but %s has %zu rows", y_path, ya.shape[0],
-                           x_path, n);
-            st = SAMC_EFORMAT;
-        }
-    }
-    size_t bytes = 0;
-    if (st == SAMC_OK && !samc_data_size(n, d, sizeof(float), &bytes)) {
-        samc_data_errf(err, "%s: %zu x %zu floats is too large", x_path, n, d);
-        st = SAMC_ENOMEM;
-    }
-    if (st == SAMC_OK) {
-        ds->x = malloc(bytes);
-        ds->y = malloc(n * sizeof(float));
-        if (!ds->x || !ds->y) {
-            samc_data_errf(err, "%s: out of memory for %zu x %zu floats", x_path, n, d);
-            st = SAMC_ENOMEM;
-        }
-    }
+    if (st == SAMC_OK) st = y_shape(&ya, y_path, x_path, shape.n, err);
+    if (st == SAMC_OK) st = samc_dataset_alloc(ds, shape.n, shape.d, 0, x_path, err);
     if (st == SAMC_OK) st = read_values(x_path, &xa, ds->x, 0, err);
     if (st == SAMC_OK) st = read_values(y_path, &ya, ds->y, 1, err);
     if (xa.f) fclose(xa.f);
@@ -411,10 +358,18 @@ samc_status samc_read_npy(samc_dataset *ds, const char *x_path, const char *y_pa
         samc_dataset_free(ds);
         return st;
     }
-    ds->n = n;
-    ds->d = d;
-    ds->channels = C;
-    ds->height = H;
-    ds->width = W;
+    ds->channels = shape.channels;
+    ds->height = shape.height;
+    ds->width = shape.width;
     return SAMC_OK;
 }
+
+/* ----------------------------------------------------------- the npy: spec */
+
+static samc_status npy_load(samc_data_source *src, char *err)
+{
+    return samc_spec_pairs(src, &samc_reader_npy, samc_read_npy, err);
+}
+
+const samc_data_reader samc_reader_npy = {"npy", 0, "npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]",
+                                          npy_load};
