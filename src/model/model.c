@@ -3,8 +3,9 @@
  * registry of model operations (model_internal.h), and the generic parts of
  * the loss: argument and row checks, the batch mean, the scale and the
  * (l2/2)||theta||^2 term, the SAM pass, the non-trainable buffers, the
- * logits, and the model as an oracle (samc_model_oracle).  The models themselves live in their own files (linear.c: linear,
- * logreg, softmax; net.c: mlp, cnn, resnet).
+ * logits, and the model as an oracle (samc_model_oracle).  The models
+ * themselves live in their own files (linear.c: linear, logreg, softmax;
+ * net.c: mlp, cnn, resnet).
  */
 #include "model/model_internal.h"
 #include "util/err.h"
