@@ -865,7 +865,7 @@ samc_status samc_train_run(const samc_train_params *p, const samc_data *data,
                            samc_model *model, const char *out_dir, float *x,
                            int resume, FILE *log, char *err);
 
-/* Seconds on a monotonic clock (the trainer's timings). */
+/* Seconds on a monotonic clock (the trainer's and the measures' timings; src/util/clock.c). */
 double samc_now_s(void);
 
 /* mkdir -p: create dir and its missing parents; an error if dir exists and is

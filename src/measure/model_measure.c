@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "samc.h"
 #include "util/err.h"
@@ -195,13 +194,6 @@ static samc_status run_measure(const measure_def *d, rows_ctx *c, double *value,
     return SAMC_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const float *x,
                                const samc_measure_params *p, samc_measure_result *r,
                                char *err)
@@ -216,10 +208,10 @@ samc_status samc_measure_model(samc_model *m, const samc_dataset *ds, const floa
     for (int k = 0; k < SAMC_MEASURE_COUNT; k++) {
         r->value[k] = r->stderr_[k] = r->seconds[k] = NAN;
         if (!(p->which & (1u << k))) continue;
-        double t0 = now_s();
+        double t0 = samc_now_s();
         st = run_measure(&measures[k], &c, &r->value[k], &r->stderr_[k], err);
         if (st != SAMC_OK) return st;
-        r->seconds[k] = now_s() - t0;
+        r->seconds[k] = samc_now_s() - t0;
     }
     samc_model_set_pass(m, 1);
     return SAMC_OK;

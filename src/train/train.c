@@ -1,13 +1,12 @@
 /*
  * train.c -- the trainer's parameters, samc_train_run (the layers of
- * trainer.c driven in one call), the output directory and the clock.
+ * trainer.c driven in one call), and the output directory.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "samc.h"
@@ -94,13 +93,6 @@ samc_status samc_make_dir(const char *dir, char *err)
     struct stat st;
     SAMC_CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), SAMC_EIO, "%.400s exists and is not a directory", dir);
     return SAMC_OK;
-}
-
-double samc_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 samc_status samc_train_run(const samc_train_params *p, const samc_data *data, samc_model *model,
