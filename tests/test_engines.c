@@ -212,7 +212,7 @@ static void test_sam_steps(void **state)
             octx c = { m[e], &ds, np };
             samc_oracle orc = { np, oracle, &c, NULL };
             for (int t = 0; t < 3; t++)
-                assert_int_equal(samc_optim_step(o, &orc, x[e], 0.05, 0.05, NULL), SAMC_OK);
+                assert_int_equal(samc_optim_step(o, &orc, x[e], 0.02, 0.05, NULL), SAMC_OK);
             samc_optim_free(o);
         }
         double worst = 0.0;

@@ -332,6 +332,24 @@ int nn_net_set_engine(nn_net *net, int engine)
 
 int nn_net_engine(const nn_net *net) { return net->engine; }
 
+double nn_net_flops(const nn_net *net, int backward)
+{
+    double f = 0.0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        double mac = 0.0;
+        if (L->op == OP_CONV)
+            mac = (double)L->g.Co * L->g.Ho * L->g.Wo * (double)L->g.C * L->g.k * L->g.k;
+        else if (L->op == OP_LINEAR)
+            mac = (double)L->n_in * L->n_out;
+        /* backward: the weight gradient, and the input gradient unless the
+         * input is the network's */
+        const double passes = backward ? (L->in == 0 ? 2.0 : 3.0) : 1.0;
+        f += 2.0 * mac * passes;
+    }
+    return f;
+}
+
 int nn_net_n_tensors(const nn_net *net) { return net->n_tensors; }
 
 void nn_net_tensor_shape(const nn_net *net, int t, int *C, int *H, int *W)

@@ -217,6 +217,13 @@ enum { NN_ENGINE_REF = 0, NN_ENGINE_DNNL = 1 };
 int nn_net_set_engine(nn_net *net, int engine);
 int nn_net_engine(const nn_net *net);
 
+/* Floating-point operations per row of a forward pass (backward: forward
+ * and backward) counted from the architecture: 2 per multiply-add of the
+ * convolutions and linear layers; a backward pass costs one such product for
+ * the weight gradient and one for the input gradient (none for the network
+ * input).  BatchNorm, ReLU, pooling and the adds are not counted. */
+double nn_net_flops(const nn_net *net, int backward);
+
 /* For tests: the tensors of the last pass (tensor 0 the input, each layer's
  * output next), each [N][C][H][W]; nn_net_read_tensor copies tensor t (or
  * with diff its gradient after nn_net_backward) of N rows, in plain NCHW
