@@ -362,20 +362,35 @@ static void any4(dn_set *s, dnnl_memory_desc_t *md, const dnnl_dim_t *d)
     md_init(s, md, 4, d, dnnl_format_tag_any);
 }
 
-static void fwd_conv(nn_net *net, dn_set *s, int i)
+/* A convolution's descriptors: source, weights, destination in "any"
+ * layout, the bias plain; strides and padding. */
+typedef struct conv_mds {
+    dnnl_memory_desc_t src, w, b, dst;
+    dnnl_dims_t st, pad;
+} conv_mds;
+
+static void conv_init(const nn_net *net, dn_set *s, const nn_layer *L, conv_mds *c)
 {
-    const nn_layer *L = &net->layers[i];
     const nn_conv_geom *g = &L->g;
     dnnl_dims_t sd, dd, wd = { g->Co, g->C, g->k, g->k }, bd = { g->Co };
     dims4(net, L->in, s->N, sd);
     dims4(net, L->out, s->N, dd);
-    dnnl_memory_desc_t smd, wmd, bmd, dmd;
-    any4(s, &smd, sd);
-    any4(s, &wmd, wd);
-    any4(s, &dmd, dd);
-    md_init(s, &bmd, 1, bd, dnnl_a);
+    any4(s, &c->src, sd);
+    any4(s, &c->w, wd);
+    any4(s, &c->dst, dd);
+    md_init(s, &c->b, 1, bd, dnnl_a);
+    c->st[0] = c->st[1] = g->stride;
+    c->pad[0] = c->pad[1] = g->pad;
+}
+
+static void fwd_conv(nn_net *net, dn_set *s, int i)
+{
+    const nn_layer *L = &net->layers[i];
+    conv_mds c;
+    conv_init(net, s, L, &c);
+    dnnl_memory_desc_t smd = c.src, wmd = c.w, bmd = c.b, dmd = c.dst;
     const int has_b = L->b_off != NO_OFF;
-    const dnnl_dims_t st = { g->stride, g->stride }, pad = { g->pad, g->pad };
+    const dnnl_dim_t *st = c.st, *pad = c.pad;
     dnnl_convolution_desc_t cd;
     if (!ok(s, dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
                                                   dnnl_convolution_direct, &smd, &wmd,
@@ -683,7 +698,8 @@ static void bwd_data(nn_net *net, dn_set *s, int i, const void *d)
     const nn_layer *L = &net->layers[i];
     dnnl_primitive_desc_t pd = op_pd(net, s, d, 0, s->pd[i]);
     if (!pd) return;
-    dnnl_memory_desc_t wq = query(pd, dnnl_query_weights_md), dd = query(pd, dnnl_query_diff_dst_md);
+    dnnl_memory_desc_t wq = query(pd, dnnl_query_weights_md);
+    dnnl_memory_desc_t dd = query(pd, dnnl_query_diff_dst_md);
     dnnl_memory_desc_t dsrc = query(pd, dnnl_query_diff_src_md);
     dnnl_memory_t w = weights_in(net, s, &s->bwd, L->w_off, &wq);
     dnnl_memory_t dy = convert(net, s, &s->bwd, s->dm[root_of(net, L->out)],
@@ -701,16 +717,10 @@ static void bwd_data(nn_net *net, dn_set *s, int i, const void *d)
 static void bwd_conv(nn_net *net, dn_set *s, int i)
 {
     const nn_layer *L = &net->layers[i];
-    const nn_conv_geom *g = &L->g;
-    dnnl_dims_t sd, dd, wd = { g->Co, g->C, g->k, g->k }, bd = { g->Co };
-    dims4(net, L->in, s->N, sd);
-    dims4(net, L->out, s->N, dd);
-    dnnl_memory_desc_t smd, wmd, bmd, dmd;
-    any4(s, &smd, sd);
-    any4(s, &wmd, wd);
-    any4(s, &dmd, dd);
-    md_init(s, &bmd, 1, bd, dnnl_a);
-    const dnnl_dims_t st = { g->stride, g->stride }, pad = { g->pad, g->pad };
+    conv_mds c;
+    conv_init(net, s, L, &c);
+    dnnl_memory_desc_t smd = c.src, wmd = c.w, bmd = c.b, dmd = c.dst;
+    const dnnl_dim_t *st = c.st, *pad = c.pad;
     dnnl_convolution_desc_t d;
     if (ok(s, dnnl_convolution_backward_weights_desc_init(
                   &d, dnnl_convolution_direct, &smd, &wmd,

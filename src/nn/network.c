@@ -22,26 +22,17 @@
  * time per handle.
  */
 #include "nn/net_internal.h"
+#include "util/err.h"
 
 #include <limits.h>
 #include <omp.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
-
-static void errf(char *err, const char *fmt, ...)
-{
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
-    va_end(ap);
-}
 
 /* ---------------------------------------------------------------- building */
 
@@ -52,7 +43,7 @@ static int new_tensor(nn_net *net, int C, int H, int W, char *err)
         int cap = net->cap_tensors ? 2 * net->cap_tensors : 16;
         nn_tensor *t = realloc(net->tensors, (size_t)cap * sizeof *t);
         if (!t) {
-            errf(err, "network: out of memory");
+            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
             net->failed = 1;
             return -1;
         }
@@ -61,7 +52,7 @@ static int new_tensor(nn_net *net, int C, int H, int W, char *err)
     }
     size_t size = (size_t)C * (size_t)H * (size_t)W;
     if (C <= 0 || H <= 0 || W <= 0 || size > (size_t)INT_MAX) {
-        errf(err, "network: a tensor of %d x %d x %d is out of range", C, H, W);
+        samc_errf(err, SAMC_EINVAL, "network: a tensor of %d x %d x %d is out of range", C, H, W);
         net->failed = 1;
         return -1;
     }
@@ -101,7 +92,7 @@ static nn_layer *new_layer(nn_net *net, nn_op op, int in, char *err)
         int cap = net->cap_layers ? 2 * net->cap_layers : 16;
         nn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
         if (!l) {
-            errf(err, "network: out of memory");
+            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
             net->failed = 1;
             return NULL;
         }
@@ -150,8 +141,9 @@ static int add_conv(nn_net *net, int in, int Co, int k, int stride, int pad, int
     if (!L) return -1;
     const nn_tensor *t = &net->tensors[in];
     if (nn_conv_geom_init(&L->g, t->C, t->H, t->W, Co, k, stride, pad) != 0) {
-        errf(err, "network: a %dx%d convolution (stride %d, padding %d) does not fit "
-             "a %d x %d image", k, k, stride, pad, t->H, t->W);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: a %dx%d convolution (stride %d, padding %d) does not fit "
+                  "a %d x %d image", k, k, stride, pad, t->H, t->W);
         net->failed = 1;
         return -1;
     }
@@ -186,7 +178,7 @@ static int add_relu(nn_net *net, int in, char *err)
     nn_layer *L = new_layer(net, OP_RELU, in, err);
     if (!L) return -1;
     if (in == 0) {   /* never the network input: the caller's data */
-        errf(err, "network: internal error (ReLU on the input)");
+        samc_errf(err, SAMC_EINVAL, "network: internal error (ReLU on the input)");
         net->failed = 1;
         return -1;
     }
@@ -199,7 +191,8 @@ static int add_maxpool(nn_net *net, int in, int k, int s, char *err)
     if (!L) return -1;
     const nn_tensor t = net->tensors[in];
     if (t.H < k || t.W < k) {
-        errf(err, "network: a %dx%d max pool does not fit a %d x %d image", k, k, t.H, t.W);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: a %dx%d max pool does not fit a %d x %d image", k, k, t.H, t.W);
         net->failed = 1;
         return -1;
     }
@@ -231,12 +224,12 @@ static int add_add(nn_net *net, int a, int b, char *err)
 static nn_net *begin(int C, int H, int W, int K, char *err)
 {
     if (K < 1) {
-        errf(err, "network: %d classes", K);
+        samc_errf(err, SAMC_EINVAL, "network: %d classes", K);
         return NULL;
     }
     nn_net *net = calloc(1, sizeof *net);
     if (!net) {
-        errf(err, "network: out of memory");
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         return NULL;
     }
     net->K = K;
@@ -262,7 +255,8 @@ static nn_net *finish(nn_net *net, char *err)
             readers += (net->layers[j].in == net->layers[i].in) +
                        (net->layers[j].in2 == net->layers[i].in);
         if (readers != 1) {
-            errf(err, "network: internal error (in-place ReLU input read %d times)", readers);
+            samc_errf(err, SAMC_EINVAL,
+                      "network: internal error (in-place ReLU input read %d times)", readers);
             nn_net_free(net);
             return NULL;
         }
@@ -280,8 +274,9 @@ static nn_net *finish(nn_net *net, char *err)
             walked += 2 * (size_t)net->tensors[L->in].C;
     }
     if (walked != net->n_params) {
-        errf(err, "network: internal error (layout walk %zu != %zu parameters)", walked,
-             net->n_params);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: internal error (layout walk %zu != %zu parameters)", walked,
+                  net->n_params);
         nn_net_free(net);
         return NULL;
     }
@@ -291,7 +286,7 @@ static nn_net *finish(nn_net *net, char *err)
     net->stats = net->n_stats ? malloc(net->n_stats * sizeof *net->stats) : NULL;
     if (!net->act || !net->dact || (net->n_buffers && !net->buffers) ||
         (net->n_stats && !net->stats)) {
-        errf(err, "network: out of memory");
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         nn_net_free(net);
         return NULL;
     }
@@ -310,7 +305,8 @@ static nn_net *finish(nn_net *net, char *err)
     int engine = NN_ENGINE_DNNL;
     if (e && *e && strcmp(e, "dnnl") != 0) {
         if (strcmp(e, "ref") != 0) {
-            errf(err, "SAMC_ENGINE=%.32s: expected ref (im2col + SGEMM) or dnnl (oneDNN)", e);
+            samc_errf(err, SAMC_EINVAL,
+                      "SAMC_ENGINE=%.32s: expected ref (im2col + SGEMM) or dnnl (oneDNN)", e);
             nn_net_free(net);
             return NULL;
         }
@@ -376,7 +372,7 @@ nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
     int t = 0;
     for (int i = 0; i < nh; i++) {
         if (hidden[i] < 1) {
-            errf(err, "mlp: hidden layer %d has %d units", i + 1, hidden[i]);
+            samc_errf(err, SAMC_EINVAL, "mlp: hidden layer %d has %d units", i + 1, hidden[i]);
             net->failed = 1;
             break;
         }
@@ -389,8 +385,9 @@ nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
 nn_net *nn_net_cnn(int C, int H, int W, int K, char *err)
 {
     if (H < 4 || W < 4) {
-        errf(err, "cnn needs images of at least 4 x 4 pixels (two 2x2 max pools), "
-             "these are %d x %d", H, W);
+        samc_errf(err, SAMC_EINVAL,
+                  "cnn needs images of at least 4 x 4 pixels (two 2x2 max pools), "
+                  "these are %d x %d", H, W);
         return NULL;
     }
     nn_net *net = begin(C, H, W, K, err);
@@ -421,8 +418,9 @@ static int basic_block(nn_net *net, int x, int planes, int stride, char *err)
 nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
 {
     if (depth < 8 || (depth - 2) % 6 != 0) {
-        errf(err, "resnet:%d: the depth must be 6k+2 with k >= 1 (8, 14, 20, 32, 44, 56, 110)",
-             depth);
+        samc_errf(err, SAMC_EINVAL,
+                  "resnet:%d: the depth must be 6k+2 with k >= 1 (8, 14, 20, 32, 44, 56, 110)",
+                  depth);
         return NULL;
     }
     const int k = (depth - 2) / 6;
