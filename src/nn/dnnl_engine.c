@@ -50,7 +50,15 @@ typedef struct nn_dnnl nn_dnnl;
 
 enum { W_TRAIN = 1, W_EVAL = 2, W_ALL = 3, W_UPDATE = 4 };  /* when a step runs */
 enum { K_ARENA, K_TEMP, K_SCRATCH, K_PARAM, K_GRAD, K_FIXED }; /* what a memory points into */
-enum { S_PRIM, S_BN_RUN };
+enum { S_PRIM, S_BN_RUN, S_POOL_FWD, S_POOL_BWD };
+
+/* A layout the max pool below walks: element (n, c, h, w) at
+ * n sn + (c / X) sc + h sh + w sw + c % X (X channels innermost, 1 for a
+ * plain layout); CB blocks of X channels (the channels padded). */
+typedef struct dn_geo {
+    dnnl_dim_t sn, sc, sh, sw;
+    int X, CB;
+} dn_geo;
 enum { FUSE_NONE, FUSE_POST, FUSE_BN };
 
 typedef struct dn_mem {
@@ -66,6 +74,9 @@ typedef struct dn_step {
     dnnl_exec_arg_t args[DN_MAXARGS];
     int layer;        /* S_BN_RUN: the BatchNorm layer; its batch statistics at */
     size_t stat_off;  /* these arena bytes (mean [C], then variance [C]) */
+    dnnl_memory_t m[3];  /* S_POOL_*: x, y (forward); x, dy, dx (backward) */
+    int relu;            /* S_POOL_BWD: with the ReLU before it (relu_into_pool) */
+    dn_geo g[2];         /* S_POOL_*: the layouts of x and of y / dy */
 } dn_step;
 
 typedef struct dn_list {
@@ -338,6 +349,167 @@ static void grad_out(nn_net *net, dn_set *s, dn_list *l, int when, dnnl_memory_t
     reorder(net, s, l, when, m, md, g, &plain, 1);
 }
 
+/* ---------------------------------------------------------------- max pool */
+
+/* oneDNN's max pool ran at a fraction of the memory speed here; this one
+ * walks blocked or plain layouts directly, X channels at a time (so it
+ * vectorizes over the block), with the reference kernel's rule: the first
+ * maximum in row-major window order, a NaN winning.  No workspace: the
+ * backward finds the arg max again from x. */
+#define POOL_MAX_X 64
+
+static int geo_of(const dnnl_memory_desc_t *md, dn_geo *g)
+{
+    if (md->format_kind != dnnl_blocked || md->ndims != 4 || md->offset0 != 0) return 0;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (b->inner_nblks == 0) g->X = 1;
+    else if (b->inner_nblks == 1 && b->inner_idxs[0] == 1 && b->inner_blks[0] <= POOL_MAX_X)
+        g->X = (int)b->inner_blks[0];
+    else
+        return 0;
+    g->sn = b->strides[0];
+    g->sc = b->strides[1];
+    g->sh = b->strides[2];
+    g->sw = b->strides[3];
+    g->CB = (int)((md->padded_dims[1] + g->X - 1) / g->X);
+    return 1;
+}
+
+/* Whether v replaces the maximum m so far. */
+static int pool_wins(float v, float m)
+{
+    return v > m || (v != v && m == m);
+}
+
+/* The sizes of a pool over one plane of X-channel blocks. */
+typedef struct pool_dims {
+    int H, W, Ho, Wo, k, s, X;
+    int relu;   /* x is a ReLU's output whose backward is folded in here */
+} pool_dims;
+
+/* One (sample, channel block) plane: y = the window maxima.  X is a
+ * constant where the callers below inline it (the common block sizes). */
+static inline __attribute__((always_inline)) void
+plane_fwd_x(const float *x, const dn_geo *gi, float *y, const dn_geo *go, const pool_dims *d,
+            const int X)
+{
+    float mx[POOL_MAX_X];
+    for (int oh = 0; oh < d->Ho; oh++)
+        for (int ow = 0; ow < d->Wo; ow++) {
+            const float *xw = x + oh * d->s * gi->sh + ow * d->s * gi->sw;
+            for (int l = 0; l < X; l++) mx[l] = xw[l];
+            for (int i = 0; i < d->k; i++)
+                for (int j = 0; j < d->k; j++) {
+                    const float *restrict p = xw + i * gi->sh + j * gi->sw;
+                    #pragma omp simd
+                    for (int l = 0; l < X; l++) mx[l] = pool_wins(p[l], mx[l]) ? p[l] : mx[l];
+                }
+            float *restrict yo = y + oh * go->sh + ow * go->sw;
+            for (int l = 0; l < X; l++) yo[l] = mx[l];
+        }
+}
+
+/* One plane: dy at each window's arg max (the first maximum in row-major
+ * window order, per lane), 0 elsewhere.  When the windows tile the plane
+ * exactly every dx is written once; else dx is zeroed and added into. */
+static inline __attribute__((always_inline)) void
+plane_bwd_x(const float *x, const dn_geo *gi, const float *dy, const dn_geo *go, float *dx,
+            const pool_dims *d, const int X)
+{
+    const int tile = d->k == d->s && d->Ho * d->k == d->H && d->Wo * d->k == d->W;
+    if (!tile)
+        for (int ih = 0; ih < d->H; ih++)
+            for (int iw = 0; iw < d->W; iw++)
+                memset(dx + ih * gi->sh + iw * gi->sw, 0, (size_t)X * sizeof *dx);
+    float mx[POOL_MAX_X];
+    int arg[POOL_MAX_X];
+    for (int oh = 0; oh < d->Ho; oh++)
+        for (int ow = 0; ow < d->Wo; ow++) {
+            const dnnl_dim_t w0 = oh * d->s * gi->sh + ow * d->s * gi->sw;
+            for (int l = 0; l < X; l++) {
+                mx[l] = x[w0 + l];
+                arg[l] = 0;
+            }
+            for (int i = 0; i < d->k; i++)
+                for (int j = 0; j < d->k; j++) {
+                    const float *restrict p = x + w0 + i * gi->sh + j * gi->sw;
+                    const int at = i * d->k + j;
+                    #pragma omp simd
+                    for (int l = 0; l < X; l++) {
+                        const int w = pool_wins(p[l], mx[l]);
+                        mx[l] = w ? p[l] : mx[l];
+                        arg[l] = w ? at : arg[l];
+                    }
+                }
+            const float *restrict dyo = dy + oh * go->sh + ow * go->sw;
+            float g[POOL_MAX_X];
+            /* the folded ReLU backward: the maximum is the ReLU's output */
+            for (int l = 0; l < X; l++) g[l] = !d->relu || mx[l] > 0.0f ? dyo[l] : 0.0f;
+            for (int i = 0; i < d->k; i++)
+                for (int j = 0; j < d->k; j++) {
+                    float *restrict q = dx + w0 + i * gi->sh + j * gi->sw;
+                    const int at = i * d->k + j;
+                    if (tile) {
+                        #pragma omp simd
+                        for (int l = 0; l < X; l++) q[l] = arg[l] == at ? g[l] : 0.0f;
+                    } else {
+                        #pragma omp simd
+                        for (int l = 0; l < X; l++) q[l] += arg[l] == at ? g[l] : 0.0f;
+                    }
+                }
+        }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void plane_fwd(const float *x, const dn_geo *gi, float *y, const dn_geo *go,
+                      const pool_dims *d)
+{
+    switch (d->X) {
+    case 16: plane_fwd_x(x, gi, y, go, d, 16); break;
+    case 8: plane_fwd_x(x, gi, y, go, d, 8); break;
+    default: plane_fwd_x(x, gi, y, go, d, d->X); break;
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void plane_bwd(const float *x, const dn_geo *gi, const float *dy, const dn_geo *go,
+                      float *dx, const pool_dims *d)
+{
+    switch (d->X) {
+    case 16: plane_bwd_x(x, gi, dy, go, dx, d, 16); break;
+    case 8: plane_bwd_x(x, gi, dy, go, dx, d, 8); break;
+    default: plane_bwd_x(x, gi, dy, go, dx, d, d->X); break;
+    }
+}
+
+static pool_dims pool_dims_of(const nn_net *net, const nn_layer *L, int X, int relu)
+{
+    const nn_tensor *ti = &net->tensors[L->in], *to = &net->tensors[L->out];
+    return (pool_dims){ ti->H, ti->W, to->H, to->W, L->k, L->s, X, relu };
+}
+
+/* The forward (S_POOL_FWD) or backward (S_POOL_BWD) step, a plane per task. */
+static void pool_run(const nn_net *net, const dn_set *s, const dn_step *st)
+{
+    const pool_dims d = pool_dims_of(net, &net->layers[st->layer], st->g[0].X, st->relu);
+    const dn_geo *gi = &st->g[0], *go = &st->g[1];
+    void *h[3] = { NULL, NULL, NULL };
+    for (int k = 0; k < 3; k++)
+        if (st->m[k]) dnnl_memory_get_data_handle(st->m[k], &h[k]);
+    const long long nb = (long long)s->N * gi->CB;
+    const int fwd = st->kind == S_POOL_FWD;
+    #pragma omp parallel for num_threads(s->T) schedule(static)
+    for (long long q = 0; q < nb; q++) {
+        const dnnl_dim_t n = q / gi->CB, cb = q % gi->CB;
+        const dnnl_dim_t oi = n * gi->sn + cb * gi->sc, oo = n * go->sn + cb * go->sc;
+        if (fwd)
+            plane_fwd((const float *)h[0] + oi, gi, (float *)h[1] + oo, go, &d);
+        else
+            plane_bwd((const float *)h[0] + oi, gi, (const float *)h[1] + oo, go,
+                      (float *)h[2] + oi, &d);
+    }
+}
+
 /* ----------------------------------------------------------- forward build */
 
 /* The output tensor t of a layer gets the layout md and a buffer. */
@@ -547,6 +719,27 @@ static void pool_geom(const nn_net *net, const nn_layer *L, dnnl_alg_kind_t *alg
     }
 }
 
+/* Whether max pool layer i runs on the kernel above (layouts into g). */
+static int own_pool(const nn_net *net, const dn_set *s, int i, dn_geo g[2])
+{
+    const nn_layer *L = &net->layers[i];
+    return L->op == OP_MAXPOOL && geo_of(&s->md[L->in], &g[0]) &&
+           geo_of(&s->md[L->out], &g[1]) && g[0].X == g[1].X && g[0].CB == g[1].CB;
+}
+
+/* Whether ReLU layer r has its backward folded into the max pool after it:
+ * the pool (on the kernel above) is its output's only reader. */
+static int relu_into_pool(const nn_net *net, const dn_set *s, int r)
+{
+    dn_geo g[2];
+    if (r + 1 >= net->n_layers || net->layers[r].op != OP_RELU) return 0;
+    const int t = net->layers[r].out;
+    int readers = 0;
+    for (int j = 0; j < net->n_layers; j++)
+        readers += (net->layers[j].in == t) + (net->layers[j].in2 == t);
+    return readers == 1 && net->layers[r + 1].in == t && own_pool(net, s, r + 1, g);
+}
+
 static void fwd_pool(nn_net *net, dn_set *s, int i)
 {
     const nn_layer *L = &net->layers[i];
@@ -565,6 +758,16 @@ static void fwd_pool(nn_net *net, dn_set *s, int i)
     s->pd[i] = pd;
     dnnl_memory_desc_t out = query(pd, dnnl_query_dst_md), ws = query(pd, dnnl_query_workspace_md);
     produce(net, s, L->out, &out);
+    dn_geo g[2];
+    if (own_pool(net, s, i, g)) {
+        dn_step *st = push_step(s, &s->fwd, S_POOL_FWD, W_ALL);
+        if (!st) return;
+        st->layer = i;
+        st->m[0] = s->tm[L->in];
+        st->m[1] = s->tm[L->out];
+        memcpy(st->g, g, sizeof g);
+        return;
+    }
     if (dnnl_memory_desc_get_size(&ws) > 0) s->ws[i] = buffer(net, s, &ws);
     dn_step *stp = add_prim(net, s, &s->fwd, pd, W_ALL);
     arg(stp, DNNL_ARG_SRC, s->tm[L->in]);
@@ -800,7 +1003,8 @@ static void bwd_relu(nn_net *net, dn_set *s, int i)
 {
     const nn_layer *L = &net->layers[i];
     const int r = root_of(net, L->out);
-    if (r == 0 || s->fused[i] == FUSE_BN) return;   /* BatchNorm's backward masks */
+    /* BatchNorm's backward or the max pool's masks */
+    if (r == 0 || s->fused[i] == FUSE_BN || relu_into_pool(net, s, i)) return;
     if (!s->pd[i]) s->pd[i] = relu_pd(net, s, &s->md[r]);
     dnnl_eltwise_desc_t d;
     if (!ok(s, dnnl_eltwise_backward_desc_init(&d, dnnl_eltwise_relu_use_dst_for_bwd, &s->md[r],
@@ -818,6 +1022,21 @@ static void bwd_pool(nn_net *net, dn_set *s, int i)
 {
     const nn_layer *L = &net->layers[i];
     if (!has_grad(net, L->in)) return;
+    dn_geo g[2];
+    if (own_pool(net, s, i, g)) {
+        dn_pend pend;
+        dnnl_memory_t dx = diff_target(net, s, L->in, &s->md[L->in], &pend);
+        dn_step *st = push_step(s, &s->bwd, S_POOL_BWD, W_ALL);
+        if (!st) return;
+        st->layer = i;
+        st->m[0] = s->tm[L->in];
+        st->m[1] = s->dm[root_of(net, L->out)];
+        st->m[2] = dx;
+        st->relu = relu_into_pool(net, s, i - 1);
+        memcpy(st->g, g, sizeof g);
+        pend_finish(net, s, &pend);
+        return;
+    }
     dnnl_dims_t st, k, pad = { 0, 0 };
     dnnl_alg_kind_t alg;
     pool_geom(net, L, &alg, st, k);
@@ -1040,6 +1259,10 @@ static void run(nn_net *net, dn_set *s, const dn_list *l, int mask)
         if (!(st->when & mask)) continue;
         if (st->kind == S_PRIM) {
             dnnl_primitive_execute(st->prim, net->dn->stream, st->nargs, st->args);
+            continue;
+        }
+        if (st->kind == S_POOL_FWD || st->kind == S_POOL_BWD) {
+            pool_run(net, s, st);
             continue;
         }
         /* S_BN_RUN: the running statistics from this batch's (oneDNN's
