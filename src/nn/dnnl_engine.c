@@ -50,7 +50,7 @@ typedef struct nn_dnnl nn_dnnl;
 
 enum { W_TRAIN = 1, W_EVAL = 2, W_ALL = 3, W_UPDATE = 4 };  /* when a step runs */
 enum { K_ARENA, K_TEMP, K_SCRATCH, K_PARAM, K_GRAD, K_FIXED }; /* what a memory points into */
-enum { S_PRIM, S_BN_RUN, S_POOL_FWD, S_POOL_BWD };
+enum { S_PRIM, S_BN_RUN, S_POOL_FWD, S_POOL_BWD, S_COPY };
 
 /* A layout the max pool below walks: element (n, c, h, w) at
  * n sn + (c / X) sc + h sh + w sw + c % X (X channels innermost, 1 for a
@@ -76,6 +76,8 @@ typedef struct dn_step {
     size_t stat_off;  /* these arena bytes (mean [C], then variance [C]) */
     dnnl_memory_t m[3];  /* S_POOL_*: x, y (forward); x, dy, dx (backward) */
     int relu;            /* S_POOL_BWD: with the ReLU before it (relu_into_pool) */
+    int sum;             /* S_COPY: m[1] = m[0] (+= m[0] if sum), n floats */
+    size_t n;
     dn_geo g[2];         /* S_POOL_*: the layouts of x and of y / dy */
 } dn_step;
 
@@ -299,11 +301,21 @@ static void arg(dn_step *st, int which, dnnl_memory_t m)
     if (st && m && st->nargs < DN_MAXARGS) st->args[st->nargs++] = (dnnl_exec_arg_t){ which, m };
 }
 
-/* dst (md dmd) = src (md smd), or += if sum. */
+/* dst (md dmd) = src (md smd), or += if sum; in one layout by the loop of
+ * copy_run (oneDNN's reorder took its slow generic path for these). */
 static void reorder(nn_net *net, dn_set *s, dn_list *l, int when, dnnl_memory_t src,
                     const dnnl_memory_desc_t *smd, dnnl_memory_t dst,
                     const dnnl_memory_desc_t *dmd, int sum)
 {
+    if (same(smd, dmd)) {
+        dn_step *st = push_step(s, l, S_COPY, when);
+        if (!st) return;
+        st->m[0] = src;
+        st->m[1] = dst;
+        st->sum = sum;
+        st->n = dnnl_memory_desc_get_size(smd) / sizeof(float);
+        return;
+    }
     dnnl_primitive_desc_t pd = make_pd(net, s, NULL, 0, NULL, smd, dmd, sum);
     dn_step *st = add_prim(net, s, l, pd, when);
     arg(st, DNNL_ARG_FROM, src);
@@ -1229,6 +1241,23 @@ static void thread_end(int saved)
     if (omp_get_max_threads() != saved) omp_set_num_threads(saved);
 }
 
+static void copy_run(const dn_set *s, const dn_step *st)
+{
+    void *h[2];
+    dnnl_memory_get_data_handle(st->m[0], &h[0]);
+    dnnl_memory_get_data_handle(st->m[1], &h[1]);
+    const float *restrict a = h[0];
+    float *restrict b = h[1];
+    const long long n = (long long)st->n;
+    if (st->sum) {
+        #pragma omp parallel for simd num_threads(s->T) schedule(static) if (n > 65536)
+        for (long long j = 0; j < n; j++) b[j] += a[j];
+    } else {
+        #pragma omp parallel for simd num_threads(s->T) schedule(static) if (n > 65536)
+        for (long long j = 0; j < n; j++) b[j] = a[j];
+    }
+}
+
 /* Points the memories of s into arena (when it moved) and, if p / grad are
  * given, at the parameters and the gradient. */
 static void bind(nn_net *net, dn_set *s, const float *p, float *grad)
@@ -1263,6 +1292,10 @@ static void run(nn_net *net, dn_set *s, const dn_list *l, int mask)
         }
         if (st->kind == S_POOL_FWD || st->kind == S_POOL_BWD) {
             pool_run(net, s, st);
+            continue;
+        }
+        if (st->kind == S_COPY) {
+            copy_run(s, st);
             continue;
         }
         /* S_BN_RUN: the running statistics from this batch's (oneDNN's
