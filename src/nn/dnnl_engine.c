@@ -17,7 +17,12 @@
  * weight gradient is reordered back and ADDED into the flat gradient buffer
  * by one reorder with a sum post-op.  A ReLU after a convolution, an inner
  * product or the residual add is a post-op of that primitive; its backward
- * is the ReLU backward from its output, in place on the gradient.
+ * is the ReLU backward from its output, in place on the gradient.  A ReLU
+ * after BatchNorm is BatchNorm's own fused ReLU; the backward of a ReLU
+ * feeding a max pool is folded into the pool's.  Two things run on loops
+ * of this file instead of oneDNN (it was slower on both here): the max pool
+ * (over the blocked layout, vectorized across the channel block) and
+ * same-layout copies and sums of gradients.
  *
  * Gradients of activations are not zeroed: walking the layers backwards the
  * first layer to produce a tensor's gradient writes it, later ones (fan-out)
@@ -32,6 +37,14 @@
  * needs more.  BatchNorm: batch statistics (oneDNN's mean and biased
  * variance) in training, the running statistics (updated here, in double,
  * only when asked: SAM's first pass) in evaluation.
+ *
+ * Threads and determinism.  oneDNN sizes its work split and scratchpads by
+ * omp_get_max_threads() when a primitive is made, so a set belongs to one
+ * thread count, and runs with exactly that count; a batch too small to pay
+ * for a team runs on one thread (the reference engine's rule).  At a fixed
+ * thread count and batch size every result is the same run to run; across
+ * batch sizes oneDNN's kernels may block differently (same values up to
+ * rounding).
  */
 #include "nn/net_internal.h"
 

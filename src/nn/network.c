@@ -3,7 +3,9 @@
  * construction of the mlp, cnn and resnet architectures, the parameter
  * layout (offsets into ONE flat parameter vector, assigned in construction
  * order, which is PyTorch's state_dict order for these architectures), the
- * BatchNorm running statistics, and the forward / backward passes.
+ * BatchNorm running statistics, the choice of engine (SAMC_ENGINE), and
+ * the forward / backward passes of the reference engine; with the oneDNN
+ * engine (dnnl_engine.c) the passes are handed over to it.
  *
  * Tensor 0 is the input batch; every layer reads one tensor (two for the
  * residual add) and writes a new one, so all activations of a batch stay

@@ -2,9 +2,12 @@
  * nn.h -- the private neural-network layer of samc: layer kernels
  * (layers.c) and networks built from them (network.c) over ONE flat parameter
  * buffer and ONE gradient buffer of identical layout (layers hold offsets
- * into them, STYLE 1).  The samc_model kinds "mlp", "cnn" and "resnet"
- * (src/model/net.c) are thin wrappers around an nn_net.  Not part of the
- * public interface; the tests include it to check each kernel on its own.
+ * into them).  The samc_model kinds "mlp", "cnn" and "resnet"
+ * (src/model/net.c) are thin wrappers around an nn_net.  Two engines run a
+ * network: oneDNN's primitives (dnnl_engine.c, the default) and the kernels
+ * below (network.c, the reference; SAMC_ENGINE=ref), see nn_net_set_engine.
+ * Not part of the public interface; the tests include it to check each
+ * kernel on its own and the engines against each other.
  *
  * Conventions of every kernel below:
  *   - tensors are float, batch-major, images NCHW ([N][C][H][W] row-major);
