@@ -230,9 +230,38 @@ static void test_sam_steps(void **state)
     }
 }
 
+/* SAMC_ENGINE picks the engine at model creation; an unknown name is an
+ * error that names the variable. */
+static void test_engine_variable(void **state)
+{
+    (void)state;
+    const arch a = { "cnn", 1, 8, 8 };
+    samc_dataset ds = make_data(&a, 4, 3, 5);
+    const char *names[] = { "ref", "dnnl", "" };
+    const int want[] = { NN_ENGINE_REF, NN_ENGINE_DNNL, NN_ENGINE_DNNL };
+    for (int k = 0; k < 3; k++) {
+        setenv("SAMC_ENGINE", names[k], 1);
+        samc_model *m = NULL;
+        samc_errbuf err = "";
+        assert_int_equal(samc_model_create_for(&m, "cnn", &ds, 0.0, 1, err), SAMC_OK);
+        assert_int_equal(nn_net_engine(m->priv), want[k]);
+        samc_model_free(m);
+    }
+    setenv("SAMC_ENGINE", "mkl", 1);
+    samc_model *m = NULL;
+    samc_errbuf err = "";
+    assert_int_not_equal(samc_model_create_for(&m, "resnet:8", &ds, 0.0, 1, err), SAMC_OK);
+    assert_null(m);
+    assert_non_null(strstr(err, "SAMC_ENGINE=mkl"));
+    unsetenv("SAMC_ENGINE");
+    free(ds.x);
+    free(ds.y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_variable),
         cmocka_unit_test(test_layers_and_gradients),
         cmocka_unit_test(test_sam_steps),
     };
