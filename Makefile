@@ -6,7 +6,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc
-LDLIBS  += -lopenblas -lz -lm -fopenmp
+LDLIBS  += -ldnnl -lopenblas -lz -lm -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)

@@ -3,13 +3,18 @@
  * update) of a model at a batch size, on random data in memory.
  *
  *   bench/sam_step MODEL C H W K BATCH [ITERS] [OPT]
- * prints one line: "samc MODEL batch B: X ms/step, Y samples/s".
+ * prints one line: "samc MODEL batch B: X ms/step, Y samples/s", and for a
+ * network a second, "flops F per sample": the FLOPs of one SAM step's two
+ * forward + backward passes per row (nn_net_flops: convolutions and linear
+ * layers, 2 per multiply-add).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "model/model_internal.h"
+#include "nn/nn.h"
 #include "samc.h"
 
 static double now(void)
@@ -57,6 +62,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < iters; i++) samc_optim_step(o, &orc, x, 0.01, 0.05, NULL);
     double ms = (now() - t0) / iters * 1e3;
     printf("samc %s %s batch %zu: %.3f ms/step, %.1f samples/s\n", opt, spec, B, ms, B / ms * 1e3);
+    if (m->ops->kind == SAMC_MODEL_NET)
+        printf("flops %.0f per sample\n", 2.0 * nn_net_flops(m->priv, 1));
     samc_optim_free(o);
     samc_model_free(m);
     free(x);

@@ -2,8 +2,10 @@
 """torch_step.py -- the same SAM step as bench/sam_step.c in PyTorch (CPU):
 two forward/backward passes on one batch and the update, on random data.
 
-    bench/torch_step.py MODEL C H W K BATCH [ITERS] [sgd|sam] THREADS
-prints one line: "torch MODEL batch B: X ms/step, Y samples/s".
+    bench/torch_step.py MODEL C H W K BATCH [ITERS] [sgd|sam] THREADS [nchw|cl]
+prints one line: "torch MODEL batch B: X ms/step, Y samples/s".  The last
+argument is the memory layout of the images and conv weights: PyTorch's
+default NCHW, or channels_last (cl).
 """
 import os
 import sys
@@ -34,10 +36,14 @@ def main():
     iters = int(sys.argv[7]) if len(sys.argv) > 7 else 20
     opt = sys.argv[8] if len(sys.argv) > 8 else "sam"
     threads = int(sys.argv[9]) if len(sys.argv) > 9 else 1
+    layout = sys.argv[10] if len(sys.argv) > 10 else "nchw"
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = make(spec, C, H, W, K)
     x = torch.randn(B, C, H, W)
+    if layout == "cl" and spec != "logreg" and not spec.startswith("mlp:"):
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, K, (B,))
     params = list(model.parameters())
     if spec == "logreg":   # binary logistic, labels -1/+1
@@ -74,7 +80,7 @@ def main():
     for _ in range(iters):
         step()
     ms = (time.perf_counter() - t0) / iters * 1e3
-    print(f"torch {opt} {spec} batch {B}: {ms:.3f} ms/step, {B / ms * 1e3:.1f} samples/s")
+    print(f"torch {opt} {spec} {layout} batch {B}: {ms:.3f} ms/step, {B / ms * 1e3:.1f} samples/s")
 
 
 if __name__ == "__main__":

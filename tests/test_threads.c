@@ -5,8 +5,13 @@
  * samc_set_threads(1) are compared with those on 2 and 3 threads (3 splits
  * the batch unevenly; more threads than cores is fine for a test).
  *
- * Tolerance, and why: with T threads the network splits the batch into T
- * blocks of rows; per row everything is computed as on one thread, and what
+ * The networks run on both engines.  With oneDNN (the default) each
+ * primitive splits its own work over the threads, and what changes with T
+ * is again only the order of float sums (over the batch, and within the
+ * convolutions' reductions); the same bounds hold.
+ *
+ * Tolerance, and why: with T threads the reference engine splits the batch
+ * into T blocks of rows; per row everything is computed as on one thread, and what
  * changes is only the order of the sums over the batch -- the parameter
  * gradient is the sum of T per-thread float partials, BatchNorm's batch
  * statistics and sums combine T double partials, the convex models' gradient
@@ -158,26 +163,38 @@ static void compare(const problem *pb)
     samc_set_threads(1);
 }
 
+/* The networks on both engines (SAMC_ENGINE, read at model creation). */
+static void compare_engines(const problem *pb)
+{
+    const char *engines[] = { "ref", "dnnl" };
+    for (int e = 0; e < 2; e++) {
+        setenv("SAMC_ENGINE", engines[e], 1);
+        print_message("    engine %s\n", engines[e]);
+        compare(pb);
+    }
+    unsetenv("SAMC_ENGINE");
+}
+
 /* Batches large enough that every kernel is split over the threads. */
 static void test_threads_mlp(void **state)
 {
     (void)state;
     const problem pb = { "mlp:256,128", 1, 1, 200, 10, 96 };
-    compare(&pb);
+    compare_engines(&pb);
 }
 
 static void test_threads_cnn(void **state)
 {
     (void)state;
     const problem pb = { "cnn", 1, 16, 16, 10, 40 };
-    compare(&pb);
+    compare_engines(&pb);
 }
 
 static void test_threads_resnet(void **state)
 {
     (void)state;
     const problem pb = { "resnet:8", 3, 16, 16, 10, 24 };
-    compare(&pb);
+    compare_engines(&pb);
 }
 
 static void test_threads_logreg(void **state)

@@ -3,7 +3,9 @@
  * construction of the mlp, cnn and resnet architectures, the parameter
  * layout (offsets into ONE flat parameter vector, assigned in construction
  * order, which is PyTorch's state_dict order for these architectures), the
- * BatchNorm running statistics, and the forward / backward passes.
+ * BatchNorm running statistics, the choice of engine (SAMC_ENGINE), and
+ * the forward / backward passes of the reference engine; with the oneDNN
+ * engine (dnnl_engine.c) the passes are handed over to it.
  *
  * Tensor 0 is the input batch; every layer reads one tensor (two for the
  * residual add) and writes a new one, so all activations of a batch stay
@@ -21,86 +23,18 @@
  * nn_net (and the samc_model around it) is NOT thread-safe: one thread at a
  * time per handle.
  */
-#include "nn/nn.h"
+#include "nn/net_internal.h"
+#include "util/err.h"
 
 #include <limits.h>
 #include <omp.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
-#define BN_EPS 1e-5
-#define BN_MOMENTUM 0.1
-#define NO_OFF ((size_t)-1)
-
-typedef enum nn_op {
-    OP_LINEAR,
-    OP_CONV,
-    OP_BN,
-    OP_RELU,
-    OP_MAXPOOL,
-    OP_GAP,
-    OP_ADD
-} nn_op;
-
-typedef struct nn_tensor {
-    int C, H, W;
-    size_t size;      /* floats per row: C H W */
-    size_t off;       /* floats before it in a row of the activation arena */
-    int alias;        /* -1, or the tensor whose storage this one shares
-                       * (the output of an in-place ReLU) */
-} nn_tensor;
-
-typedef struct nn_layer {
-    nn_op op;
-    int in, in2, out;    /* tensor ids (in2: ADD only) */
-    nn_conv_geom g;      /* CONV */
-    int k, s;            /* MAXPOOL window, stride */
-    int n_in, n_out;     /* LINEAR features */
-    size_t w_off, b_off; /* parameters: weight / gamma, bias / beta (NO_OFF: none) */
-    size_t buf_off;      /* BN: running mean at buf_off, running var at buf_off + C */
-    size_t stat_off;     /* BN: batch mean at stat_off, 1/std at stat_off + C */
-} nn_layer;
-
-struct nn_net {
-    nn_layer *layers;
-    int n_layers, cap_layers;
-    nn_tensor *tensors;
-    int n_tensors, cap_tensors;
-    int K;
-    int failed;          /* a builder step failed (message already in err) */
-    size_t n_params, n_buffers, n_stats;
-    float *buffers;      /* n_buffers */
-    double *stats;       /* n_stats */
-    size_t row_floats;   /* sum of all tensor sizes */
-    /* batch-sized storage */
-    int fwd_cap, bwd_cap;
-    float *act_arena, *dact_arena;
-    /* per-thread storage for up to nt_cap threads (grown with the thread
-     * count, never per step) */
-    int nt_cap, gpriv_cap;   /* threads provisioned; of them, with gradients */
-    size_t scratch_per;  /* floats of conv scratch per thread */
-    float *scratch;      /* nt_cap x scratch_per */
-    float *gpriv;        /* (gpriv_cap - 1) x n_params: gradients of threads 1.. */
-    double *bnbuf;       /* 2 x nt_cap x bn_stride: BatchNorm partial sums */
-    size_t bn_stride;    /* doubles per thread: 5 x the widest BN layer */
-    int *labels;         /* fwd_cap */
-    int train;           /* mode of the last forward: BN backward follows it */
-    float **act, **dact; /* n_tensors pointers into the arenas (dact[0] NULL) */
-};
-
-static void errf(char *err, const char *fmt, ...)
-{
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SAMC_ERRLEN, fmt, ap);
-    va_end(ap);
-}
 
 /* ---------------------------------------------------------------- building */
 
@@ -111,7 +45,7 @@ static int new_tensor(nn_net *net, int C, int H, int W, char *err)
         int cap = net->cap_tensors ? 2 * net->cap_tensors : 16;
         nn_tensor *t = realloc(net->tensors, (size_t)cap * sizeof *t);
         if (!t) {
-            errf(err, "network: out of memory");
+            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
             net->failed = 1;
             return -1;
         }
@@ -120,7 +54,7 @@ static int new_tensor(nn_net *net, int C, int H, int W, char *err)
     }
     size_t size = (size_t)C * (size_t)H * (size_t)W;
     if (C <= 0 || H <= 0 || W <= 0 || size > (size_t)INT_MAX) {
-        errf(err, "network: a tensor of %d x %d x %d is out of range", C, H, W);
+        samc_errf(err, SAMC_EINVAL, "network: a tensor of %d x %d x %d is out of range", C, H, W);
         net->failed = 1;
         return -1;
     }
@@ -160,7 +94,7 @@ static nn_layer *new_layer(nn_net *net, nn_op op, int in, char *err)
         int cap = net->cap_layers ? 2 * net->cap_layers : 16;
         nn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
         if (!l) {
-            errf(err, "network: out of memory");
+            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
             net->failed = 1;
             return NULL;
         }
@@ -209,8 +143,9 @@ static int add_conv(nn_net *net, int in, int Co, int k, int stride, int pad, int
     if (!L) return -1;
     const nn_tensor *t = &net->tensors[in];
     if (nn_conv_geom_init(&L->g, t->C, t->H, t->W, Co, k, stride, pad) != 0) {
-        errf(err, "network: a %dx%d convolution (stride %d, padding %d) does not fit "
-             "a %d x %d image", k, k, stride, pad, t->H, t->W);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: a %dx%d convolution (stride %d, padding %d) does not fit "
+                  "a %d x %d image", k, k, stride, pad, t->H, t->W);
         net->failed = 1;
         return -1;
     }
@@ -245,7 +180,7 @@ static int add_relu(nn_net *net, int in, char *err)
     nn_layer *L = new_layer(net, OP_RELU, in, err);
     if (!L) return -1;
     if (in == 0) {   /* never the network input: the caller's data */
-        errf(err, "network: internal error (ReLU on the input)");
+        samc_errf(err, SAMC_EINVAL, "network: internal error (ReLU on the input)");
         net->failed = 1;
         return -1;
     }
@@ -258,7 +193,8 @@ static int add_maxpool(nn_net *net, int in, int k, int s, char *err)
     if (!L) return -1;
     const nn_tensor t = net->tensors[in];
     if (t.H < k || t.W < k) {
-        errf(err, "network: a %dx%d max pool does not fit a %d x %d image", k, k, t.H, t.W);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: a %dx%d max pool does not fit a %d x %d image", k, k, t.H, t.W);
         net->failed = 1;
         return -1;
     }
@@ -290,12 +226,12 @@ static int add_add(nn_net *net, int a, int b, char *err)
 static nn_net *begin(int C, int H, int W, int K, char *err)
 {
     if (K < 1) {
-        errf(err, "network: %d classes", K);
+        samc_errf(err, SAMC_EINVAL, "network: %d classes", K);
         return NULL;
     }
     nn_net *net = calloc(1, sizeof *net);
     if (!net) {
-        errf(err, "network: out of memory");
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         return NULL;
     }
     net->K = K;
@@ -321,7 +257,8 @@ static nn_net *finish(nn_net *net, char *err)
             readers += (net->layers[j].in == net->layers[i].in) +
                        (net->layers[j].in2 == net->layers[i].in);
         if (readers != 1) {
-            errf(err, "network: internal error (in-place ReLU input read %d times)", readers);
+            samc_errf(err, SAMC_EINVAL,
+                      "network: internal error (in-place ReLU input read %d times)", readers);
             nn_net_free(net);
             return NULL;
         }
@@ -339,8 +276,9 @@ static nn_net *finish(nn_net *net, char *err)
             walked += 2 * (size_t)net->tensors[L->in].C;
     }
     if (walked != net->n_params) {
-        errf(err, "network: internal error (layout walk %zu != %zu parameters)", walked,
-             net->n_params);
+        samc_errf(err, SAMC_EINVAL,
+                  "network: internal error (layout walk %zu != %zu parameters)", walked,
+                  net->n_params);
         nn_net_free(net);
         return NULL;
     }
@@ -350,7 +288,7 @@ static nn_net *finish(nn_net *net, char *err)
     net->stats = net->n_stats ? malloc(net->n_stats * sizeof *net->stats) : NULL;
     if (!net->act || !net->dact || (net->n_buffers && !net->buffers) ||
         (net->n_stats && !net->stats)) {
-        errf(err, "network: out of memory");
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         nn_net_free(net);
         return NULL;
     }
@@ -365,7 +303,68 @@ static nn_net *finish(nn_net *net, char *err)
         }
     }
     if (net->stats) memset(net->stats, 0, net->n_stats * sizeof *net->stats);
+    const char *e = getenv("SAMC_ENGINE");
+    int engine = NN_ENGINE_DNNL;
+    if (e && *e && strcmp(e, "dnnl") != 0) {
+        if (strcmp(e, "ref") != 0) {
+            samc_errf(err, SAMC_EINVAL,
+                      "SAMC_ENGINE=%.32s: expected ref (im2col + SGEMM) or dnnl (oneDNN)", e);
+            nn_net_free(net);
+            return NULL;
+        }
+        engine = NN_ENGINE_REF;
+    }
+    nn_net_set_engine(net, engine);
     return net;
+}
+
+int nn_net_set_engine(nn_net *net, int engine)
+{
+    nn_dnnl_free(net->dn);
+    net->dn = NULL;
+    net->engine = NN_ENGINE_REF;
+    if (engine == NN_ENGINE_DNNL && (net->dn = nn_dnnl_create()) != NULL)
+        net->engine = NN_ENGINE_DNNL;
+    return net->engine;
+}
+
+int nn_net_engine(const nn_net *net) { return net->engine; }
+
+double nn_net_flops(const nn_net *net, int backward)
+{
+    double f = 0.0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        double mac = 0.0;
+        if (L->op == OP_CONV)
+            mac = (double)L->g.Co * L->g.Ho * L->g.Wo * (double)L->g.C * L->g.k * L->g.k;
+        else if (L->op == OP_LINEAR)
+            mac = (double)L->n_in * L->n_out;
+        /* backward: the weight gradient, and the input gradient unless the
+         * input is the network's */
+        const double passes = backward ? (L->in == 0 ? 2.0 : 3.0) : 1.0;
+        f += 2.0 * mac * passes;
+    }
+    return f;
+}
+
+int nn_net_n_tensors(const nn_net *net) { return net->n_tensors; }
+
+void nn_net_tensor_shape(const nn_net *net, int t, int *C, int *H, int *W)
+{
+    *C = net->tensors[t].C;
+    *H = net->tensors[t].H;
+    *W = net->tensors[t].W;
+}
+
+int nn_net_read_tensor(nn_net *net, int t, int N, int diff, float *out)
+{
+    if (t < 0 || t >= net->n_tensors) return -1;
+    if (net->dn) return nn_dnnl_read_tensor(net, t, diff, out);
+    const float *src = diff ? net->dact[t] : net->act[t];
+    if (!src) return -1;
+    memcpy(out, src, (size_t)N * net->tensors[t].size * sizeof *out);
+    return 0;
 }
 
 nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
@@ -375,7 +374,7 @@ nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
     int t = 0;
     for (int i = 0; i < nh; i++) {
         if (hidden[i] < 1) {
-            errf(err, "mlp: hidden layer %d has %d units", i + 1, hidden[i]);
+            samc_errf(err, SAMC_EINVAL, "mlp: hidden layer %d has %d units", i + 1, hidden[i]);
             net->failed = 1;
             break;
         }
@@ -388,8 +387,9 @@ nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
 nn_net *nn_net_cnn(int C, int H, int W, int K, char *err)
 {
     if (H < 4 || W < 4) {
-        errf(err, "cnn needs images of at least 4 x 4 pixels (two 2x2 max pools), "
-             "these are %d x %d", H, W);
+        samc_errf(err, SAMC_EINVAL,
+                  "cnn needs images of at least 4 x 4 pixels (two 2x2 max pools), "
+                  "these are %d x %d", H, W);
         return NULL;
     }
     nn_net *net = begin(C, H, W, K, err);
@@ -420,8 +420,9 @@ static int basic_block(nn_net *net, int x, int planes, int stride, char *err)
 nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
 {
     if (depth < 8 || (depth - 2) % 6 != 0) {
-        errf(err, "resnet:%d: the depth must be 6k+2 with k >= 1 (8, 14, 20, 32, 44, 56, 110)",
-             depth);
+        samc_errf(err, SAMC_EINVAL,
+                  "resnet:%d: the depth must be 6k+2 with k >= 1 (8, 14, 20, 32, 44, 56, 110)",
+                  depth);
         return NULL;
     }
     const int k = (depth - 2) / 6;
@@ -439,6 +440,7 @@ nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
 void nn_net_free(nn_net *net)
 {
     if (!net) return;
+    nn_dnnl_free(net->dn);
     free(net->layers);
     free(net->tensors);
     free(net->buffers);
@@ -459,13 +461,14 @@ size_t nn_net_n_buffers(const nn_net *net) { return net->n_buffers; }
 float *nn_net_buffers(nn_net *net) { return net->buffers; }
 size_t nn_net_input_size(const nn_net *net) { return net->tensors[0].size; }
 int nn_net_n_classes(const nn_net *net) { return net->K; }
-float *nn_net_input(nn_net *net) { return net->act[0]; }
+float *nn_net_input(nn_net *net) { return net->dn ? nn_dnnl_input(net) : net->act[0]; }
 int *nn_net_labels(nn_net *net) { return net->labels; }
 
 size_t nn_net_row_floats(const nn_net *net) { return net->row_floats; }
 
 float *nn_net_dlogits(nn_net *net)
 {
+    if (net->dn) return nn_dnnl_dlogits(net);
     return net->dact[net->layers[net->n_layers - 1].out];
 }
 
@@ -524,19 +527,32 @@ static void blas_single_end(int saved)
     if (saved != 1) openblas_set_num_threads(saved);
 }
 
+static samc_status ref_reserve(nn_net *net, int N, int grad);
+
 samc_status nn_net_reserve(nn_net *net, int N, int grad)
 {
     if (N < 1) return SAMC_EINVAL;
+    if (N > net->lab_cap) {
+        free(net->labels);
+        net->labels = malloc((size_t)N * sizeof *net->labels);
+        net->lab_cap = net->labels ? N : 0;
+        if (!net->labels) return SAMC_ENOMEM;
+    }
+    if (net->dn) {
+        const samc_status st = nn_dnnl_reserve(net, N, grad);
+        if (st != SAMC_EINVAL) return st;
+        nn_net_set_engine(net, NN_ENGINE_REF);   /* oneDNN cannot run it */
+    }
+    return ref_reserve(net, N, grad);
+}
+
+/* The reference engine's buffers for N rows. */
+static samc_status ref_reserve(nn_net *net, int N, int grad)
+{
     if (N > net->fwd_cap) {
         free(net->act_arena);
-        free(net->labels);
         net->act_arena = malloc((size_t)N * net->row_floats * sizeof *net->act_arena);
-        net->labels = malloc((size_t)N * sizeof *net->labels);
-        if (!net->act_arena || !net->labels) {
-            free(net->act_arena);
-            free(net->labels);
-            net->act_arena = NULL;
-            net->labels = NULL;
+        if (!net->act_arena) {
             net->fwd_cap = 0;
             return SAMC_ENOMEM;
         }
@@ -708,6 +724,7 @@ const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
                             int update_stats)
 {
     net->train = train;
+    if (net->dn) return nn_dnnl_forward(net, p, N, train, update_stats);
     const int T = team(net, N, 0), blas = blas_single_begin();
     #pragma omp parallel num_threads(T) if (T > 1)
     {
@@ -831,6 +848,10 @@ static int private_ranges(const nn_net *net, const nn_layer *L, size_t r[2][2])
 
 void nn_net_backward(nn_net *net, const float *p, float *grad, int N)
 {
+    if (net->dn) {
+        nn_dnnl_backward(net, p, grad, N);
+        return;
+    }
     const int T = team(net, N, 1), blas = blas_single_begin();
     const size_t np = net->n_params;
     #pragma omp parallel num_threads(T) if (T > 1)

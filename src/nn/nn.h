@@ -3,8 +3,11 @@
  * (layers.c) and networks built from them (network.c) over ONE flat parameter
  * buffer and ONE gradient buffer of identical layout (layers hold offsets
  * into them).  The samc_model kinds "mlp", "cnn" and "resnet"
- * (src/model/net.c) are thin wrappers around an nn_net.  Not part of the
- * public interface; the tests include it to check each kernel on its own.
+ * (src/model/net.c) are thin wrappers around an nn_net.  Two engines run a
+ * network: oneDNN's primitives (dnnl_engine.c, the default) and the kernels
+ * below (network.c, the reference; SAMC_ENGINE=ref), see nn_net_set_engine.
+ * Not part of the public interface; the tests include it to check each
+ * kernel on its own and the engines against each other.
  *
  * Conventions of every kernel below:
  *   - tensors are float, batch-major, images NCHW ([N][C][H][W] row-major);
@@ -204,5 +207,32 @@ const float *nn_net_forward(nn_net *net, const float *params, int N, int train,
  * nn_net_backward, which ADDS the parameter gradients into grad. */
 float *nn_net_dlogits(nn_net *net);
 void nn_net_backward(nn_net *net, const float *params, float *grad, int N);
+
+/* Engines (README, "Performance"): NN_ENGINE_DNNL runs every layer as a
+ * oneDNN primitive on the whole batch (dnnl_engine.c), NN_ENGINE_REF the
+ * kernels above over one row block per thread (network.c).  A network takes
+ * the engine the environment variable SAMC_ENGINE names (ref or dnnl;
+ * unset: dnnl) when it is built; nn_net_set_engine switches (dropping the
+ * buffers) and returns the engine now in use (the reference one if oneDNN
+ * cannot be had).  With the oneDNN engine, nn_net_forward / backward run
+ * on the N of the last nn_net_reserve. */
+enum { NN_ENGINE_REF = 0, NN_ENGINE_DNNL = 1 };
+int nn_net_set_engine(nn_net *net, int engine);
+int nn_net_engine(const nn_net *net);
+
+/* Floating-point operations per row of a forward pass (backward: forward
+ * and backward) counted from the architecture: 2 per multiply-add of the
+ * convolutions and linear layers; a backward pass costs one such product for
+ * the weight gradient and one for the input gradient (none for the network
+ * input).  BatchNorm, ReLU, pooling and the adds are not counted. */
+double nn_net_flops(const nn_net *net, int backward);
+
+/* For tests: the tensors of the last pass (tensor 0 the input, each layer's
+ * output next), each [N][C][H][W]; nn_net_read_tensor copies tensor t (or
+ * with diff its gradient after nn_net_backward) of N rows, in plain NCHW
+ * whatever the engine's layout.  0, or -1 if it has none. */
+int nn_net_n_tensors(const nn_net *net);
+void nn_net_tensor_shape(const nn_net *net, int t, int *C, int *H, int *W);
+int nn_net_read_tensor(nn_net *net, int t, int N, int diff, float *out);
 
 #endif
