@@ -47,6 +47,7 @@
  * rounding).
  */
 #include "nn/net_internal.h"
+#include "util/mem.h"
 
 #include <omp.h>
 #include <stdint.h>
@@ -170,16 +171,12 @@ static dnnl_memory_t mem(nn_net *net, dn_set *s, const dnnl_memory_desc_t *md, i
                          size_t off, void *h)
 {
     if (s->failed) return NULL;
-    if (s->n_mem == s->cap_mem) {
-        int cap = s->cap_mem ? 2 * s->cap_mem : 64;
-        dn_mem *m = realloc(s->mem, (size_t)cap * sizeof *m);
-        if (!m) {
-            s->failed = 1;
-            return NULL;
-        }
-        s->mem = m;
-        s->cap_mem = cap;
+    dn_mem *grown = samc_grow(s->mem, &s->cap_mem, s->n_mem + 1, sizeof *grown, 64);
+    if (!grown) {
+        s->failed = 1;
+        return NULL;
     }
+    s->mem = grown;
     dnnl_memory_t m;
     if (!ok(s, dnnl_memory_create(&m, md, net->dn->eng, kind == K_FIXED ? h : NULL)))
         return NULL;
@@ -267,16 +264,12 @@ static dnnl_primitive_desc_t op_pd(nn_net *net, dn_set *s, const void *op, int r
 /* Appends a zeroed step; NULL (s failed) out of memory. */
 static dn_step *push_step(dn_set *s, dn_list *l, int kind, int when)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 32;
-        dn_step *n = realloc(l->s, (size_t)cap * sizeof *n);
-        if (!n) {
-            s->failed = 1;
-            return NULL;
-        }
-        l->s = n;
-        l->cap = cap;
+    dn_step *n = samc_grow(l->s, &l->cap, l->n + 1, sizeof *n, 32);
+    if (!n) {
+        s->failed = 1;
+        return NULL;
     }
+    l->s = n;
     dn_step *st = &l->s[l->n++];
     memset(st, 0, sizeof *st);
     st->kind = kind;
@@ -1161,20 +1154,8 @@ static void set_free(dn_set *s)
         free(ls[k]->s);
     }
     for (int j = 0; j < s->n_mem; j++) dnnl_memory_destroy(s->mem[j].m);
-    free(s->mem);
-    free(s->md);
-    free(s->off);
-    free(s->tm);
-    free(s->dm);
-    free(s->written);
-    free(s->pd);
-    free(s->pd_eval);
-    free(s->src);
-    free(s->ws);
-    free(s->bnm);
-    free(s->bnws);
-    free(s->fused);
-    free(s);
+    SAMC_FREE_ALL(s->mem, s->md, s->off, s->tm, s->dm, s->written, s->pd, s->pd_eval, s->src, s->ws, s->bnm,
+                  s->bnws, s->fused, s);
 }
 
 /* The per-layer forward descriptors are needed only while building. */

@@ -25,6 +25,7 @@
  */
 #include "nn/net_internal.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 #include <limits.h>
 #include <omp.h>
@@ -41,17 +42,13 @@
 static int new_tensor(nn_net *net, int C, int H, int W, char *err)
 {
     if (net->failed) return -1;
-    if (net->n_tensors == net->cap_tensors) {
-        int cap = net->cap_tensors ? 2 * net->cap_tensors : 16;
-        nn_tensor *t = realloc(net->tensors, (size_t)cap * sizeof *t);
-        if (!t) {
-            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
-            net->failed = 1;
-            return -1;
-        }
-        net->tensors = t;
-        net->cap_tensors = cap;
+    nn_tensor *grown = samc_grow(net->tensors, &net->cap_tensors, net->n_tensors + 1, sizeof *grown, 16);
+    if (!grown) {
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
+        net->failed = 1;
+        return -1;
     }
+    net->tensors = grown;
     size_t size = (size_t)C * (size_t)H * (size_t)W;
     if (C <= 0 || H <= 0 || W <= 0 || size > (size_t)INT_MAX) {
         samc_errf(err, SAMC_EINVAL, "network: a tensor of %d x %d x %d is out of range", C, H, W);
@@ -90,17 +87,13 @@ static nn_layer *new_layer(nn_net *net, nn_op op, int in, char *err)
         net->failed = 1;
         return NULL;
     }
-    if (net->n_layers == net->cap_layers) {
-        int cap = net->cap_layers ? 2 * net->cap_layers : 16;
-        nn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
-        if (!l) {
-            samc_errf(err, SAMC_ENOMEM, "network: out of memory");
-            net->failed = 1;
-            return NULL;
-        }
-        net->layers = l;
-        net->cap_layers = cap;
+    nn_layer *l = samc_grow(net->layers, &net->cap_layers, net->n_layers + 1, sizeof *l, 16);
+    if (!l) {
+        samc_errf(err, SAMC_ENOMEM, "network: out of memory");
+        net->failed = 1;
+        return NULL;
     }
+    net->layers = l;
     nn_layer *L = &net->layers[net->n_layers];
     memset(L, 0, sizeof *L);
     L->op = op;
@@ -441,19 +434,8 @@ void nn_net_free(nn_net *net)
 {
     if (!net) return;
     nn_dnnl_free(net->dn);
-    free(net->layers);
-    free(net->tensors);
-    free(net->buffers);
-    free(net->stats);
-    free(net->act_arena);
-    free(net->dact_arena);
-    free(net->scratch);
-    free(net->gpriv);
-    free(net->bnbuf);
-    free(net->labels);
-    free(net->act);
-    free(net->dact);
-    free(net);
+    SAMC_FREE_ALL(net->layers, net->tensors, net->buffers, net->stats, net->act_arena, net->dact_arena,
+                  net->scratch, net->gpriv, net->bnbuf, net->labels, net->act, net->dact, net);
 }
 
 size_t nn_net_n_params(const nn_net *net) { return net->n_params; }

@@ -15,6 +15,7 @@
 
 #include "optim/optim_internal.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 struct samc_optim {
     size_t n;
@@ -89,12 +90,7 @@ samc_status samc_optim_init(samc_optim **out, size_t n, const samc_optim_params 
 void samc_optim_free(samc_optim *o)
 {
     if (!o) return;
-    free(o->g);
-    free(o->gp);
-    free(o->d);
-    free(o->xp);
-    free(o->mom);
-    free(o);
+    SAMC_FREE_ALL(o->g, o->gp, o->d, o->xp, o->mom, o);
 }
 
 const samc_optim_params *samc_optim_get_params(const samc_optim *o) { return &o->p; }

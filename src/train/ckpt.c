@@ -29,6 +29,7 @@
 
 #include "samc.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 #define CKPT_MAGIC "SAMCCKPT"
 #define CKPT_VERSION 1u
@@ -155,9 +156,7 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 void samc_ckpt_free(samc_ckpt *c)
 {
     if (!c) return;
-    free(c->params);
-    free(c->buffers);
-    free(c->momentum);
+    SAMC_FREE_ALL(c->params, c->buffers, c->momentum);
     c->params = c->buffers = c->momentum = NULL;
     c->n_params = c->n_buffers = c->n_momentum = 0;
 }

@@ -12,6 +12,7 @@
 
 #include "samc.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 struct samc_csv {
     char *path;
@@ -55,15 +56,7 @@ void samc_csv_close(samc_csv *c)
 {
     if (!c) return;
     if (c->f) fclose(c->f);
-    free(c->path);
-    free(c->line);
-    free(c->work);
-    free(c->hdr);
-    free(c->hdr_line);
-    free(c->name);
-    free(c->field);
-    free(c->value);
-    free(c);
+    SAMC_FREE_ALL(c->path, c->line, c->work, c->hdr, c->hdr_line, c->name, c->field, c->value, c);
 }
 
 samc_status samc_csv_open(samc_csv **out, const char *path, char *err)
