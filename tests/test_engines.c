@@ -230,23 +230,28 @@ static void test_sam_steps(void **state)
     }
 }
 
-/* SAMC_ENGINE picks the engine at model creation; an unknown name is an
- * error that names the variable. */
+/* SAMC_ENGINE picks the engine at model creation (auto, empty or unset:
+ * oneDNN for a network with convolutions, the reference engine for an MLP);
+ * an unknown name is an error that names the variable. */
 static void test_engine_variable(void **state)
 {
     (void)state;
     const arch a = { "cnn", 1, 8, 8 };
     samc_dataset ds = make_data(&a, 4, 3, 5);
-    const char *names[] = { "ref", "dnnl", "" };
-    const int want[] = { NN_ENGINE_REF, NN_ENGINE_DNNL, NN_ENGINE_DNNL };
-    for (int k = 0; k < 3; k++) {
-        setenv("SAMC_ENGINE", names[k], 1);
-        samc_model *m = NULL;
-        samc_errbuf err = "";
-        assert_int_equal(samc_model_create_for(&m, "cnn", &ds, 0.0, 1, err), SAMC_OK);
-        assert_int_equal(nn_net_engine(m->priv), want[k]);
-        samc_model_free(m);
-    }
+    const char *names[] = { "ref", "dnnl", "", "auto", NULL };
+    const char *models[] = { "cnn", "mlp:8" };
+    const int want[2][5] = { { NN_ENGINE_REF, NN_ENGINE_DNNL, NN_ENGINE_DNNL, NN_ENGINE_DNNL, NN_ENGINE_DNNL },
+                             { NN_ENGINE_REF, NN_ENGINE_DNNL, NN_ENGINE_REF, NN_ENGINE_REF, NN_ENGINE_REF } };
+    for (int j = 0; j < 2; j++)
+        for (int k = 0; k < 5; k++) {
+            if (names[k]) setenv("SAMC_ENGINE", names[k], 1);
+            else unsetenv("SAMC_ENGINE");
+            samc_model *m = NULL;
+            samc_errbuf err = "";
+            assert_int_equal(samc_model_create_for(&m, models[j], &ds, 0.0, 1, err), SAMC_OK);
+            assert_int_equal(nn_net_engine(m->priv), want[j][k]);
+            samc_model_free(m);
+        }
     setenv("SAMC_ENGINE", "mkl", 1);
     samc_model *m = NULL;
     samc_errbuf err = "";

@@ -39,6 +39,8 @@
 
 /* ---------------------------------------------------------------- building */
 
+static samc_status default_engine(const nn_net *net, int *engine, char *err);
+
 static int new_tensor(nn_net *net, int C, int H, int W, char *err)
 {
     if (net->failed) return -1;
@@ -296,19 +298,33 @@ static nn_net *finish(nn_net *net, char *err)
         }
     }
     if (net->stats) memset(net->stats, 0, net->n_stats * sizeof *net->stats);
-    const char *e = getenv("SAMC_ENGINE");
-    int engine = NN_ENGINE_DNNL;
-    if (e && *e && strcmp(e, "dnnl") != 0) {
-        if (strcmp(e, "ref") != 0) {
-            samc_errf(err, SAMC_EINVAL,
-                      "SAMC_ENGINE=%.32s: expected ref (im2col + SGEMM) or dnnl (oneDNN)", e);
-            nn_net_free(net);
-            return NULL;
-        }
-        engine = NN_ENGINE_REF;
+    int engine;
+    if (default_engine(net, &engine, err) != SAMC_OK) {
+        nn_net_free(net);
+        return NULL;
     }
     nn_net_set_engine(net, engine);
     return net;
+}
+
+/* SAMC_ENGINE: dnnl or ref force an engine; unset, empty or auto pick oneDNN
+ * for a network with a convolution and the reference engine otherwise (an
+ * MLP's GEMMs run faster through OpenBLAS than through oneDNN's inner
+ * products: README, Performance). */
+static samc_status default_engine(const nn_net *net, int *engine, char *err)
+{
+    const char *e = getenv("SAMC_ENGINE");
+    if (e && !strcmp(e, "dnnl")) *engine = NN_ENGINE_DNNL;
+    else if (e && !strcmp(e, "ref")) *engine = NN_ENGINE_REF;
+    else if (e && *e && strcmp(e, "auto") != 0)
+        return samc_errf(err, SAMC_EINVAL,
+                         "SAMC_ENGINE=%.32s: expected auto, ref (im2col + SGEMM) or dnnl (oneDNN)", e);
+    else {
+        *engine = NN_ENGINE_REF;
+        for (int i = 0; i < net->n_layers; i++)
+            if (net->layers[i].op == OP_CONV) *engine = NN_ENGINE_DNNL;
+    }
+    return SAMC_OK;
 }
 
 int nn_net_set_engine(nn_net *net, int engine)
