@@ -28,7 +28,7 @@ mlp:512,512 1 28 28 10 128 100
 cnn 1 28 28 10 128 20
 resnet:8 3 32 32 10 128 5
 resnet:20 3 32 32 10 128 3}"
-echo "samc engine: ${SAMC_ENGINE:-dnnl}; CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "samc engine: ${SAMC_ENGINE:-auto} (auto: oneDNN for the conv nets, the reference engine for the MLPs); CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "GFLOP/s: FLOPs counted from the architecture (2 per multiply-add of the convolutions and"
 echo "linear layers; forward, weight gradient and input gradient; two passes per SAM step)"
 echo "over samc's step time; % of the SGEMM peak measured by bench/sgemm_peak in the same run."
