@@ -9,12 +9,13 @@ set -euo pipefail
 #          tests/cli_mpi.sh)
 #   data:  heart_scale (liblinear-tools), Fashion-MNIST
 #   tests: gnuplot (samc plot), valgrind (tests/cli_valgrind.sh), python3
-#          (writes npy files and parses JSON / CSV output; standard library)
+#          (writes npy files and parses JSON / CSV output; standard library),
+#          procps (pgrep: tests/cli_mpi.sh finds the rank it kills)
 # bench/run.sh installs PyTorch, the peer it compares with, itself.
 pkgs=(build-essential pkg-config zlib1g-dev libopenblas-dev libdnnl-dev
       libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
       liblinear-tools dataset-fashion-mnist
-      gnuplot-nox valgrind python3)
+      gnuplot-nox valgrind python3 procps)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
