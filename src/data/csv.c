@@ -76,9 +76,9 @@ static samc_status add_row(csv_rows *r, char **fields, size_t nf, const samc_tex
     SAMC_CHECK(nf == r->ncols, SAMC_EFORMAT, "%s:%zu: %zu field%s, expected %zu (as on line %zu)",
                t->path, t->lineno, nf, nf == 1 ? "" : "s", r->ncols, r->first_line);
     size_t n = r->n, d = r->ncols - 1;
-    SAMC_CHECK(samc_data_grow((void **)&r->y, &r->y_cap, n + 1, sizeof(float)) &&
+    SAMC_CHECK(samc_grow((void **)&r->y, &r->y_cap, n + 1, sizeof(float)) &&
                    n + 1 <= SIZE_MAX / d &&
-                   samc_data_grow((void **)&r->x, &r->x_cap, (n + 1) * d, sizeof(float)),
+                   samc_grow((void **)&r->x, &r->x_cap, (n + 1) * d, sizeof(float)),
                SAMC_ENOMEM, "%s:%zu: out of memory", t->path, t->lineno);
     float *row = r->x + n * d;
     char q[64];

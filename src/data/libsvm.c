@@ -91,8 +91,8 @@ static samc_status add_entry(svm_rows *r, char *tok, size_t *prev, const samc_te
     SAMC_CHECK(!rc, SAMC_EFORMAT, "%s:%zu: %s value of feature %zu, got '%s'", t->path,
                t->lineno, rc == 1 ? "expected a numeric" : "non-finite or out-of-range", j,
                samc_data_quote(colon + 1, q, sizeof q));
-    SAMC_CHECK(samc_data_grow((void **)&r->idx, &r->idx_cap, r->nnz + 1, sizeof *r->idx) &&
-                   samc_data_grow((void **)&r->vals, &r->vals_cap, r->nnz + 1, sizeof *r->vals),
+    SAMC_CHECK(samc_grow((void **)&r->idx, &r->idx_cap, r->nnz + 1, sizeof *r->idx) &&
+                   samc_grow((void **)&r->vals, &r->vals_cap, r->nnz + 1, sizeof *r->vals),
                SAMC_ENOMEM, "%s:%zu: out of memory", t->path, t->lineno);
     r->idx[r->nnz] = j - 1;
     r->vals[r->nnz] = (float)v;
@@ -116,8 +116,8 @@ static samc_status add_line(svm_rows *r, samc_text *t, char *err)
     SAMC_CHECK(!rc, SAMC_EFORMAT, "%s:%zu: %s label, got '%s'", t->path, t->lineno,
                rc == 1 ? "expected a numeric" : "non-finite or out-of-range",
                samc_data_quote(tok, q, sizeof q));
-    SAMC_CHECK(samc_data_grow((void **)&r->labels, &r->labels_cap, r->n + 1, sizeof(float)) &&
-                   samc_data_grow((void **)&r->starts, &r->starts_cap, r->n + 2,
+    SAMC_CHECK(samc_grow((void **)&r->labels, &r->labels_cap, r->n + 1, sizeof(float)) &&
+                   samc_grow((void **)&r->starts, &r->starts_cap, r->n + 2,
                                   sizeof(size_t)),
                SAMC_ENOMEM, "%s:%zu: out of memory", t->path, t->lineno);
     r->labels[r->n] = (float)v;

@@ -50,22 +50,6 @@ int samc_data_size(size_t n, size_t d, size_t size, size_t *out)
     return 1;
 }
 
-int samc_data_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 1;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2) return 0;
-        nc *= 2;
-    }
-    size_t bytes;
-    if (!samc_data_size(nc, 1, elem, &bytes)) return 0;
-    void *q = realloc(*p, bytes);
-    if (!q) return 0;
-    *p = q;
-    *cap = nc;
-    return 1;
-}
 
 /* ------------------------------------------------------------ text files */
 

@@ -27,9 +27,8 @@ const char *samc_data_basename(const char *path);
 /* n * d * size with an overflow check: 0 on overflow, else 1 and *out. */
 int samc_data_size(size_t n, size_t d, size_t size, size_t *out);
 
-/* Grow the array *p (elements of elem bytes, capacity *cap, doubling from
- * 64) to hold at least need elements.  0 when out of memory (*p kept). */
-int samc_data_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* Growing arrays: samc_grow (util/mem.h). */
+#include "util/mem.h"
 
 /* A text file read line by line (getline: lines of any length). */
 typedef struct samc_text {

@@ -97,7 +97,8 @@ typedef struct dn_step {
 
 typedef struct dn_list {
     dn_step *s;
-    int n, cap;
+    int n;
+    size_t cap;
 } dn_list;
 
 /* The pending summing reorder of a scratch gradient into a tensor's. */
@@ -115,7 +116,8 @@ typedef struct dn_set {
     size_t temp_bytes, scratch_bytes, temp_off, scratch_off, bytes;
     dn_list fwd, bwd;
     dn_mem *mem;
-    int n_mem, cap_mem;
+    int n_mem;
+    size_t cap_mem;
     void *bound;               /* the arena the K_ARENA memories point into */
     /* per tensor (an alias has its root's) */
     dnnl_memory_desc_t *md;
@@ -171,12 +173,10 @@ static dnnl_memory_t mem(nn_net *net, dn_set *s, const dnnl_memory_desc_t *md, i
                          size_t off, void *h)
 {
     if (s->failed) return NULL;
-    dn_mem *grown = samc_grow(s->mem, &s->cap_mem, s->n_mem + 1, sizeof *grown, 64);
-    if (!grown) {
+    if (!samc_grow((void **)&s->mem, &s->cap_mem, (size_t)s->n_mem + 1, sizeof *s->mem)) {
         s->failed = 1;
         return NULL;
     }
-    s->mem = grown;
     dnnl_memory_t m;
     if (!ok(s, dnnl_memory_create(&m, md, net->dn->eng, kind == K_FIXED ? h : NULL)))
         return NULL;
@@ -264,12 +264,10 @@ static dnnl_primitive_desc_t op_pd(nn_net *net, dn_set *s, const void *op, int r
 /* Appends a zeroed step; NULL (s failed) out of memory. */
 static dn_step *push_step(dn_set *s, dn_list *l, int kind, int when)
 {
-    dn_step *n = samc_grow(l->s, &l->cap, l->n + 1, sizeof *n, 32);
-    if (!n) {
+    if (!samc_grow((void **)&l->s, &l->cap, (size_t)l->n + 1, sizeof *l->s)) {
         s->failed = 1;
         return NULL;
     }
-    l->s = n;
     dn_step *st = &l->s[l->n++];
     memset(st, 0, sizeof *st);
     st->kind = kind;

@@ -43,9 +43,11 @@ typedef struct nn_layer {
 
 struct nn_net {
     nn_layer *layers;
-    int n_layers, cap_layers;
+    int n_layers;
+    size_t cap_layers;
     nn_tensor *tensors;
-    int n_tensors, cap_tensors;
+    int n_tensors;
+    size_t cap_tensors;
     int K;
     int failed;          /* a builder step failed (message already in err) */
     size_t n_params, n_buffers, n_stats;

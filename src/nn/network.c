@@ -44,13 +44,11 @@ static samc_status default_engine(const nn_net *net, int *engine, char *err);
 static int new_tensor(nn_net *net, int C, int H, int W, char *err)
 {
     if (net->failed) return -1;
-    nn_tensor *grown = samc_grow(net->tensors, &net->cap_tensors, net->n_tensors + 1, sizeof *grown, 16);
-    if (!grown) {
+    if (!samc_grow((void **)&net->tensors, &net->cap_tensors, (size_t)net->n_tensors + 1, sizeof *net->tensors)) {
         samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         net->failed = 1;
         return -1;
     }
-    net->tensors = grown;
     size_t size = (size_t)C * (size_t)H * (size_t)W;
     if (C <= 0 || H <= 0 || W <= 0 || size > (size_t)INT_MAX) {
         samc_errf(err, SAMC_EINVAL, "network: a tensor of %d x %d x %d is out of range", C, H, W);
@@ -89,13 +87,11 @@ static nn_layer *new_layer(nn_net *net, nn_op op, int in, char *err)
         net->failed = 1;
         return NULL;
     }
-    nn_layer *l = samc_grow(net->layers, &net->cap_layers, net->n_layers + 1, sizeof *l, 16);
-    if (!l) {
+    if (!samc_grow((void **)&net->layers, &net->cap_layers, (size_t)net->n_layers + 1, sizeof *net->layers)) {
         samc_errf(err, SAMC_ENOMEM, "network: out of memory");
         net->failed = 1;
         return NULL;
     }
-    net->layers = l;
     nn_layer *L = &net->layers[net->n_layers];
     memset(L, 0, sizeof *L);
     L->op = op;

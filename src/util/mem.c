@@ -1,22 +1,25 @@
 /*
  * mem.c -- samc_grow and samc_free_n (util/mem.h).
  */
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "util/mem.h"
 
-void *samc_grow(void *p, int *cap, int need, size_t elem, int first)
+int samc_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap) return p;
-    long long c = *cap > 0 ? *cap : (first > 0 ? first : 1);
-    while (c < need) c *= 2;
-    if (c > INT_MAX || (size_t)c > SIZE_MAX / elem) return NULL;
-    void *q = realloc(p, (size_t)c * elem);
-    if (!q) return NULL;
-    *cap = (int)c;
-    return q;
+    if (need <= *cap) return 1;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2) return 0;
+        nc *= 2;
+    }
+    if (elem && nc > SIZE_MAX / elem) return 0;
+    void *q = realloc(*p, nc * elem);
+    if (!q) return 0;
+    *p = q;
+    *cap = nc;
+    return 1;
 }
 
 void samc_free_n(void *const *ptrs, size_t n)
