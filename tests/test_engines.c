@@ -20,16 +20,20 @@
 typedef struct arch {
     const char *spec;
     int C, H, W;
+    double sam_tol;   /* after 3 SAM steps (0: TOL), see test_sam_steps */
 } arch;
 
 /* Every network model, on images small enough for a quick test (odd sizes
  * exercise the floor rule of strided convolutions and pools). */
 static const arch ARCHS[] = {
-    { "mlp:32,16", 3, 8, 8 },
-    { "cnn", 1, 12, 12 },
-    { "cnn", 3, 9, 10 },
-    { "resnet:8", 3, 8, 8 },
-    { "resnet:14", 3, 9, 9 },
+    { "mlp:32,16", 3, 8, 8, 0 },
+    { "cnn", 1, 12, 12, 0 },
+    { "cnn", 3, 9, 10, 0 },
+    { "resnet:8", 3, 8, 8, 0 },
+    { "resnet:14", 3, 9, 9, 0 },
+    { "resnet18", 3, 10, 10, 1e-3 },
+    { "wrn:10-2", 3, 8, 8, 0 },
+    { "wrn:16-1", 3, 9, 9, 1e-3 },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 
@@ -80,13 +84,19 @@ static double rel_diff(const float *a, const float *b, size_t n)
     return d == 0.0 ? 0.0 : d / (s > 0.0 ? s : 1e-30);
 }
 
-static double check(const char *what, const char *spec, const float *a, const float *b,
-                    size_t n, double *worst)
+static double check_tol(const char *what, const char *spec, const float *a, const float *b,
+                        size_t n, double *worst, double tol)
 {
     const double d = rel_diff(a, b, n);
     if (d > *worst) *worst = d;
-    if (!(d <= TOL)) fail_msg("%s %s: relative difference %.3g > %g", spec, what, d, TOL);
+    if (!(d <= tol)) fail_msg("%s %s: relative difference %.3g > %g", spec, what, d, tol);
     return d;
+}
+
+static double check(const char *what, const char *spec, const float *a, const float *b,
+                    size_t n, double *worst)
+{
+    return check_tol(what, spec, a, b, n, worst, TOL);
 }
 
 /* Each layer's output and (with grad) its gradient, engine against engine. */
@@ -187,7 +197,12 @@ static int oracle(void *u, const float *x, float *g, double *loss, int pass)
 }
 
 /* Three SAM steps from the same start: the parameters and running
- * statistics agree afterwards. */
+ * statistics agree afterwards.  The deeper nets (resnet18, wrn:16-1: some
+ * 10^5 ReLU inputs per pass) have, now and then, a ReLU input within
+ * rounding of 0 that one engine puts on the other side of the kink; the
+ * gradient then differs at that unit, and the steps carry it into the
+ * parameters (1e-4 .. 1e-3 of their largest magnitude after 3 steps, while
+ * each pass agrees to TOL above).  Those take the looser sam_tol. */
 static void test_sam_steps(void **state)
 {
     (void)state;
@@ -216,10 +231,11 @@ static void test_sam_steps(void **state)
             samc_optim_free(o);
         }
         double worst = 0.0;
-        check("parameters after 3 SAM steps", a->spec, x[1], x[0], np, &worst);
+        const double tol = a->sam_tol > 0 ? a->sam_tol : TOL;
+        check_tol("parameters after 3 SAM steps", a->spec, x[1], x[0], np, &worst, tol);
         if (samc_model_n_buffers(m[0]))
-            check("running statistics after 3 SAM steps", a->spec, samc_model_buffers(m[1]),
-                  samc_model_buffers(m[0]), samc_model_n_buffers(m[0]), &worst);
+            check_tol("running statistics after 3 SAM steps", a->spec, samc_model_buffers(m[1]),
+                      samc_model_buffers(m[0]), samc_model_n_buffers(m[0]), &worst, tol);
         print_message("    %-10s 3 SAM steps: max relative difference %.2g\n", a->spec, worst);
         for (int e = 0; e < 2; e++) {
             free(x[e]);
@@ -236,7 +252,7 @@ static void test_sam_steps(void **state)
 static void test_engine_variable(void **state)
 {
     (void)state;
-    const arch a = { "cnn", 1, 8, 8 };
+    const arch a = { "cnn", 1, 8, 8, 0 };
     samc_dataset ds = make_data(&a, 4, 3, 5);
     const char *names[] = { "ref", "dnnl", "", "auto", NULL };
     const char *models[] = { "cnn", "mlp:8" };

@@ -607,6 +607,21 @@ static void test_directional_resnet(void **state)
     free_data(&d2);
 }
 
+static void test_directional_papers(void **state)
+{
+    (void)state;
+    samc_dataset ds = make_data(6, 3 * 8 * 8, 3, 8, 8, 3, 45);
+    directional("wrn:10-2", &ds, 1);
+    free_data(&ds);
+    /* 16 x 16: the last stage's BatchNorm sees 2 x 2 pixels per row */
+    samc_dataset d1 = make_data(6, 3 * 16 * 16, 3, 16, 16, 3, 47);
+    directional("resnet18", &d1, 2);
+    free_data(&d1);
+    samc_dataset d2 = make_data(4, 2 * 7 * 7, 2, 7, 7, 3, 46);   /* odd sizes, stage 1 keeps */
+    directional("wrn:16-1", &d2, 2);
+    free_data(&d2);
+}
+
 /* Pass 0 is evaluation mode: after pass-1 calls moved the running statistics,
  * the pass-0 loss equals samc_model_evaluate's, its gradient matches finite
  * differences of that loss, and the running statistics do not move. */
@@ -839,6 +854,51 @@ static void test_n_params(void **state)
     free_data(&rgb);
 }
 
+/* The papers' CIFAR models at 3x32x32: the counts of the PyTorch
+ * definitions in tools/make_torch_fixtures.py (WideResNet, ResNet18), and
+ * the same from the architecture by hand. */
+static void test_n_params_papers(void **state)
+{
+    (void)state;
+    samc_dataset c10 = make_data(2, 3 * 32 * 32, 3, 32, 32, 10, 73);
+    samc_model *m = make_model("resnet18", &c10, 0.0);
+    size_t want = 64 * 3 * 9 + 2 * 64 + 512 * 10 + 10, bn = 64;
+    for (int s = 0, cin = 64; s < 4; s++) {
+        const size_t c = (size_t)64 << s;
+        want += 4 * c * c * 9 - c * c * 9 + (size_t)cin * c * 9 + 8 * c;   /* 2 blocks */
+        bn += 4 * c;
+        if (s > 0) want += (size_t)cin * c + 2 * c, bn += c;               /* projection */
+        cin = (int)c;
+    }
+    assert_int_equal(samc_model_n_params(m), want);
+    assert_int_equal(samc_model_n_params(m), 11173962);
+    assert_int_equal(samc_model_n_buffers(m), 2 * bn);
+    samc_model_free(m);
+
+    m = make_model("wrn:28-10", &c10, 0.0);
+    want = 16 * 3 * 9 + 640 * 10 + 10 + 2 * 640;   /* stem, fc, final BN */
+    for (int s = 0, cin = 16; s < 3; s++) {
+        const size_t c = (size_t)160 << s;
+        /* block 1: bn(cin) conv(cin->c) bn(c) conv(c->c) + 1x1 shortcut */
+        want += 2 * (size_t)cin + (size_t)cin * c * 9 + 2 * c + c * c * 9 + (size_t)cin * c;
+        want += 3 * (2 * c + c * c * 9 + 2 * c + c * c * 9);                 /* blocks 2..4 */
+        cin = (int)c;
+    }
+    assert_int_equal(samc_model_n_params(m), want);
+    assert_int_equal(samc_model_n_params(m), 36479194);
+    samc_model_free(m);
+    m = make_model("wrn:16-4", &c10, 0.0);
+    assert_int_equal(samc_model_n_params(m), 2748890);
+    samc_model_free(m);
+    free_data(&c10);
+
+    samc_dataset c100 = make_data(2, 3 * 32 * 32, 3, 32, 32, 100, 74);
+    m = make_model("wrn:16-8", &c100, 0.0);
+    assert_int_equal(samc_model_n_params(m), 11007540);
+    samc_model_free(m);
+    free_data(&c100);
+}
+
 /* He-normal weights, zero biases, BN gamma 1 / beta 0, and the layout. */
 static void test_init(void **state)
 {
@@ -987,6 +1047,16 @@ static void test_errors(void **state)
     expect_error("resnet:2", &img, "6k+2");
     expect_error("resnet", &img, "6k+2");
     expect_error("resnet:8x", &img, "6k+2");
+    expect_error("wrn:28", &img, "6n+4");
+    expect_error("wrn:27-10", &img, "6n+4");
+    expect_error("wrn:4-1", &img, "6n+4");
+    expect_error("wrn:28-0", &img, "6n+4");
+    expect_error("wrn:28-65", &img, "6n+4");
+    expect_error("wrn:28-10x", &img, "6n+4");
+    expect_error("wrn", &img, "6n+4");
+    expect_error("wrn:16-4", &flat, "image");
+    expect_error("resnet18:2", &img, "no options");
+    expect_error("resnet18", &flat, "image");
     expect_error("mlp:", &flat, "hidden");
     expect_error("mlp", &flat, "hidden");
     expect_error("mlp:16,,8", &flat, "hidden");
@@ -1073,12 +1143,14 @@ int main(void)
         cmocka_unit_test(test_directional_mlp),
         cmocka_unit_test(test_directional_cnn),
         cmocka_unit_test(test_directional_resnet),
+        cmocka_unit_test(test_directional_papers),
         cmocka_unit_test(test_eval_mode_gradient),
         cmocka_unit_test(test_batchnorm_running_stats),
         cmocka_unit_test(test_batchnorm_eval_mode),
         cmocka_unit_test(test_gradient_accumulates),
         cmocka_unit_test(test_batch_size_changes),
         cmocka_unit_test(test_n_params),
+        cmocka_unit_test(test_n_params_papers),
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_mlp_logits_by_hand),
         cmocka_unit_test(test_convex_logits),

@@ -202,6 +202,81 @@ class ResNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class ResNet18(nn.Module):
+    """The CIFAR ResNet-18: a 3x3 stem of 64 (no max pool), two BasicBlocks
+    per stage at 64 / 128 / 256 / 512 channels, global pool, linear."""
+
+    def __init__(self, C, K):
+        super().__init__()
+        self.conv1 = nn.Conv2d(C, 64, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        cin = 64
+        for i, (cout, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2))):
+            setattr(self, "layer%d" % (i + 1),
+                    nn.ModuleList([BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]))
+            cin = cout
+        self.linear = nn.Linear(512, K)
+
+    def forward(self, x, probe=None):
+        x = relu(self.bn1(self.conv1(x)), probe)
+        for i in range(4):
+            for b in getattr(self, "layer%d" % (i + 1)):
+                x = b(x, probe)
+        return self.linear(x.mean(dim=(2, 3)))
+
+
+class WideBlock(nn.Module):
+    """Pre-activation block: bn1-relu-conv1-bn2-relu-(dropout)-conv2, plus the
+    input (same shape) or a 1x1 conv of the activated input (no BN)."""
+
+    def __init__(self, cin, cout, stride, dropout):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.dropout = dropout
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Conv2d(cin, cout, 1, stride=stride, padding=0, bias=False)
+        else:
+            self.shortcut = None
+
+    def forward(self, x, probe=None):
+        a = relu(self.bn1(x), probe)
+        o = relu(self.bn2(self.conv1(a)), probe)
+        if self.dropout > 0:
+            o = F.dropout(o, self.dropout, self.training)
+        o = self.conv2(o)
+        return o + (x if self.shortcut is None else self.shortcut(a))
+
+
+class WideResNet(nn.Module):
+    """WRN-D-K (Zagoruyko and Komodakis 2016), D = 6n+4: stem conv of 16, three
+    stages of n wide blocks at 16K / 32K / 64K, BN-ReLU, global pool, linear."""
+
+    def __init__(self, depth, widen, C, K, dropout=0.0):
+        super().__init__()
+        assert (depth - 4) % 6 == 0
+        n = (depth - 4) // 6
+        self.conv1 = nn.Conv2d(C, 16, 3, padding=1, bias=False)
+        cin = 16
+        for i, stride in enumerate((1, 2, 2)):
+            cout = (16 * widen) << i
+            setattr(self, "block%d" % (i + 1), nn.ModuleList(
+                [WideBlock(cin if j == 0 else cout, cout, stride if j == 0 else 1, dropout)
+                 for j in range(n)]))
+            cin = cout
+        self.bn = nn.BatchNorm2d(cin)
+        self.fc = nn.Linear(cin, K)
+
+    def forward(self, x, probe=None):
+        x = self.conv1(x)
+        for i in range(3):
+            for b in getattr(self, "block%d" % (i + 1)):
+                x = b(x, probe)
+        return self.fc(relu(self.bn(x), probe).mean(dim=(2, 3)))
+
+
 def bn_layers(model):
     return [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
 

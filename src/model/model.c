@@ -5,7 +5,7 @@
  * (l2/2)||theta||^2 term, the SAM pass, the non-trainable buffers, the
  * logits, and the model as an oracle (samc_model_oracle).  The models
  * themselves live in their own files (linear.c: linear, logreg, softmax;
- * net.c: mlp, cnn, resnet).
+ * net.c: mlp, cnn, resnet, resnet18, wrn).
  */
 #include "model/model_internal.h"
 #include "util/err.h"
@@ -22,6 +22,8 @@ static const samc_model_ops *const registry[] = {
     &samc_model_mlp_ops,
     &samc_model_cnn_ops,
     &samc_model_resnet_ops,
+    &samc_model_resnet18_ops,
+    &samc_model_wrn_ops,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 

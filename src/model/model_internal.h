@@ -98,5 +98,7 @@ extern const samc_model_ops samc_model_softmax_ops;
 extern const samc_model_ops samc_model_mlp_ops;
 extern const samc_model_ops samc_model_cnn_ops;
 extern const samc_model_ops samc_model_resnet_ops;
+extern const samc_model_ops samc_model_resnet18_ops;
+extern const samc_model_ops samc_model_wrn_ops;
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * net.c -- the network models "mlp:H1,...,Hk", "cnn" and "resnet:N" as
+ * net.c -- the network models "mlp:H1,...,Hk", "cnn", "resnet:N" and the
+ * papers' CIFAR models "resnet18" and "wrn:D-K" as
  * samc_model kinds: spec parsing, and the data term (mean softmax
  * cross-entropy; model.c adds the mean, scale and l2) on top of an nn_net
  * (src/nn: layers.c, network.c).  Training-mode forward in loss_grad
@@ -136,6 +137,46 @@ static samc_status resnet_setup(samc_model *m, const char *args, char *err)
     return net ? adopt(m, net, K) : SAMC_EINVAL;
 }
 
+static samc_status resnet18_setup(samc_model *m, const char *args, char *err)
+{
+    int K;
+    samc_status st = check_common(m, &K, err);
+    if (st != SAMC_OK) return st;
+    if (args)
+        return samc_errf(err, SAMC_EINVAL, "model resnet18 takes no options (got \"%.64s\")", args);
+    if ((st = need_image(m, err)) != SAMC_OK) return st;
+    nn_net *net = nn_net_resnet18(m->channels, m->height, m->width, K, err);
+    return net ? adopt(m, net, K) : SAMC_EINVAL;
+}
+
+/* "D-K": the depth D = 6n+4 and the widening factor K of wrn:D-K. */
+static int parse_wrn(const char *args, long *depth, long *widen)
+{
+    char *end = NULL;
+    if (!args || *args < '0' || *args > '9') return -1;
+    errno = 0;
+    *depth = strtol(args, &end, 10);
+    if (errno || *end != '-' || end[1] < '0' || end[1] > '9' || *depth > 10000) return -1;
+    *widen = strtol(end + 1, &end, 10);
+    if (errno || *end != '\0') return -1;
+    return *depth >= 10 && (*depth - 4) % 6 == 0 && *widen >= 1 && *widen <= 64 ? 0 : -1;
+}
+
+static samc_status wrn_setup(samc_model *m, const char *args, char *err)
+{
+    int K;
+    samc_status st = check_common(m, &K, err);
+    if (st != SAMC_OK) return st;
+    long depth, widen;
+    if (parse_wrn(args, &depth, &widen) != 0)
+        return samc_errf(err, SAMC_EINVAL, "model \"%.64s\": expected wrn:D-K with depth D = 6n+4, "
+                         "n >= 1 (10, 16, 22, 28, 40) and widening factor K in 1..64, e.g. wrn:28-10",
+                         m->name);
+    if ((st = need_image(m, err)) != SAMC_OK) return st;
+    nn_net *net = nn_net_wrn((int)depth, (int)widen, m->channels, m->height, m->width, K, err);
+    return net ? adopt(m, net, K) : SAMC_EINVAL;
+}
+
 static void net_init_params(const samc_model *m, float *x, samc_rng *rng)
 {
     nn_net_init_params(m->priv, x, rng);
@@ -211,7 +252,7 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
 
 static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->priv); }
 
-/* The three network models differ only in how they assemble the network. */
+/* The network models differ only in how they assemble the network. */
 #define NET_OPS(NAME, SETUP)                                                   \
     {                                                                          \
         .name = NAME, .kind = SAMC_MODEL_NET, .setup = SETUP,                  \
@@ -222,3 +263,5 @@ static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->
 const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
 const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);
 const samc_model_ops samc_model_resnet_ops = NET_OPS("resnet", resnet_setup);
+const samc_model_ops samc_model_resnet18_ops = NET_OPS("resnet18", resnet18_setup);
+const samc_model_ops samc_model_wrn_ops = NET_OPS("wrn", wrn_setup);

@@ -442,6 +442,57 @@ nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
     return finish(net, err);
 }
 
+/* CIFAR ResNet-18 (nn.h): the BasicBlocks above at 64, 128, 256, 512. */
+nn_net *nn_net_resnet18(int C, int H, int W, int K, char *err)
+{
+    nn_net *net = begin(C, H, W, K, err);
+    if (!net) return NULL;
+    int t = add_conv(net, 0, 64, 3, 1, 1, 0, err);
+    t = add_relu(net, add_bn(net, t, err), err);
+    for (int stage = 0; stage < 4; stage++)
+        for (int b = 0; b < 2; b++)
+            t = basic_block(net, t, 64 << stage, stage > 0 && b == 0 ? 2 : 1, err);
+    add_linear(net, add_gap(net, t, err), K, err);
+    return finish(net, err);
+}
+
+/* Pre-activation wide block (in -> planes, stride):
+ *   a = relu(bn1(x)),  o = conv2(relu(bn2(conv1(a)))),  out = o + sc,
+ * sc = x when the shape is kept, else a 1x1 strided conv of a (no BN), as in
+ * the WideResNet paper's code: the shortcut of a changing block reads the
+ * activated input. */
+static int wide_block(nn_net *net, int x, int planes, int stride, char *err)
+{
+    if (x < 0) return -1;
+    const int keep = stride == 1 && net->tensors[x].C == planes;
+    const int a = add_relu(net, add_bn(net, x, err), err);
+    int o = add_conv(net, a, planes, 3, stride, 1, 0, err);
+    o = add_relu(net, add_bn(net, o, err), err);
+    o = add_conv(net, o, planes, 3, 1, 1, 0, err);
+    const int sc = keep ? x : add_conv(net, a, planes, 1, stride, 0, 0, err);
+    return add_add(net, o, sc, err);
+}
+
+nn_net *nn_net_wrn(int depth, int widen, int C, int H, int W, int K, char *err)
+{
+    if (depth < 10 || (depth - 4) % 6 != 0 || widen < 1 || widen > 64) {
+        samc_errf(err, SAMC_EINVAL,
+                  "wrn:%d-%d: the depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40) and the "
+                  "width 1..64", depth, widen);
+        return NULL;
+    }
+    const int n = (depth - 4) / 6;
+    nn_net *net = begin(C, H, W, K, err);
+    if (!net) return NULL;
+    int t = add_conv(net, 0, 16, 3, 1, 1, 0, err);
+    for (int stage = 0; stage < 3; stage++)
+        for (int b = 0; b < n; b++)
+            t = wide_block(net, t, (16 * widen) << stage, stage > 0 && b == 0 ? 2 : 1, err);
+    t = add_relu(net, add_bn(net, t, err), err);
+    add_linear(net, add_gap(net, t, err), K, err);
+    return finish(net, err);
+}
+
 void nn_net_free(nn_net *net)
 {
     if (!net) return;

@@ -171,10 +171,18 @@ typedef struct nn_net nn_net;
  *           Linear(32 (H/4)(W/4), 128) ReLU Linear(128, K)
  *   resnet  depth = 6k+2: Conv(C,16,3,p1,no bias) BN ReLU, 3 stages of k
  *           BasicBlocks (16, 32 stride 2, 64 stride 2), global average pool,
- *           Linear(64, K). */
+ *           Linear(64, K).
+ *   resnet18  CIFAR ResNet-18: Conv(C,64,3,p1,no bias) BN ReLU, 4 stages of 2
+ *           BasicBlocks (64, 128 s2, 256 s2, 512 s2; 1x1 conv + BN shortcut
+ *           where the shape changes), global average pool, Linear(512, K).
+ *   wrn     WideResNet depth-widen, depth = 6n+4: Conv(C,16,3,p1,no bias),
+ *           3 stages of n pre-activation blocks (16 widen, 32 widen s2,
+ *           64 widen s2), BN ReLU, global average pool, Linear(64 widen, K). */
 nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err);
 nn_net *nn_net_cnn(int C, int H, int W, int K, char *err);
 nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err);
+nn_net *nn_net_resnet18(int C, int H, int W, int K, char *err);
+nn_net *nn_net_wrn(int depth, int widen, int C, int H, int W, int K, char *err);
 void nn_net_free(nn_net *net);
 
 size_t nn_net_n_params(const nn_net *net);
