@@ -75,7 +75,7 @@ clean:
 #   make fuzz-seeds  regenerate fuzz/seeds/<name>/ (fuzz/gen_seeds.c)
 #   bash fuzz/run.sh [SECONDS] [TARGET...]   run them
 FUZZ_CC      ?= clang
-FUZZ_TARGETS := libsvm csv idx cifar10 npy ckpt dataspec schedule
+FUZZ_TARGETS := libsvm csv idx cifar10 cifar100 npy ckpt dataspec schedule
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wno-pass-failed \
                 -fopenmp -Iinclude -Isrc $(FUZZ_SAN)

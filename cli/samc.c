@@ -367,8 +367,9 @@ static const flag flags[] = {
     { { "checkpoint", "FILE", CMD_SHARP, 0 }, F_CUSTOM, 0, set_ckpt, get_ckpt, "checkpoint to measure (e.g. OUT/final.ckpt)" },
     { { "data", "SPEC", CMD_BOTH, 0 }, F_CUSTOM, 0, set_data, get_data,
       "fashion-mnist | mnist | idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]\n"
-      "  | cifar10:DIR | npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy] | libsvm:TRAIN[,TEST]\n"
-      "  | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
+      "  | cifar10:DIR | cifar100:DIR[,coarse] | npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]\n"
+      "  | libsvm:TRAIN[,TEST]"
+      " | csv:TRAIN[,TEST][,label=first|last|K][,header]\n"
       "  | synth:ridge|logreg,n=N,d=D,kappa=K[,noise=S][,test=M][,seed=S]" },
     { { "data-dir", "DIR", CMD_BOTH, 0 }, F_CUSTOM, 0, set_data_dir, get_data_dir, "where fashion-mnist / mnist files are looked for" },
     { { "train-rows", "N", CMD_BOTH, 0 }, F_SIZE, OFF(dopt.train_rows), NULL, NULL,
@@ -379,7 +380,8 @@ static const flag flags[] = {
     { { "augment", NULL, CMD_TRAIN, 0 }, F_ON, OFF(p.augment), NULL, NULL, "images: random crop (padding 4) and horizontal flip" },
     { { "model", "SPEC", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_model, get_model,
       "linear (least squares) | logreg (binary logistic) | softmax\n"
-      "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)" },
+      "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)\n"
+      "  | resnet18 (CIFAR ResNet-18) | wrn:D-K (WideResNet, D = 6n+4, e.g. wrn:28-10)" },
     { { "no-bias", NULL, CMD_TRAIN, 0 }, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term" },
     { { "opt", "NAME", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
     { { "lambda", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },

@@ -1,6 +1,6 @@
 /*
  * fuzz/fuzz_target.c -- the libFuzzer entry point, built once per target with
- * -DFUZZ_NAME=<name> (libsvm, csv, idx, cifar10, npy, ckpt, dataspec,
+ * -DFUZZ_NAME=<name> (libsvm, csv, idx, cifar10, cifar100, npy, ckpt, dataspec,
  * schedule): it calls fuzz_<name> of fuzz/targets.h.  See fuzz/README.md.
  */
 #include "targets.h"

@@ -150,6 +150,25 @@ int main(int argc, char **argv)
         free(b);
     }
 
+    /* cifar100: the coarse flag, then test.bin of 2 records (fine labels
+     * 99 and 0, coarse 19 and 0) */
+    {
+        enum { REC = 3074 };
+        unsigned char *b = malloc(1 + 2 * REC);
+        for (int r = 0; r < 2; r++) {
+            unsigned char *q = b + 1 + r * REC;
+            q[0] = (unsigned char)(r ? 0 : 19);
+            q[1] = (unsigned char)(r ? 0 : 99);
+            for (int j = 2; j < REC; j++) q[j] = (unsigned char)(j * 31 + r);
+        }
+        b[0] = 0;
+        put("cifar100", "two_records_fine.bin", b, 1 + 2 * REC);
+        b[0] = 1;
+        put("cifar100", "two_records_coarse.bin", b, 1 + 2 * REC);
+        put("cifar100", "one_record_coarse.bin", b, 1 + REC);
+        free(b);
+    }
+
     /* npy: 2 bytes k, X.npy (k bytes), Y.npy */
     {
         unsigned char x[512], y[256];

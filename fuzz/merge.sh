@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(libsvm csv idx cifar10 npy ckpt dataspec schedule)
+[ ${#targets[@]} -gt 0 ] || targets=(libsvm csv idx cifar10 cifar100 npy ckpt dataspec schedule)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:max_allocation_size_mb=1024:detect_leaks=1}
 for t in "${targets[@]}"; do
     bin=build-fuzz/fuzz_$t

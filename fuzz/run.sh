@@ -14,12 +14,13 @@ set -u
 cd "$(dirname "$0")/.."
 secs=${1:-60}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(libsvm csv idx cifar10 npy ckpt dataspec schedule)
+[ ${#targets[@]} -gt 0 ] || targets=(libsvm csv idx cifar10 cifar100 npy ckpt dataspec schedule)
 max_len() {
     case $1 in
         libsvm|csv) echo 4096 ;;
         idx)        echo 2048 ;;
         cifar10)    echo 9219 ;;   # three 3073-byte records
+        cifar100)   echo 9223 ;;   # the flag byte and three 3074-byte records
         npy)        echo 2048 ;;
         ckpt)       echo 1024 ;;
         dataspec)   echo 256 ;;

@@ -14,6 +14,8 @@
  *   idx       2 bytes (little-endian) k, then k bytes of the images file,
  *             then the labels file (k is clipped to what there is)
  *   cifar10   the file test_batch.bin (samc_read_cifar10 with test = 1)
+ *   cifar100  byte 0: bit 0 coarse; the rest is the file test.bin
+ *             (samc_read_cifar100 with test = 1)
  *   npy       2 bytes k, then k bytes of X.npy, then Y.npy
  *   ckpt      the checkpoint file
  *   dataspec  byte 0: bit 0 normalize, bits 1-2 the validation rows (0..3);
@@ -173,6 +175,19 @@ static int fuzz_cifar10(const uint8_t *data, size_t size)
     samc_dataset ds;
     samc_errbuf err = "";
     samc_status st = samc_read_cifar10(&ds, fuzz_dir(), 1, err);
+    samc_dataset_free(&ds);
+    return st;
+}
+
+static int fuzz_cifar100(const uint8_t *data, size_t size)
+{
+    char path[128];
+    const int coarse = size > 0 && (data[0] & 1);
+    if (size > 0) data++, size--;
+    fuzz_write("test.bin", data, size, path, sizeof path);
+    samc_dataset ds;
+    samc_errbuf err = "";
+    samc_status st = samc_read_cifar100(&ds, fuzz_dir(), 1, coarse, err);
     samc_dataset_free(&ds);
     return st;
 }

@@ -382,6 +382,9 @@ typedef struct samc_data {
  *                                IDX files (plain or gzip), 1 x H x W images
  *   cifar10:DIR                  CIFAR-10 binary batches data_batch_1..5.bin and
  *                                test_batch.bin in DIR, 3 x 32 x 32 images
+ *   cifar100:DIR[,coarse]        CIFAR-100 binary files train.bin and test.bin in
+ *                                DIR, 3 x 32 x 32 images; the 100 fine labels, or
+ *                                with ",coarse" the 20 super-class labels
  *   npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]
  *                                NumPy arrays: X (n,d), (n,H,W) or (n,C,H,W); Y (n,)
  * Image pixels are scaled to [0, 1] (value / 255).  On error, err names the
@@ -427,6 +430,12 @@ samc_status samc_read_idx(samc_dataset *ds, const char *images_path,
  * 0) or test_batch.bin (test 1); records of 1 label byte (0..9) and 3072
  * pixel bytes (R, G, B planes of 32 x 32), into CHW rows / 255. */
 samc_status samc_read_cifar10(samc_dataset *ds, const char *dir, int test, char *err);
+/* CIFAR-100 binary files in dir: train.bin (test 0) or test.bin (test 1);
+ * records of a coarse label byte (0..19), a fine label byte (0..99) and
+ * 3072 pixel bytes as for CIFAR-10; y the fine label, or the coarse one if
+ * coarse.  Both label bytes are checked whichever is kept. */
+samc_status samc_read_cifar100(samc_dataset *ds, const char *dir, int test, int coarse,
+                               char *err);
 /* NumPy .npy (format 1.0, 2.0, 3.0; C order; dtypes <f4 <f8 |u1 <i4 <i8):
  * x_path of shape (n,d), (n,H,W) (1 channel) or (n,C,H,W); y_path of shape
  * (n,) (or (n,1)).  Values are taken as they are (no scaling). */

@@ -565,6 +565,144 @@ static void test_cifar(void **state)
     remove_dir(dir);
 }
 
+/* CIFAR-100: train.bin of 5 records and test.bin of 2; record r has coarse
+ * label coarse[r], fine label fine[r] and the pixels of cifar_pixel. */
+static void write_cifar100(const char *dir, const unsigned char *coarse,
+                           const unsigned char *fine)
+{
+    enum { REC = 3074 };
+    unsigned char rec[5 * REC];
+    char p[256];
+    for (int file = 0; file < 2; file++) {
+        const int n = file ? 2 : 5;
+        for (int k = 0; k < n; k++) {
+            size_t r = (size_t)file * 5 + (size_t)k;
+            unsigned char *b = rec + k * REC;
+            b[0] = coarse[r];
+            b[1] = fine[r];
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++)
+                        b[2 + c * 1024 + y * 32 + x] = cifar_pixel(r, c, y, x);
+        }
+        join(p, dir, file ? "test.bin" : "train.bin");
+        write_file(p, rec, (size_t)n * REC, 0);
+    }
+}
+
+static void test_cifar100(void **state)
+{
+    (void)state;
+    char dir[64], p[256], spec[128];
+    make_dir(dir);
+    const unsigned char coarse[7] = {19, 0, 4, 4, 7, 0, 19};
+    const unsigned char fine[7] = {99, 0, 50, 7, 30, 30, 7};
+    write_cifar100(dir, coarse, fine);
+    samc_data data;
+    samc_errbuf err = "";
+    /* fine labels by default: 0 7 30 50 99 become 0..4 (label indexing) */
+    snprintf(spec, sizeof spec, "cifar100:%s", dir);
+    if (samc_data_load(&data, spec, err) != SAMC_OK) fail_msg("%s", err);
+    assert_int_equal(data.train.n, 5);
+    assert_int_equal(data.test.n, 2);
+    assert_int_equal(data.train.n_classes, 5);
+    const float want_fine[7] = {4, 0, 3, 1, 2, 2, 1};
+    for (int k = 0; k < 2; k++) {
+        const samc_dataset *s = k ? &data.test : &data.train;
+        assert_int_equal(s->d, 3072);
+        assert_int_equal(s->channels, 3);
+        assert_int_equal(s->height, 32);
+        assert_int_equal(s->width, 32);
+        for (size_t i = 0; i < s->n; i++) {
+            size_t r = i + (k ? 5 : 0);
+            assert_true(s->y[i] == want_fine[r]);
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++) {
+                        float v = s->x[i * 3072 + (size_t)c * 1024 + (size_t)y * 32 + (size_t)x];
+                        if (v != (float)cifar_pixel(r, c, y, x) / 255.0f)
+                            fail_msg("record %zu pixel (%d,%d,%d): %g", r, c, y, x, (double)v);
+                    }
+        }
+    }
+    assert_non_null(strstr(data.name, "cifar100:"));
+    samc_data_free(&data);
+    /* the reader alone: raw labels, fine or coarse */
+    samc_dataset ds;
+    assert_int_equal(samc_read_cifar100(&ds, dir, 0, 0, err), SAMC_OK);
+    assert_int_equal(ds.n, 5);
+    for (int i = 0; i < 5; i++) assert_true(ds.y[i] == fine[i]);
+    samc_dataset_free(&ds);
+    assert_int_equal(samc_read_cifar100(&ds, dir, 1, 1, err), SAMC_OK);
+    assert_true(ds.y[0] == 0 && ds.y[1] == 19);
+    samc_dataset_free(&ds);
+    /* ,coarse through the spec: 0 4 7 19 become 0..3 */
+    snprintf(spec, sizeof spec, "cifar100:%s,coarse", dir);
+    if (samc_data_load(&data, spec, err) != SAMC_OK) fail_msg("%s", err);
+    assert_int_equal(data.train.n_classes, 4);
+    assert_true(data.train.y[0] == 3 && data.train.y[2] == 1 && data.test.y[1] == 3);
+    samc_data_free(&data);
+    snprintf(spec, sizeof spec, "cifar100:%s,fine", dir);
+    if (samc_data_load(&data, spec, err) != SAMC_OK) fail_msg("%s", err);
+    assert_int_equal(data.train.n_classes, 5);
+    samc_data_free(&data);
+    snprintf(spec, sizeof spec, "cifar100:%s,coars", dir);
+    assert_int_equal(samc_data_load(&data, spec, err), SAMC_EINVAL);
+    assert_msg(err, "coars", "cifar100:DIR,coarse");
+    assert_data_empty(&data);
+
+    /* bad size: one extra byte in train.bin; a CIFAR-10 file in its place */
+    snprintf(spec, sizeof spec, "cifar100:%s", dir);
+    join(p, dir, "train.bin");
+    FILE *f = fopen(p, "ab");
+    assert_non_null(f);
+    fputc(0, f);
+    fclose(f);
+    assert_int_equal(samc_data_load(&data, spec, err), SAMC_EFORMAT);
+    assert_msg(err, p, "3074");
+    assert_data_empty(&data);
+    unsigned char ten[3073 * 2] = {0};
+    write_file(p, ten, sizeof ten, 0);
+    assert_int_equal(samc_read_cifar100(&ds, dir, 0, 0, err), SAMC_EFORMAT);
+    assert_msg(err, p, "CIFAR-100");
+    assert_empty(&ds);
+    write_file(p, "", 0, 0);
+    assert_int_equal(samc_read_cifar100(&ds, dir, 0, 0, err), SAMC_EFORMAT);
+    assert_empty(&ds);
+
+    /* bad labels: fine 100 in record 3 of train.bin, coarse 20 in record 2
+     * of test.bin (checked whichever label is kept) */
+    unsigned char c2[7], f2[7];
+    memcpy(c2, coarse, 7);
+    memcpy(f2, fine, 7);
+    f2[2] = 100;
+    write_cifar100(dir, c2, f2);
+    assert_int_equal(samc_data_load(&data, spec, err), SAMC_EFORMAT);
+    assert_msg(err, p, "fine label 100");
+    assert_msg(err, "record 3", NULL);
+    assert_data_empty(&data);
+    memcpy(f2, fine, 7);
+    c2[6] = 20;
+    write_cifar100(dir, c2, f2);
+    join(p, dir, "test.bin");
+    assert_int_equal(samc_data_load(&data, spec, err), SAMC_EFORMAT);
+    assert_msg(err, p, "coarse label 20");
+    assert_msg(err, "record 2", NULL);
+    assert_data_empty(&data);
+
+    /* a missing file; no such directory; no directory */
+    write_cifar100(dir, coarse, fine);
+    unlink(p);
+    assert_int_equal(samc_data_load(&data, spec, err), SAMC_EIO);
+    assert_msg(err, p, "cannot open");
+    assert_data_empty(&data);
+    assert_int_equal(samc_data_load(&data, "cifar100:/nonexistent/samc-c100", err), SAMC_EIO);
+    assert_msg(err, "/nonexistent/samc-c100", "train.bin");
+    assert_int_equal(samc_data_load(&data, "cifar100:", err), SAMC_EINVAL);
+    assert_msg(err, "cifar100:DIR", NULL);
+    remove_dir(dir);
+}
+
 /* ------------------------------------------------------------------ npy */
 
 /* Write a .npy: version major (1, 2, 3), the header dict text, then data. */
@@ -1219,6 +1357,7 @@ int main(void)
         cmocka_unit_test(test_fashion_mnist_real),
         cmocka_unit_test(test_mnist_dirs),
         cmocka_unit_test(test_cifar),
+        cmocka_unit_test(test_cifar100),
         cmocka_unit_test(test_npy_dtypes_and_shapes),
         cmocka_unit_test(test_npy_rejections),
         cmocka_unit_test(test_val_split),

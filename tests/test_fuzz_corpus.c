@@ -95,6 +95,7 @@ static void test_libsvm(void **state) { (void)state; replay("libsvm", fuzz_libsv
 static void test_csv(void **state) { (void)state; replay("csv", fuzz_csv); }
 static void test_idx(void **state) { (void)state; replay("idx", fuzz_idx); }
 static void test_cifar10(void **state) { (void)state; replay("cifar10", fuzz_cifar10); }
+static void test_cifar100(void **state) { (void)state; replay("cifar100", fuzz_cifar100); }
 static void test_npy(void **state) { (void)state; replay("npy", fuzz_npy); }
 static void test_ckpt(void **state) { (void)state; replay("ckpt", fuzz_ckpt); }
 static void test_dataspec(void **state) { (void)state; replay("dataspec", fuzz_dataspec); }
@@ -130,6 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_libsvm),   cmocka_unit_test(test_csv),
         cmocka_unit_test(test_idx),      cmocka_unit_test(test_cifar10),
+        cmocka_unit_test(test_cifar100),
         cmocka_unit_test(test_npy),      cmocka_unit_test(test_ckpt),
         cmocka_unit_test(test_ckpt_fresh), cmocka_unit_test(test_dataspec),
         cmocka_unit_test(test_schedule),

@@ -33,7 +33,7 @@ typedef struct samc_data_reader {
 /* The readers, one file each (mnist.c has both MNIST names). */
 extern const samc_data_reader samc_reader_libsvm, samc_reader_csv, samc_reader_synth,
     samc_reader_fashion_mnist, samc_reader_mnist, samc_reader_idx, samc_reader_cifar10,
-    samc_reader_npy;
+    samc_reader_cifar100, samc_reader_npy;
 
 /* ------------------------------------------------- spec helpers (spec.c) */
 

@@ -18,7 +18,7 @@
 static const samc_data_reader *const registry[] = {
     &samc_reader_libsvm,        &samc_reader_csv,  &samc_reader_synth,
     &samc_reader_fashion_mnist, &samc_reader_mnist, &samc_reader_idx,
-    &samc_reader_cifar10,       &samc_reader_npy,
+    &samc_reader_cifar10,       &samc_reader_cifar100, &samc_reader_npy,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 
