@@ -27,7 +27,9 @@ mlp:512,512 1 28 28 10 32 200
 mlp:512,512 1 28 28 10 128 100
 cnn 1 28 28 10 128 20
 resnet:8 3 32 32 10 128 5
-resnet:20 3 32 32 10 128 3}"
+resnet:20 3 32 32 10 128 3
+resnet18 3 32 32 10 128 2
+wrn:16-4 3 32 32 10 128 2}"
 echo "samc engine: ${SAMC_ENGINE:-auto} (auto: oneDNN for the conv nets, the reference engine for the MLPs); CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "GFLOP/s: FLOPs counted from the architecture (2 per multiply-add of the convolutions and"
 echo "linear layers; forward, weight gradient and input gradient; two passes per SAM step)"
@@ -47,7 +49,7 @@ for THREADS in ${THREADS:-1 2}; do
         t="-"; ratio="-"
         if [ $have_torch = 1 ]; then
             layouts=nchw
-            case $model in cnn|resnet:*) layouts="nchw cl" ;; esac
+            case $model in cnn|resnet*|wrn:*) layouts="nchw cl" ;; esac
             best=0; bl=""
             for l in $layouts; do
                 r=$(/usr/bin/python3 bench/torch_step.py "$model" "$C" "$H" "$W" "$K" "$B" "$iters" sam "$THREADS" $l | rate)

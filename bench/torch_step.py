@@ -27,6 +27,11 @@ def make(spec, C, H, W, K):
         return arch.CNN(C, H, W, K)
     if spec.startswith("resnet:"):
         return arch.ResNet(int(spec[7:]), C, K)
+    if spec == "resnet18":
+        return arch.ResNet18(C, K)
+    if spec.startswith("wrn:"):
+        depth, widen = (int(a) for a in spec[4:].split("-"))
+        return arch.WideResNet(depth, widen, C, K)
     raise SystemExit("unknown model " + spec)
 
 

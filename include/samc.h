@@ -510,6 +510,20 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
  * that of the evaluation-mode function (what the measurements differentiate).
  * Models without BatchNorm ignore it.  Default: 1. */
 void samc_model_set_pass(samc_model *m, int pass);
+/* Dropout at rate p in [0, 1) (default 0), for the models that have it:
+ * wrn:D-K, between the two convolutions of each block (as the WideResNet
+ * paper places it).  p > 0 on another model is an error.  In passes 1 and
+ * 2 each unit is zeroed with probability p and the others scaled by
+ * 1 / (1 - p); pass 0 (evaluation) is the identity.  The masks come from
+ * the model's own stream, samc_model_rng (NULL while p = 0): seed it, and
+ * keep it in a checkpoint for an exact resume.  Pass 2 of a SAM step uses
+ * the masks of its pass 1 (the same rows in the same order): the ascent
+ * direction and the gradient at the perturbed point then belong to the same
+ * sampled network, so the step is SAM on that network's loss (a PyTorch
+ * trainer calling the model twice draws a fresh mask in pass 2 instead).
+ * A pass-1 call after any other pass begins a new step's masks. */
+samc_status samc_model_set_dropout(samc_model *m, double p, char *err);
+samc_rng *samc_model_rng(samc_model *m);
 /* Non-trainable state (BatchNorm running means and variances), flat: it
  * belongs in a checkpoint beside the parameters.  0 / NULL when none. */
 size_t samc_model_n_buffers(const samc_model *m);

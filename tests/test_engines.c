@@ -1,7 +1,7 @@
 /*
  * test_engines.c -- the oneDNN engine (src/nn/dnnl_engine.c) against the
  * reference engine (im2col + SGEMM, src/nn/network.c) on every network
- * model: each layer's output and its gradient, the logits, the loss, every
+ * model (a wrn also with dropout): each layer's output and its gradient, the logits, the loss, every
  * parameter gradient and the BatchNorm running statistics in the three
  * modes (SAM's first pass, its second, evaluation), and three SAM steps.
  * Differences are measured relative to the largest magnitude of the
@@ -21,19 +21,21 @@ typedef struct arch {
     const char *spec;
     int C, H, W;
     double sam_tol;   /* after 3 SAM steps (0: TOL), see test_sam_steps */
+    double dropout;   /* its rate (both engines draw the same masks) */
 } arch;
 
 /* Every network model, on images small enough for a quick test (odd sizes
  * exercise the floor rule of strided convolutions and pools). */
 static const arch ARCHS[] = {
-    { "mlp:32,16", 3, 8, 8, 0 },
-    { "cnn", 1, 12, 12, 0 },
-    { "cnn", 3, 9, 10, 0 },
-    { "resnet:8", 3, 8, 8, 0 },
-    { "resnet:14", 3, 9, 9, 0 },
-    { "resnet18", 3, 10, 10, 1e-3 },
-    { "wrn:10-2", 3, 8, 8, 0 },
-    { "wrn:16-1", 3, 9, 9, 1e-3 },
+    { "mlp:32,16", 3, 8, 8, 0, 0 },
+    { "cnn", 1, 12, 12, 0, 0 },
+    { "cnn", 3, 9, 10, 0, 0 },
+    { "resnet:8", 3, 8, 8, 0, 0 },
+    { "resnet:14", 3, 9, 9, 0, 0 },
+    { "resnet18", 3, 10, 10, 1e-3, 0 },
+    { "wrn:10-2", 3, 8, 8, 0, 0 },
+    { "wrn:16-1", 3, 9, 9, 1e-3, 0 },
+    { "wrn:10-1", 3, 8, 8, 0, 0.3 },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 
@@ -62,12 +64,14 @@ static samc_dataset make_data(const arch *a, size_t n, int K, uint64_t seed)
     return ds;
 }
 
-static samc_model *make_model(const char *spec, const samc_dataset *ds, int engine)
+static samc_model *make_model(const arch *a, const samc_dataset *ds, int engine)
 {
     samc_model *m = NULL;
     samc_errbuf err = "";
-    if (samc_model_create_for(&m, spec, ds, 1e-4, 1, err) != SAMC_OK)
-        fail_msg("samc_model_create_for(%s): %s", spec, err);
+    if (samc_model_create_for(&m, a->spec, ds, 1e-4, 1, err) != SAMC_OK)
+        fail_msg("samc_model_create_for(%s): %s", a->spec, err);
+    assert_int_equal(samc_model_set_dropout(m, a->dropout, err), SAMC_OK);
+    if (a->dropout > 0) samc_rng_seed(samc_model_rng(m), 11);
     assert_int_equal(nn_net_set_engine(m->priv, engine), engine);
     return m;
 }
@@ -152,8 +156,8 @@ static void test_layers_and_gradients(void **state)
     for (size_t k = 0; k < N_ARCHS; k++) {
         const arch *a = &ARCHS[k];
         samc_dataset ds = make_data(a, 13, 4, 100 + k);
-        samc_model *ref = make_model(a->spec, &ds, NN_ENGINE_REF);
-        samc_model *fast = make_model(a->spec, &ds, NN_ENGINE_DNNL);
+        samc_model *ref = make_model(a, &ds, NN_ENGINE_REF);
+        samc_model *fast = make_model(a, &ds, NN_ENGINE_DNNL);
         const size_t np = samc_model_n_params(ref);
         float *x = falloc(np);
         samc_rng r;
@@ -169,8 +173,8 @@ static void test_layers_and_gradients(void **state)
         assert_int_equal(samc_model_logits(ref, &ds, NULL, 13, x, lb), SAMC_OK);
         assert_int_equal(samc_model_logits(fast, &ds, NULL, 13, x, la), SAMC_OK);
         check("evaluation logits", a->spec, la, lb, 13 * 4, &worst);
-        print_message("    %-10s %dx%dx%d: max relative difference %.2g\n", a->spec, a->C, a->H,
-                      a->W, worst);
+        print_message("    %-10s %dx%dx%d dropout %g: max relative difference %.2g\n", a->spec, a->C,
+                      a->H, a->W, a->dropout, worst);
         free(la);
         free(lb);
         free(x);
@@ -209,8 +213,8 @@ static void test_sam_steps(void **state)
     for (size_t k = 0; k < N_ARCHS; k++) {
         const arch *a = &ARCHS[k];
         samc_dataset ds = make_data(a, 16, 4, 200 + k);
-        samc_model *m[2] = { make_model(a->spec, &ds, NN_ENGINE_REF),
-                             make_model(a->spec, &ds, NN_ENGINE_DNNL) };
+        samc_model *m[2] = { make_model(a, &ds, NN_ENGINE_REF),
+                             make_model(a, &ds, NN_ENGINE_DNNL) };
         const size_t np = samc_model_n_params(m[0]);
         float *x[2] = { falloc(np), falloc(np) };
         samc_rng r;
@@ -252,7 +256,7 @@ static void test_sam_steps(void **state)
 static void test_engine_variable(void **state)
 {
     (void)state;
-    const arch a = { "cnn", 1, 8, 8, 0 };
+    const arch a = { "cnn", 1, 8, 8, 0, 0 };
     samc_dataset ds = make_data(&a, 4, 3, 5);
     const char *names[] = { "ref", "dnnl", "", "auto", NULL };
     const char *models[] = { "cnn", "mlp:8" };

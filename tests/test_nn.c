@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "model/model_internal.h"
-#include "nn/nn.h"
+#include "nn/net_internal.h"
 
 /* ----------------------------------------------------------------- helpers */
 
@@ -622,6 +622,150 @@ static void test_directional_papers(void **state)
     free_data(&d2);
 }
 
+/* ----------------------------------------------------------------- dropout */
+
+/* The mask a network draws for N rows from stream r, by the rule of nn.h. */
+static float *mask_by_hand(const nn_net *net, samc_rng r, int N, double p)
+{
+    const size_t n = (size_t)N * net->mask_floats;
+    float *m = falloc(n);
+    const uint64_t below = (uint64_t)(p * 18446744073709551616.0);
+    for (size_t j = 0; j < n; j++) m[j] = samc_rng_next(&r) < below ? 0.0f : (float)(1.0 / (1.0 - p));
+    return m;
+}
+
+/* The first dropout layer of net. */
+static const nn_layer *first_dropout(const nn_net *net)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].op == OP_DROPOUT) return &net->layers[i];
+    fail_msg("no dropout layer");
+    return NULL;
+}
+
+/* The mask is the documented draw from the model's stream; the first
+ * dropout layer's output is its input times the mask; pass 2 reuses pass
+ * 1's mask (same loss, same stream after); the next pass 1 draws anew;
+ * evaluation mode is the identity; p > 0 on a model without dropout and a
+ * rate outside [0, 1) are refused. */
+static void test_dropout_mask(void **state)
+{
+    (void)state;
+    const int N = 4;
+    const double p = 0.3;
+    samc_dataset ds = make_data((size_t)N, 3 * 8 * 8, 3, 8, 8, 3, 48);
+    samc_model *m0 = make_model("wrn:10-1", &ds, 0.0), *m1 = make_model("wrn:10-1", &ds, 0.0);
+    assert_null(samc_model_rng(m1));
+    samc_errbuf err;
+    assert_int_equal(samc_model_set_dropout(m1, p, err), SAMC_OK);
+    samc_rng *r = samc_model_rng(m1);
+    assert_non_null(r);
+    samc_rng_seed(r, 77);
+    const samc_rng before = *r;
+    nn_net *n0 = m0->priv, *n1 = m1->priv;
+    float *x = init_params(m0, 49);
+    const size_t K = 3;
+    float *l0 = falloc((size_t)N * K), *l1 = falloc((size_t)N * K);
+    assert_int_equal(samc_model_logits(m0, &ds, NULL, (size_t)N, x, l0), SAMC_OK);
+    assert_int_equal(samc_model_logits(m1, &ds, NULL, (size_t)N, x, l1), SAMC_OK);
+    assert_memory_equal(l0, l1, (size_t)N * K * sizeof *l0);   /* evaluation: identity */
+    assert_memory_equal(r, &before, sizeof before);             /* and no draw */
+
+    samc_model_set_pass(m0, 1);
+    samc_model_set_pass(m1, 1);
+    const double f0 = loss_of(m0, &ds, NULL, (size_t)N, x, NULL), f1 = loss_of(m1, &ds, NULL, (size_t)N, x, NULL);
+    assert_true(f0 != f1);
+    float *want = mask_by_hand(n1, before, N, p);
+    const size_t nm = (size_t)N * n1->mask_floats;
+    assert_memory_equal(n1->mask, want, nm * sizeof *want);
+    size_t zeros = 0;
+    for (size_t j = 0; j < nm; j++) zeros += want[j] == 0.0f;
+    print_message("    dropout %.1f: %zu of %zu units dropped\n", p, zeros, nm);
+    assert_true(fabs((double)zeros / (double)nm - p) < 0.02);   /* ~4 sd of the binomial */
+    const nn_layer *L = first_dropout(n1);
+    const size_t sz = n1->tensors[L->in].size * (size_t)N;
+    float *in = falloc(sz), *out = falloc(sz);
+    assert_int_equal(nn_net_read_tensor(n0, L->out, N, 0, in), 0);
+    assert_int_equal(nn_net_read_tensor(n1, L->out, N, 0, out), 0);
+    for (size_t j = 0; j < sz; j++)
+        if (out[j] != in[j] * want[(size_t)N * L->mask_off + j]) fail_msg("unit %zu: %g", j, (double)out[j]);
+    const samc_rng after1 = *r;
+
+    samc_model_set_pass(m1, 2);   /* the same mask, the same loss, the same stream after */
+    assert_true(loss_of(m1, &ds, NULL, (size_t)N, x, NULL) == f1);
+    assert_memory_equal(n1->mask, want, nm * sizeof *want);
+    assert_memory_equal(r, &after1, sizeof after1);
+    samc_model_set_pass(m1, 1);   /* a new step: new masks */
+    assert_true(loss_of(m1, &ds, NULL, (size_t)N, x, NULL) != f1);
+    assert_true(memcmp(n1->mask, want, nm * sizeof *want) != 0);
+
+    assert_int_equal(samc_model_set_dropout(m1, 1.0, err), SAMC_EINVAL);
+    assert_non_null(strstr(err, "[0, 1)"));
+    assert_int_equal(samc_model_set_dropout(m1, -0.1, err), SAMC_EINVAL);
+    samc_model *r8 = make_model("resnet:8", &ds, 0.0);
+    assert_int_equal(samc_model_set_dropout(r8, 0.2, err), SAMC_EINVAL);
+    assert_non_null(strstr(err, "no dropout"));
+    assert_int_equal(samc_model_set_dropout(r8, 0.0, err), SAMC_OK);
+    assert_null(samc_model_rng(r8));
+    samc_model_free(r8);
+    free(want); free(in); free(out); free(l0); free(l1); free(x);
+    samc_model_free(m0);
+    samc_model_free(m1);
+    free_data(&ds);
+}
+
+/* Training-mode loss of net on its input at params x with the mask held. */
+static double masked_loss(nn_net *net, const float *x, int N, float *grad)
+{
+    const float *z = nn_net_forward(net, x, N, 1, 0);
+    const double f = nn_softmax_xent(z, nn_net_labels(net), N, nn_net_n_classes(net),
+                                     grad ? nn_net_dlogits(net) : NULL, 1.0 / N, NULL) / N;
+    if (grad) nn_net_backward(net, x, grad, N);
+    return f;
+}
+
+/* With a fixed mask the gradient matches finite differences (both engines). */
+static void test_dropout_gradient(void **state)
+{
+    (void)state;
+    const int N = 5;
+    samc_dataset ds = make_data((size_t)N, 3 * 8 * 8, 3, 8, 8, 3, 50);
+    for (int engine = 0; engine < 2; engine++) {
+        samc_model *m = make_model("wrn:10-2", &ds, 0.0);
+        nn_net *net = m->priv;
+        samc_errbuf err;
+        assert_int_equal(samc_model_set_dropout(m, 0.4, err), SAMC_OK);
+        samc_rng_seed(samc_model_rng(m), 5);
+        if (nn_net_set_engine(net, engine) != engine) fail_msg("engine %d unavailable", engine);
+        const size_t np = samc_model_n_params(m);
+        float *x = init_params(m, 51), *g = falloc(np), *v = falloc(np), *xp = falloc(np), *xm = falloc(np);
+        assert_int_equal(nn_net_reserve(net, N, 1), SAMC_OK);
+        memcpy(nn_net_input(net), ds.x, (size_t)N * ds.d * sizeof(float));
+        for (int i = 0; i < N; i++) nn_net_labels(net)[i] = (int)ds.y[i];
+        nn_net_dropout_draw(net, N);
+        (void)masked_loss(net, x, N, g);
+        samc_rng rr;
+        samc_rng_seed(&rr, 52);
+        randn(v, np, 1.0, &rr);
+        const double vn = nrm2(v, np), gn = nrm2(g, np);
+        for (size_t i = 0; i < np; i++) v[i] = (float)(v[i] / vn + g[i] / gn);
+        const double h = 1e-3;
+        double dd = 0.0;
+        for (size_t i = 0; i < np; i++) {
+            xp[i] = (float)(x[i] + h * v[i]);
+            xm[i] = (float)(x[i] - h * v[i]);
+            dd += (double)g[i] * ((double)xp[i] - (double)xm[i]);
+        }
+        const double fd = masked_loss(net, xp, N, NULL) - masked_loss(net, xm, N, NULL);
+        print_message("    wrn:10-2 dropout 0.4, engine %d: f(x+hv)-f(x-hv) = %.9g, <g, 2hv> = %.9g\n",
+                      engine, fd, dd);
+        assert_close(fd, dd, 1e-2, 1e-7);
+        free(x); free(g); free(v); free(xp); free(xm);
+        samc_model_free(m);
+    }
+    free_data(&ds);
+}
+
 /* Pass 0 is evaluation mode: after pass-1 calls moved the running statistics,
  * the pass-0 loss equals samc_model_evaluate's, its gradient matches finite
  * differences of that loss, and the running statistics do not move. */
@@ -1144,6 +1288,8 @@ int main(void)
         cmocka_unit_test(test_directional_cnn),
         cmocka_unit_test(test_directional_resnet),
         cmocka_unit_test(test_directional_papers),
+        cmocka_unit_test(test_dropout_mask),
+        cmocka_unit_test(test_dropout_gradient),
         cmocka_unit_test(test_eval_mode_gradient),
         cmocka_unit_test(test_batchnorm_running_stats),
         cmocka_unit_test(test_batchnorm_eval_mode),

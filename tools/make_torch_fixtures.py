@@ -7,9 +7,9 @@ it with the Debian interpreter, not a pyenv one):
 
     /usr/bin/python3 tools/make_torch_fixtures.py [--out tests/data/torch] [--check]
 
-writes tests/data/torch/{softmax,mlp,cnn,resnet8}.bin, read by
+writes tests/data/torch/{softmax,mlp,cnn,resnet8,wrn10_2,resnet18}.bin, read by
 tests/test_torch_ref.c.  --check only runs the self-tests and prints the cases
-without writing anything.  The output is deterministic (torch.manual_seed, a
+without writing anything; --only NAME,... makes only those cases.  The output is deterministic (torch.manual_seed, a
 fixed seed search, everything computed in float64 on the CPU).
 
 Cases (batch of 5 rows, x ~ N(0, 1), random labels, one batch for everything):
@@ -18,6 +18,8 @@ Cases (batch of 5 rows, x ~ N(0, 1), random labels, one batch for everything):
     mlp       "mlp:16,8"  input 1x6x6, K = 3
     cnn       "cnn"       input 1x8x8, K = 4
     resnet8   "resnet:8"  input 3x8x8, K = 3
+    wrn10_2   "wrn:10-2"  input 3x8x8, K = 3
+    resnet18  "resnet18"  input 3x8x16, K = 3
 The networks (and the flat parameter / buffer layouts) are exactly those of the
 samc issue: parameters in PyTorch registration order, Linear / Conv weights
 row-major then bias, BatchNorm gamma then beta; buffers running_mean then
@@ -493,6 +495,13 @@ CASES = [
     ("mlp", "mlp:16,8", (1, 6, 6), 3, lambda: MLP(36, (16, 8), 3), 1e-3),
     ("cnn", "cnn", (1, 8, 8), 4, lambda: CNN(1, 8, 8, 4), 3e-5),
     ("resnet8", "resnet:8", (3, 8, 8), 3, lambda: ResNet(8, 3, 3), 2e-5),
+    # the papers' models, small: wrn:10-2 (one block per stage, every block
+    # with a 1x1 shortcut), resnet18 on 8x16 images (its last stage 1x2, so
+    # BatchNorm there sees 10 values per channel); resnet18 has some 3e5
+    # ReLU inputs per batch, hence the smaller demanded margin (the float32
+    # rerun still decides)
+    ("wrn10_2", "wrn:10-2", (3, 8, 8), 3, lambda: WideResNet(10, 2, 3, 3), 1e-5),
+    ("resnet18", "resnet18", (3, 8, 16), 3, lambda: ResNet18(3, 3), 3e-6),
 ]
 
 
@@ -715,6 +724,18 @@ def selftest():
     assert names[-2:] == ["fc.weight", "fc.bias"]
     assert sum(p.numel() for p in rn.parameters()) == 77587
     assert sum(p.numel() for p in CNN(1, 8, 8, 4).parameters()) == 21828
+    # the papers' models at 3x32x32, 10 classes (the counts samc's tests check)
+    assert sum(p.numel() for p in WideResNet(28, 10, 3, 10).parameters()) == 36479194
+    assert sum(p.numel() for p in ResNet18(3, 10).parameters()) == 11173962
+    wn = [n for n, _ in WideResNet(10, 2, 3, 3).named_parameters()]
+    assert wn[:8] == ["conv1.weight", "block1.0.bn1.weight", "block1.0.bn1.bias",
+                      "block1.0.conv1.weight", "block1.0.bn2.weight", "block1.0.bn2.bias",
+                      "block1.0.conv2.weight", "block1.0.shortcut.weight"]
+    assert wn[-4:] == ["bn.weight", "bn.bias", "fc.weight", "fc.bias"]
+    rn18 = [n for n, _ in ResNet18(3, 3).named_parameters()]
+    assert rn18[:3] == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert "layer2.0.shortcut.0.weight" in rn18 and "layer1.0.shortcut.0.weight" not in rn18
+    assert rn18[-2:] == ["linear.weight", "linear.bias"]
     assert sum(p.numel() for p in MLP(36, (16, 8), 3).parameters()) == 755
 
     # 4. gradients of the float64 networks against finite differences, and
@@ -761,12 +782,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/data/torch")
     ap.add_argument("--check", action="store_true", help="self-tests and a dry run only")
+    ap.add_argument("--only", default="", help="comma-separated case names (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     selftest()
     print("torch", torch.__version__)
+    only = [c for c in args.only.split(",") if c]
     for name, spec, shape, K, mk, margin in CASES:
+        if only and name not in only:
+            continue
         for seed in range(1, 2000):
             r64 = run_case(mk, shape, K, seed, torch.float64)
             if r64["margin"] < margin:

@@ -226,6 +226,21 @@ void samc_model_set_pass(samc_model *m, int pass)
     if (m) m->pass = pass == 0 ? 0 : pass == 2 ? 2 : 1;
 }
 
+samc_status samc_model_set_dropout(samc_model *m, double p, char *err)
+{
+    SAMC_CHECK(m, SAMC_EINVAL, "samc_model_set_dropout: NULL model");
+    SAMC_CHECK(p >= 0.0 && p < 1.0, SAMC_EINVAL, "dropout %g: expected a rate in [0, 1)", p);
+    if (m->ops->set_dropout) return m->ops->set_dropout(m, p, err);
+    SAMC_CHECK(p == 0.0, SAMC_EINVAL, "dropout %g: model %.64s has no dropout (wrn:D-K has)", p,
+               m->name);
+    return SAMC_OK;
+}
+
+samc_rng *samc_model_rng(samc_model *m)
+{
+    return m && m->ops->rng ? m->ops->rng(m) : NULL;
+}
+
 size_t samc_model_n_buffers(const samc_model *m)
 {
     return m ? m->n_buffers : 0;

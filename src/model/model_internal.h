@@ -88,6 +88,11 @@ struct samc_model_ops {
 
     /* Floats a forward pass holds per batch row (samc_model_row_floats). */
     size_t (*row_floats)(const samc_model *m);
+
+    /* Dropout (samc_model_set_dropout, samc_model_rng); NULL: the model
+     * has none. */
+    samc_status (*set_dropout)(samc_model *m, double p, char *err);
+    samc_rng *(*rng)(samc_model *m);
 };
 
 /* The convex models, defined in linear.c. */

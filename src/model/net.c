@@ -206,6 +206,7 @@ static samc_status net_loss_grad(const samc_model *m, const samc_dataset *ds,
     samc_status st = nn_net_reserve(net, N, grad != NULL);
     if (st != SAMC_OK) return st;
     gather(net, ds, idx, 0, N, 1);
+    if (m->pass != 0) nn_net_dropout_pass(net, m->pass, N);
     const float *z = nn_net_forward(net, x, N, m->pass != 0, m->pass == 1);
     *loss_sum = nn_softmax_xent(z, nn_net_labels(net), N, K, grad ? nn_net_dlogits(net) : NULL,
                                 gscale, NULL);
@@ -252,6 +253,19 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
 
 static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->priv); }
 
+static samc_status net_set_dropout(samc_model *m, double p, char *err)
+{
+    SAMC_CHECK(nn_net_set_dropout(m->priv, p) == 0, SAMC_EINVAL,
+               "dropout %g: model %.64s has no dropout (wrn:D-K has)", p, m->name);
+    return SAMC_OK;
+}
+
+/* The dropout stream; NULL while the model draws nothing (rate 0). */
+static samc_rng *net_rng(samc_model *m)
+{
+    return nn_net_dropout(m->priv) > 0.0 ? nn_net_dropout_rng(m->priv) : NULL;
+}
+
 /* The network models differ only in how they assemble the network. */
 #define NET_OPS(NAME, SETUP)                                                   \
     {                                                                          \
@@ -259,6 +273,7 @@ static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->
         .destroy = net_destroy, .init_params = net_init_params,                \
         .loss_grad = net_loss_grad, .evaluate = net_evaluate,                  \
         .logits = net_logits, .row_floats = net_row_floats,                    \
+        .set_dropout = net_set_dropout, .rng = net_rng,                        \
     }
 const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
 const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);

@@ -64,7 +64,7 @@ typedef struct nn_dnnl nn_dnnl;
 
 enum { W_TRAIN = 1, W_EVAL = 2, W_ALL = 3, W_UPDATE = 4 };  /* when a step runs */
 enum { K_ARENA, K_TEMP, K_SCRATCH, K_PARAM, K_GRAD, K_FIXED }; /* what a memory points into */
-enum { S_PRIM, S_BN_RUN, S_POOL_FWD, S_POOL_BWD, S_COPY };
+enum { S_PRIM, S_BN_RUN, S_POOL_FWD, S_POOL_BWD, S_COPY, S_DROP };
 
 /* A layout the max pool below walks: element (n, c, h, w) at
  * n sn + (c / X) sc + h sh + w sw + c % X (X channels innermost, 1 for a
@@ -86,13 +86,14 @@ typedef struct dn_step {
     dnnl_primitive_t prim;
     int nargs;
     dnnl_exec_arg_t args[DN_MAXARGS];
-    int layer;        /* S_BN_RUN: the BatchNorm layer; its batch statistics at */
+    int layer;        /* S_BN_RUN: the BatchNorm layer; its batch statistics at;
+                       * S_DROP: the dropout layer */
     size_t stat_off;  /* these arena bytes (mean [C], then variance [C]) */
     dnnl_memory_t m[3];  /* S_POOL_*: x, y (forward); x, dy, dx (backward) */
     int relu;            /* S_POOL_BWD: with the ReLU before it (relu_into_pool) */
     int sum;             /* S_COPY: m[1] = m[0] (+= m[0] if sum), n floats */
     size_t n;
-    dn_geo g[2];         /* S_POOL_*: the layouts of x and of y / dy */
+    dn_geo g[2];         /* S_POOL_*: the layouts of x and of y / dy; S_DROP: of m[0] */
 } dn_step;
 
 typedef struct dn_list {
@@ -807,6 +808,52 @@ static void fwd_add(nn_net *net, dn_set *s, int i)
     if (pd) dnnl_primitive_desc_destroy(pd);
 }
 
+/* Dropout in place on the activation (forward) or its gradient (backward)
+ * of tensor t, in its layout: a loop of this file (drop_run) applying the
+ * network's plain NCHW mask, in training passes only. */
+static void drop_step(nn_net *net, dn_set *s, dn_list *l, int i, dnnl_memory_t m, int t)
+{
+    dn_step *st = push_step(s, l, S_DROP, W_TRAIN);
+    if (!st) return;
+    if (!geo_of(&s->md[root_of(net, t)], &st->g[0])) {
+        s->failed = 1;
+        return;
+    }
+    st->layer = i;
+    st->m[0] = m;
+}
+
+static void fwd_dropout(nn_net *net, dn_set *s, int i)
+{
+    const nn_layer *L = &net->layers[i];
+    const int r = root_of(net, L->out);
+    s->md[L->out] = s->md[r];
+    s->off[L->out] = s->off[r];
+    s->tm[L->out] = s->tm[r];
+    drop_step(net, s, &s->fwd, i, s->tm[r], r);
+}
+
+static void drop_run(const nn_net *net, const dn_set *s, const dn_step *st)
+{
+    if (net->drop_p <= 0.0) return;
+    const nn_layer *L = &net->layers[st->layer];
+    const nn_tensor *t = &net->tensors[L->in];
+    const dn_geo *g = &st->g[0];
+    void *h;
+    dnnl_memory_get_data_handle(st->m[0], &h);
+    float *x = h;
+    const float *mask = net->mask + (size_t)s->N * L->mask_off;
+    const long long planes = (long long)s->N * t->C;
+    #pragma omp parallel for num_threads(s->T) schedule(static) if (planes * t->H * t->W > 65536)
+    for (long long q = 0; q < planes; q++) {
+        const dnnl_dim_t n = q / t->C, c = q % t->C;
+        float *p = x + n * g->sn + (c / g->X) * g->sc + c % g->X;
+        const float *mq = mask + (size_t)q * (size_t)(t->H * t->W);
+        for (int y = 0; y < t->H; y++)
+            for (int w = 0; w < t->W; w++) p[y * g->sh + w * g->sw] *= mq[y * t->W + w];
+    }
+}
+
 /* Which ReLUs become part of the layer before them (the one they read):
  * a post-op of a convolution, inner product or residual add (FUSE_POST; the
  * ReLU's backward stays a step of its own), or BatchNorm's fused ReLU
@@ -841,6 +888,7 @@ static void build_forward(nn_net *net, dn_set *s)
         case OP_MAXPOOL:
         case OP_GAP: fwd_pool(net, s, i); break;
         case OP_ADD: fwd_add(net, s, i); break;
+        case OP_DROPOUT: fwd_dropout(net, s, i); break;
         }
     }
 }
@@ -1134,6 +1182,11 @@ static void build_backward(nn_net *net, dn_set *s)
         case OP_MAXPOOL:
         case OP_GAP: bwd_pool(net, s, i); break;
         case OP_ADD: bwd_add(net, s, i); break;
+        case OP_DROPOUT: {
+            const int r = root_of(net, net->layers[i].out);
+            if (r) drop_step(net, s, &s->bwd, i, s->dm[r], r);
+            break;
+        }
         }
     }
     s->shared = NULL;
@@ -1288,6 +1341,10 @@ static void run(nn_net *net, dn_set *s, const dn_list *l, int mask)
         }
         if (st->kind == S_COPY) {
             copy_run(s, st);
+            continue;
+        }
+        if (st->kind == S_DROP) {
+            drop_run(net, s, st);
             continue;
         }
         /* S_BN_RUN: the running statistics from this batch's (oneDNN's

@@ -274,6 +274,11 @@ void nn_relu_backward(const float *restrict x, const float *restrict dy,
     for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+void nn_mul_inplace(float *x, const float *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] *= m[i];
+}
+
 void nn_relu_inplace(float *restrict x, size_t n)
 {
     #pragma omp simd

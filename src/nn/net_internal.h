@@ -19,7 +19,8 @@ typedef enum nn_op {
     OP_RELU,
     OP_MAXPOOL,
     OP_GAP,
-    OP_ADD
+    OP_ADD,
+    OP_DROPOUT   /* in place, like OP_RELU; the mask is the network's (mask_off) */
 } nn_op;
 
 typedef struct nn_tensor {
@@ -39,6 +40,7 @@ typedef struct nn_layer {
     size_t w_off, b_off; /* parameters: weight / gamma, bias / beta (NO_OFF: none) */
     size_t buf_off;      /* BN: running mean at buf_off, running var at buf_off + C */
     size_t stat_off;     /* BN: batch mean at stat_off, 1/std at stat_off + C */
+    size_t mask_off;     /* DROPOUT: floats per row of the mask before this layer's */
 } nn_layer;
 
 struct nn_net {
@@ -70,6 +72,16 @@ struct nn_net {
     int train;           /* mode of the last forward: BN backward follows it */
     float **act, **dact; /* n_tensors pointers into the arenas (dact[0] NULL) */
     int engine;          /* NN_ENGINE_REF or NN_ENGINE_DNNL (nn.h) */
+    /* dropout (nn.h, nn_net_set_dropout): the rate, the stream, and the
+     * mask of the last draw, [layer][n_drawn][size] in plain NCHW order,
+     * 0 or 1 / (1 - p) */
+    double drop_p;
+    samc_rng drop_rng;
+    samc_rng drop_mark;  /* nn_net_dropout_pass: the stream at the first pass 1 */
+    int drop_last_pass;
+    size_t mask_floats;  /* per row, over all dropout layers */
+    float *mask;
+    int mask_cap, n_drawn;
     struct nn_dnnl *dn;  /* the oneDNN engine's state (NULL: reference) */
 };
 

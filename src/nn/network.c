@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <omp.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,17 @@ static int add_relu(nn_net *net, int in, char *err)
     return commit(net, L, alias_tensor(net, in, err));
 }
 
+/* Dropout, in place on a tensor with no other reader (as the ReLU); its
+ * mask gets a slot of mask_floats. */
+static int add_dropout(nn_net *net, int in, char *err)
+{
+    nn_layer *L = new_layer(net, OP_DROPOUT, in, err);
+    if (!L) return -1;
+    L->mask_off = net->mask_floats;
+    net->mask_floats += net->tensors[in].size;
+    return commit(net, L, alias_tensor(net, in, err));
+}
+
 static int add_maxpool(nn_net *net, int in, int k, int s, char *err)
 {
     nn_layer *L = new_layer(net, OP_MAXPOOL, in, err);
@@ -240,16 +252,16 @@ static nn_net *finish(nn_net *net, char *err)
         nn_net_free(net);
         return NULL;
     }
-    /* an in-place ReLU must be the only reader of its input */
+    /* an in-place ReLU or dropout must be the only reader of its input */
     for (int i = 0; i < net->n_layers; i++) {
-        if (net->layers[i].op != OP_RELU) continue;
+        if (net->layers[i].op != OP_RELU && net->layers[i].op != OP_DROPOUT) continue;
         int readers = 0;
         for (int j = 0; j < net->n_layers; j++)
             readers += (net->layers[j].in == net->layers[i].in) +
                        (net->layers[j].in2 == net->layers[i].in);
         if (readers != 1) {
             samc_errf(err, SAMC_EINVAL,
-                      "network: internal error (in-place ReLU input read %d times)", readers);
+                      "network: internal error (in-place layer's input read %d times)", readers);
             nn_net_free(net);
             return NULL;
         }
@@ -457,7 +469,7 @@ nn_net *nn_net_resnet18(int C, int H, int W, int K, char *err)
 }
 
 /* Pre-activation wide block (in -> planes, stride):
- *   a = relu(bn1(x)),  o = conv2(relu(bn2(conv1(a)))),  out = o + sc,
+ *   a = relu(bn1(x)),  o = conv2(dropout(relu(bn2(conv1(a))))),  out = o + sc,
  * sc = x when the shape is kept, else a 1x1 strided conv of a (no BN), as in
  * the WideResNet paper's code: the shortcut of a changing block reads the
  * activated input. */
@@ -467,7 +479,7 @@ static int wide_block(nn_net *net, int x, int planes, int stride, char *err)
     const int keep = stride == 1 && net->tensors[x].C == planes;
     const int a = add_relu(net, add_bn(net, x, err), err);
     int o = add_conv(net, a, planes, 3, stride, 1, 0, err);
-    o = add_relu(net, add_bn(net, o, err), err);
+    o = add_dropout(net, add_relu(net, add_bn(net, o, err), err), err);
     o = add_conv(net, o, planes, 3, 1, 1, 0, err);
     const int sc = keep ? x : add_conv(net, a, planes, 1, stride, 0, 0, err);
     return add_add(net, o, sc, err);
@@ -498,7 +510,7 @@ void nn_net_free(nn_net *net)
     if (!net) return;
     nn_dnnl_free(net->dn);
     SAMC_FREE_ALL(net->layers, net->tensors, net->buffers, net->stats, net->act_arena, net->dact_arena,
-                  net->scratch, net->gpriv, net->bnbuf, net->labels, net->act, net->dact, net);
+                  net->scratch, net->gpriv, net->bnbuf, net->labels, net->act, net->dact, net->mask, net);
 }
 
 size_t nn_net_n_params(const nn_net *net) { return net->n_params; }
@@ -515,6 +527,48 @@ float *nn_net_dlogits(nn_net *net)
 {
     if (net->dn) return nn_dnnl_dlogits(net);
     return net->dact[net->layers[net->n_layers - 1].out];
+}
+
+/* ----------------------------------------------------------------- dropout */
+
+int nn_net_has_dropout(const nn_net *net) { return net->mask_floats > 0; }
+
+int nn_net_set_dropout(nn_net *net, double p)
+{
+    if (!(p >= 0.0 && p < 1.0) || (p > 0.0 && !net->mask_floats)) return -1;
+    net->drop_p = p;
+    net->n_drawn = 0;
+    return 0;
+}
+
+double nn_net_dropout(const nn_net *net) { return net->drop_p; }
+
+samc_rng *nn_net_dropout_rng(nn_net *net) { return &net->drop_rng; }
+
+void nn_net_dropout_draw(nn_net *net, int N)
+{
+    if (net->drop_p <= 0.0 || N > net->mask_cap) return;
+    /* dropped iff the draw is below p 2^64 */
+    const uint64_t below = (uint64_t)(net->drop_p * 18446744073709551616.0);
+    const float keep = (float)(1.0 / (1.0 - net->drop_p));
+    const size_t n = (size_t)N * net->mask_floats;
+    for (size_t j = 0; j < n; j++) net->mask[j] = samc_rng_next(&net->drop_rng) < below ? 0.0f : keep;
+    net->n_drawn = N;
+}
+
+void nn_net_dropout_pass(nn_net *net, int pass, int N)
+{
+    if (net->drop_p <= 0.0) return;
+    if (pass == 1 && net->drop_last_pass != 1) net->drop_mark = net->drop_rng;
+    if (pass == 2 && net->drop_last_pass != 2) net->drop_rng = net->drop_mark;
+    net->drop_last_pass = pass;
+    nn_net_dropout_draw(net, N);
+}
+
+/* The mask of dropout layer L for rows n0.. of a batch of N (drawn for N). */
+static const float *mask_of(const nn_net *net, const nn_layer *L, int N, int n0)
+{
+    return net->mask + (size_t)N * L->mask_off + (size_t)n0 * net->tensors[L->in].size;
 }
 
 void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng)
@@ -582,6 +636,13 @@ samc_status nn_net_reserve(nn_net *net, int N, int grad)
         net->labels = malloc((size_t)N * sizeof *net->labels);
         net->lab_cap = net->labels ? N : 0;
         if (!net->labels) return SAMC_ENOMEM;
+    }
+    if (net->mask_floats && N > net->mask_cap) {
+        free(net->mask);
+        net->mask = malloc((size_t)N * net->mask_floats * sizeof *net->mask);
+        net->mask_cap = net->mask ? N : 0;
+        net->n_drawn = 0;
+        if (!net->mask) return SAMC_ENOMEM;
     }
     if (net->dn) {
         const samc_status st = nn_dnnl_reserve(net, N, grad);
@@ -752,6 +813,9 @@ static void forward_rows(nn_net *net, const float *p, int N, int n0, int nr, int
         case OP_RELU:   /* in place: y is x */
             nn_relu_inplace(y, n);
             break;
+        case OP_DROPOUT:   /* in place; the identity in evaluation mode */
+            if (train && net->drop_p > 0.0) nn_mul_inplace(y, mask_of(net, L, N, n0), n);
+            break;
         case OP_MAXPOOL:
             nn_maxpool_forward(x, y, nr, ti->C, ti->H, ti->W, L->k, L->s);
             break;
@@ -769,6 +833,7 @@ const float *nn_net_forward(nn_net *net, const float *p, int N, int train,
                             int update_stats)
 {
     net->train = train;
+    if (train && net->drop_p > 0.0 && net->n_drawn != N) nn_net_dropout_draw(net, N);
     if (net->dn) return nn_dnnl_forward(net, p, N, train, update_stats);
     const int T = team(net, N, 0), blas = blas_single_begin();
     #pragma omp parallel num_threads(T) if (T > 1)
@@ -856,6 +921,9 @@ static void backward_rows(nn_net *net, const float *p, float *g, float *grad, in
         }
         case OP_RELU:   /* in place: dx is dy, x now holds y */
             nn_relu_backward_inplace(x, dx, n);
+            break;
+        case OP_DROPOUT:   /* in place: dx is dy */
+            if (net->train && net->drop_p > 0.0) nn_mul_inplace(dx, mask_of(net, L, N, n0), n);
             break;
         case OP_MAXPOOL:
             if (dx) nn_maxpool_backward(x, dy, dx, nr, ti->C, ti->H, ti->W, L->k, L->s);

@@ -83,6 +83,9 @@ void nn_relu_backward(const float *x, const float *dy, float *dx, size_t n);
 void nn_relu_inplace(float *x, size_t n);
 void nn_relu_backward_inplace(const float *y, float *d, size_t n);
 
+/* x *= m elementwise over n floats (dropout's mask, forward and backward). */
+void nn_mul_inplace(float *x, const float *m, size_t n);
+
 /* Max pool, k x k window, stride s, no padding: x [N][C][H][W] ->
  * y [N][C][Ho][Wo], Ho = (H - k) / s + 1.  Ties go to the first element in
  * row-major window order (as PyTorch); backward recomputes the arg max from x. */
@@ -215,6 +218,32 @@ const float *nn_net_forward(nn_net *net, const float *params, int N, int train,
  * nn_net_backward, which ADDS the parameter gradients into grad. */
 float *nn_net_dlogits(nn_net *net);
 void nn_net_backward(nn_net *net, const float *params, float *grad, int N);
+
+/* Dropout (the wrn blocks have it between their two convolutions; other
+ * networks have none).  Training-mode passes multiply each unit by a mask
+ * entry, 0 with probability p and 1 / (1 - p) otherwise; evaluation mode
+ * is the identity.  The mask of a batch of N rows is drawn from the
+ * network's own stream (nn_net_dropout_rng: seed it, save and restore it
+ * with a checkpoint): for each dropout layer in order, each row, each unit
+ * in NCHW order, one samc_rng_next z, the unit dropped iff z < p 2^64.
+ * nn_net_dropout_draw draws a new mask for N rows (reserved); a training
+ * forward reuses the last mask if it was drawn for the same N, and draws
+ * one otherwise.  nn_net_set_dropout returns -1 if p is not in [0, 1) or
+ * the network has no dropout layer and p > 0; 0 turns dropout off. */
+/* What a SAM step does (the model's passes, samc_model_set_pass):
+ * nn_net_dropout_pass(net, pass, N) before each training forward of pass 1
+ * or 2.  The first pass-1 call after a call of another pass marks the
+ * stream; the first pass-2 call after a call of another pass rewinds it to
+ * the mark; every call then draws the mask of its N rows.  So the pass-2
+ * calls of a step draw exactly the masks of its pass-1 calls, in the same
+ * order (one batch, or micro-batches / chunks taken in the same order), and
+ * the perturbed gradient is that of the same sampled network. */
+void nn_net_dropout_pass(nn_net *net, int pass, int N);
+int nn_net_has_dropout(const nn_net *net);
+int nn_net_set_dropout(nn_net *net, double p);
+double nn_net_dropout(const nn_net *net);
+samc_rng *nn_net_dropout_rng(nn_net *net);
+void nn_net_dropout_draw(nn_net *net, int N);
 
 /* Engines (README, "Performance"): NN_ENGINE_DNNL runs every layer as a
  * oneDNN primitive on the whole batch (dnnl_engine.c), NN_ENGINE_REF the
