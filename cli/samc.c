@@ -383,6 +383,9 @@ static const flag flags[] = {
       "  | mlp:H1,H2,... | cnn | resnet:N (N = 6k+2)\n"
       "  | resnet18 (CIFAR ResNet-18) | wrn:D-K (WideResNet, D = 6n+4, e.g. wrn:28-10)" },
     { { "no-bias", NULL, CMD_TRAIN, 0 }, F_OFF, OFF(p.bias), NULL, NULL, "linear models without a bias term" },
+    { { "dropout", "P", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.dropout), NULL, NULL,
+      "wrn:D-K: dropout rate between the two convolutions of each block, in [0,1);\n"
+      "  pass 2 of a SAM step uses the masks of pass 1" },
     { { "opt", "NAME", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_opt, get_opt, "sgd | sam | usam | unified | asam | gsam" },
     { { "lambda", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.lambda), NULL, NULL, "unified perturbation mix in [0,1] (0 = usam, 1 = sam)" },
     { { "alpha", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.alpha), NULL, NULL, "gsam: weight of the surrogate-gap direction" },

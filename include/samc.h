@@ -743,6 +743,7 @@ typedef struct samc_train_params {
     uint64_t seed;
     double l2;
     int bias;
+    double dropout;         /* the model's dropout rate (samc_model_set_dropout; 0: none) */
     int threads;            /* OpenMP and BLAS threads (0: library default) */
     int augment;            /* image data: random crop (padding 4) + horizontal flip */
     int quiet;              /* `samc train`: no configuration table, no progress */
@@ -1013,8 +1014,8 @@ samc_status samc_csv_number(const samc_csv *c, int k, double *v, char *err);
  * the model spec, the parameters, the model's non-trainable buffers
  * (BatchNorm running statistics), the optimizer state (heavy-ball buffer,
  * DecSPS product, step count), the position (step, epoch, steps done in the
- * epoch), both random streams (the shuffle stream as it was at the start of
- * the epoch, the augmentation stream as it is now), the elapsed time, and
+ * epoch), the random streams (the shuffle stream as it was at the start of
+ * the epoch, the augmentation and the model's dropout streams as they are now), the elapsed time, and
  * the identity of the training data (name, rows, crc32 of its bytes). */
 typedef struct samc_ckpt {
     char model[128];
@@ -1026,6 +1027,7 @@ typedef struct samc_ckpt {
     int64_t epoch_step;     /* steps of that epoch already taken */
     samc_rng shuffle_rng;   /* at the start of the epoch, before its shuffle */
     samc_rng aug_rng;
+    samc_rng model_rng;     /* the model's dropout stream (samc_model_rng); all zero: none */
     double decsps_prev;
     int64_t optim_steps;
     double elapsed_s;

@@ -7,6 +7,7 @@
 # record per fine label, so the data have 100 classes; --train-rows keeps the
 # evaluation to 2 rows.  wrn:28-10 runs at the smallest size that still takes
 # a step (SGD, batch 1): its SAM step at batch 2 costs about 3x as much.
+# Last, --dropout and an exact resume through the checkpoint.
 . "$(dirname "$0")/testlib.sh"
 python3 - "$T/c100" <<'PY'
 import os, random, sys
@@ -37,3 +38,22 @@ check "cifar100:DIR,coarse has 20 classes" bash -c "
     grep -Eq '^# data shape +100 x 3072 train, 0 validation, 2 test, 20 classes'"
 fails "an unknown cifar100 option is one line naming it" "unknown option 'fin'" \
     $SAMC train --data "cifar100:$T/c100,fin" --model resnet18 --out "$T/bad" --quiet
+
+# --dropout: the masks come from a stream kept in the checkpoint, so "train
+# 3, resume to 6" is "train 6", byte for byte; the dropout changes the run;
+# a model without dropout refuses a rate > 0
+make_npy "$T" 5 3 24 3 8 8
+DROP=(--data "npy:$T/x.npy,$T/y.npy" --model wrn:10-1 --opt sam --lr 0.05 --batch 8 --quiet)
+$SAMC train "${DROP[@]}" --dropout 0.3 --steps 6 --out "$T/d6"
+$SAMC train "${DROP[@]}" --dropout 0.3 --steps 3 --out "$T/d3"
+$SAMC train --resume "$T/d3" --steps 6
+check "--dropout 0.3: resume at step 3 gives the same rows and parameters" bash -c "
+    cmp $T/d6/steps.csv $T/d3/steps.csv && cmp <(tail -c +513 $T/d6/final.ckpt | head -c -4) \
+        <(tail -c +513 $T/d3/final.ckpt | head -c -4)"
+check "config.txt records the rate" grep -qx 'dropout = 0.3' "$T/d3/config.txt"
+$SAMC train "${DROP[@]}" --steps 6 --out "$T/d0"
+check "--dropout 0.3 differs from no dropout" bash -c "! cmp -s $T/d6/steps.csv $T/d0/steps.csv"
+fails "--dropout on a model without dropout is one line" "resnet:8 has no dropout" \
+    $SAMC train --data "npy:$T/x.npy,$T/y.npy" --model resnet:8 --dropout 0.2 --steps 1 --out "$T/bad2" --quiet
+fails "--dropout 1 is refused" "dropout must be in \[0, 1\)" \
+    $SAMC train "${DROP[@]}" --dropout 1 --steps 1 --out "$T/bad3"

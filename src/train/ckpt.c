@@ -13,7 +13,9 @@
  *        344   uint64    aug rng [4]    376 double decsps_prev
  *        384   int64     optim_steps    392 double elapsed_s
  *        400   uint64    n_params       408 uint64 n_buffers
- *        416   uint64    n_momentum     424 ... zero up to H
+ *        416   uint64    n_momentum     424 ... zero up to 480
+ *        480   uint64    model rng [4] (the dropout stream; zero: none)
+ *        512 = H
  *          H   n_params, n_buffers, n_momentum float32
  *        end   uint32    crc32 (zlib) of every byte before it
  * Written to PATH.tmp, flushed, fsync'd and renamed over PATH.
@@ -61,6 +63,7 @@ static const field fields[] = {
     RAW("decsps_prev", 376, decsps_prev),
     RAW("optim_steps", 384, optim_steps),
     RAW("elapsed_s", 392, elapsed_s),
+    RAW("model_rng", 480, model_rng),
     { "n_params", 400, 8, offsetof(samc_ckpt, n_params), K_SIZE64 },
     { "n_buffers", 408, 8, offsetof(samc_ckpt, n_buffers), K_SIZE64 },
     { "n_momentum", 416, 8, offsetof(samc_ckpt, n_momentum), K_SIZE64 },

@@ -55,6 +55,7 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err)
     CHECK(p->steps > 0 || p->epochs > 0, "need --epochs > 0 or --steps > 0");
     CHECK(p->steps >= 0 && p->epochs >= 0, "--epochs and --steps must be >= 0");
     CHECK(p->l2 >= 0.0 && isfinite(p->l2), "l2 must be >= 0, got %g", p->l2);
+    CHECK(p->dropout >= 0.0 && p->dropout < 1.0, "--dropout must be in [0, 1), got %g", p->dropout);
     CHECK(p->threads >= 0, "threads must be >= 0");
     CHECK(p->measure_every >= 0, "--measure-every must be >= 0");
     CHECK(p->ckpt_every_steps >= 0 && p->ckpt_every_s >= 0, "checkpoint intervals must be >= 0");

@@ -130,6 +130,8 @@ static samc_ckpt ckpt_of(const samc_trainer *t, const train_pos *pos)
     c.epoch_step = pos->epoch_step;
     c.shuffle_rng = pos->shuffle_rng;
     c.aug_rng = pos->aug_rng;
+    const samc_rng *mr = samc_model_rng(t->model);
+    if (mr) c.model_rng = *mr;
     c.decsps_prev = os.decsps_prev;
     c.optim_steps = os.steps;
     c.elapsed_s = samc_now_s() - t->t0;
@@ -207,6 +209,9 @@ static samc_status restore(samc_trainer *t, char *err)
     if (os.momentum) memcpy(os.momentum, c.momentum, t->np * sizeof(float));
     samc_optim_set_state(t->opt, c.decsps_prev, c.optim_steps);
     t->pos = (train_pos){ c.step, c.epoch, c.epoch_step, c.shuffle_rng, c.aug_rng };
+    samc_rng *mr = samc_model_rng(t->model);
+    const samc_rng none = { { 0, 0, 0, 0 } };
+    if (mr && memcmp(&c.model_rng, &none, sizeof none) != 0) *mr = c.model_rng;
     t->t0 = c.elapsed_s;   /* the elapsed time, made a start time once set-up is done */
     samc_ckpt_free(&c);
     return SAMC_OK;
@@ -253,6 +258,8 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     samc_model_init_params(t->model, t->x, &init);
     samc_rng_seed(&t->pos.shuffle_rng, t->p.seed ^ 0x53485546464c45ULL);
     samc_rng_seed(&t->pos.aug_rng, t->p.seed ^ 0x4155474d454e54ULL);
+    samc_rng *mr = samc_model_rng(t->model);   /* dropout masks */
+    if (mr) samc_rng_seed(mr, t->p.seed ^ 0x44524f504f5554ULL);
     samc_status st = samc_optim_init(&t->opt, t->np, &t->p.optim, err);
     if (st != SAMC_OK) return st;
     SAMC_CHECK((t->perm = malloc(t->n * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n);
@@ -288,7 +295,9 @@ samc_status samc_trainer_init(samc_trainer **out, const samc_train_params *p, co
     t->drawn = -1;
     t->aug.batch = data->train;
     t->aug.batch.x = t->aug.batch.y = NULL;
-    st = samc_dist_agree(set_up(t, resume, err), err);
+    st = samc_model_set_dropout(model, p->dropout, err);
+    if (st == SAMC_OK) st = set_up(t, resume, err);
+    st = samc_dist_agree(st, err);
     if (st != SAMC_OK) {
         samc_trainer_free(t);
         return st;
@@ -381,11 +390,13 @@ static samc_status stop(samc_trainer *t, char *err)
                      "(continue with --resume %.200s)", (long long)t->pos.step, t->dir, t->dir);
 }
 
-/* A NaN loss: x, momentum and counters are those before the step; so is
- * the augmentation stream once restored. */
-static samc_status diverged(samc_trainer *t, const samc_rng *aug_before, char *err)
+/* A NaN loss: x, momentum and counters are those before the step; so are
+ * the augmentation and dropout streams once restored. */
+static samc_status diverged(samc_trainer *t, const samc_rng before[2], char *err)
 {
-    t->pos.aug_rng = *aug_before;
+    t->pos.aug_rng = before[0];
+    samc_rng *mr = samc_model_rng(t->model);
+    if (mr) *mr = before[1];
     samc_errbuf e2;
     int saved = t->lead && save_pos(t, "last.ckpt", &t->pos, 0, e2) == SAMC_OK;
     return samc_errf(err, SAMC_ENAN, "loss or gradient became NaN/Inf at step %lld (epoch %d); the run diverged: "
@@ -462,10 +473,11 @@ samc_status samc_trainer_step(samc_trainer *t, char *err)
     size_t nb;
     samc_status st = alone(t, prepare_batch(t, &nb, err), err);
     if (st != SAMC_OK) return st;
-    samc_rng aug_before = t->pos.aug_rng;
+    const samc_rng *mr = samc_model_rng(t->model);
+    const samc_rng before[2] = { t->pos.aug_rng, mr ? *mr : t->pos.aug_rng };
     samc_step_info info;
     if ((st = take_step(t, nb, &info, err)) != SAMC_OK)   /* from averaged values: every rank has it */
-        return st == SAMC_ENAN ? diverged(t, &aug_before, err) : st;
+        return st == SAMC_ENAN ? diverged(t, before, err) : st;
     t->lr = info.step;
     if ((st = check_sync(t, err)) != SAMC_OK) return st;
     write_step_row(t, nb, &info);
