@@ -109,16 +109,24 @@ static samc_status mlp_setup(samc_model *m, const char *args, char *err)
     return net ? adopt(m, net, K, err) : SAMC_EINVAL;
 }
 
-static samc_status cnn_setup(samc_model *m, const char *args, char *err)
+/* A network on images that takes no options (cnn, resnet18). */
+static samc_status image_setup(samc_model *m, const char *args,
+                               nn_net *(*build)(int C, int H, int W, int K, char *err), char *err)
 {
     int K;
     samc_status st = check_common(m, &K, err);
     if (st != SAMC_OK) return st;
     if (args)
-        return samc_errf(err, SAMC_EINVAL, "model cnn takes no options (got \"%.64s\")", args);
+        return samc_errf(err, SAMC_EINVAL, "model %s takes no options (got \"%.64s\")", m->ops->name,
+                         args);
     if ((st = need_image(m, err)) != SAMC_OK) return st;
-    nn_net *net = nn_net_cnn(m->channels, m->height, m->width, K, err);
+    nn_net *net = build(m->channels, m->height, m->width, K, err);
     return net ? adopt(m, net, K, err) : SAMC_EINVAL;
+}
+
+static samc_status cnn_setup(samc_model *m, const char *args, char *err)
+{
+    return image_setup(m, args, nn_net_cnn, err);
 }
 
 static samc_status resnet_setup(samc_model *m, const char *args, char *err)
@@ -143,14 +151,7 @@ static samc_status resnet_setup(samc_model *m, const char *args, char *err)
 
 static samc_status resnet18_setup(samc_model *m, const char *args, char *err)
 {
-    int K;
-    samc_status st = check_common(m, &K, err);
-    if (st != SAMC_OK) return st;
-    if (args)
-        return samc_errf(err, SAMC_EINVAL, "model resnet18 takes no options (got \"%.64s\")", args);
-    if ((st = need_image(m, err)) != SAMC_OK) return st;
-    nn_net *net = nn_net_resnet18(m->channels, m->height, m->width, K, err);
-    return net ? adopt(m, net, K, err) : SAMC_EINVAL;
+    return image_setup(m, args, nn_net_resnet18, err);
 }
 
 /* "D-K": the depth D = 6n+4 and the widening factor K of wrn:D-K. */
