@@ -104,9 +104,23 @@ TOL_STEP = (1e-3, 0.0)        # OPT_step
 # max-pool window whose maximum is positive).
 
 
+class KinkTooClose(Exception):
+    """A kink margin below the demanded one: the seed is rejected at once."""
+
+
+# the margin a case demands while its float64 run is searched (0: none)
+DEMANDED = [0.0]
+
+
+def record(probe, v):
+    probe.append(v)
+    if v < DEMANDED[0]:
+        raise KinkTooClose(v)
+
+
 def relu(x, probe):
     if probe is not None:
-        probe.append(x.detach().abs().min().item())
+        record(probe, x.detach().abs().min().item())
     return F.relu(x)
 
 
@@ -118,7 +132,7 @@ def maxpool2(x, probe):
         top = win.topk(2, dim=1).values
         pos = top[:, 0] > 0
         if pos.any():
-            probe.append((top[pos, 0] - top[pos, 1]).min().item())
+            record(probe, (top[pos, 0] - top[pos, 1]).min().item())
     return F.max_pool2d(x, 2)
 
 
@@ -497,11 +511,11 @@ CASES = [
     ("resnet8", "resnet:8", (3, 8, 8), 3, lambda: ResNet(8, 3, 3), 2e-5),
     # the papers' models, small: wrn:10-2 (one block per stage, every block
     # with a 1x1 shortcut), resnet18 on 8x16 images (its last stage 1x2, so
-    # BatchNorm there sees 10 values per channel); resnet18 has some 3e5
-    # ReLU inputs per batch, hence the smaller demanded margin (the float32
-    # rerun still decides)
-    ("wrn10_2", "wrn:10-2", (3, 8, 8), 3, lambda: WideResNet(10, 2, 3, 3), 1e-5),
-    ("resnet18", "resnet18", (3, 8, 16), 3, lambda: ResNet18(3, 3), 3e-6),
+    # BatchNorm there sees 10 values per channel).  Their ReLU inputs (some
+    # 3e4 and 3e5 per pass, 26 passes) come within 1e-5 of 0 for nearly every
+    # seed, hence the smaller demanded margins; the float32 rerun decides
+    ("wrn10_2", "wrn:10-2", (3, 8, 8), 3, lambda: WideResNet(10, 2, 3, 3), 1e-6),
+    ("resnet18", "resnet18", (3, 8, 16), 3, lambda: ResNet18(3, 3), 2e-7),
 ]
 
 
@@ -793,10 +807,14 @@ def main():
         if only and name not in only:
             continue
         for seed in range(1, 2000):
-            r64 = run_case(mk, shape, K, seed, torch.float64)
-            if r64["margin"] < margin:
-                why = ["kink margin %.2g" % r64["margin"]]
+            DEMANDED[0] = margin
+            try:
+                r64 = run_case(mk, shape, K, seed, torch.float64)
+            except KinkTooClose as e:
+                why = ["kink margin %.2g" % e.args[0]]
                 continue
+            finally:
+                DEMANDED[0] = 0.0
             r32 = run_case(mk, shape, K, seed, torch.float32)
             why = acceptable(margin, r64, r32)
             if not why:
