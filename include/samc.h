@@ -480,7 +480,7 @@ typedef struct samc_model samc_model;
 samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
                               int n_classes, double l2, int bias, char *err);
 /* The same, taking d, n_classes and the image shape from a data set (what
- * the networks need: "mlp:H1,H2,...", "cnn", "resnet:N"). */
+ * the networks need: "mlp:H1,H2,...", "cnn", "resnet:N", "resnet18", "wrn:D-K"). */
 samc_status samc_model_create_for(samc_model **m, const char *spec,
                                   const samc_dataset *train, double l2, int bias,
                                   char *err);
