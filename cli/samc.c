@@ -39,6 +39,7 @@ typedef struct cli {
     char ckpt[1024];
     char format[16];
     char progress[8];
+    char measure_l2[32];      /* sharpness: run | 0 | VALUE */
 } cli;
 
 static void cli_defaults(cli *c)
@@ -53,6 +54,7 @@ static void cli_defaults(cli *c)
     snprintf(c->out, sizeof c->out, "out");
     snprintf(c->format, sizeof c->format, "table");
     snprintf(c->progress, sizeof c->progress, "auto");
+    snprintf(c->measure_l2, sizeof c->measure_l2, "run");
 }
 
 /* ---- value parsers: strict, whole string, finite unless allowed ---- */
@@ -347,6 +349,42 @@ static samc_status set_perturb(cli *c, const char *v, char *err)
 }
 static void get_perturb(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
 
+/* One of n names into *dst (its index), for the flags that pick a name. */
+static samc_status set_pick(int *dst, const char *flag, const char *const *names, int n, const char *v, char *err)
+{
+    for (int k = 0; k < n; k++)
+        if (!strcmp(v, names[k])) {
+            *dst = k;
+            return 0;
+        }
+    return samc_errf(err, SAMC_EINVAL, "--%s: expected %s or %s, got '%s'", flag, names[0], names[1], v);
+}
+static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_names[] = { "all", "weights" };
+static samc_status set_base(cli *c, const char *v, char *err)
+{
+    int k;
+    samc_status st = set_pick(&k, "base", base_names, 2, v, err);
+    if (st == SAMC_OK) c->p.optim.base = (samc_base_kind)k;
+    return st;
+}
+static void get_base(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", base_names[c->p.optim.base]); }
+static samc_status set_wd_groups(cli *c, const char *v, char *err)
+{
+    int k;
+    samc_status st = set_pick(&k, "wd-groups", wd_group_names, 2, v, err);
+    if (st == SAMC_OK) c->p.optim.wd_groups = (samc_wd_groups)k;
+    return st;
+}
+static void get_wd_groups(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", wd_group_names[c->p.optim.wd_groups]); }
+static samc_status set_measure_l2(cli *c, const char *v, char *err)
+{
+    double x;
+    if (strcmp(v, "run") && (parse_num(v, &x, 0) || x < 0))
+        return samc_errf(err, SAMC_EINVAL, "--measure-l2: expected run, 0 or a number >= 0, got '%s'", v);
+    return set_string(c->measure_l2, sizeof c->measure_l2, "measure-l2", v, err);
+}
+static void get_measure_l2(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", c->measure_l2); }
+
 static samc_status set_progress(cli *c, const char *v, char *err)
 {
     if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
@@ -399,6 +437,30 @@ static const flag flags[] = {
     { { "momentum", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.momentum), NULL, NULL, "heavy-ball momentum in [0,1)" },
     { { "weight-decay", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.weight_decay), NULL, NULL, "weight decay: u += wd x in the update" },
     { { "l2", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.l2), NULL, NULL, "L2 term (l2/2)||theta||^2 added to the objective" },
+    { { "wd-groups", "GROUPS", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_wd_groups, get_wd_groups,
+      "which parameters --weight-decay applies to: all | weights (biases and\n"
+      "  BatchNorm scales and shifts exempt)" },
+    { { "nesterov", NULL, CMD_TRAIN, 0 }, F_ON, OFF(p.optim.nesterov), NULL, NULL,
+      "Nesterov's form of --momentum (as torch.optim.SGD(nesterov=True))" },
+    { { "clip-norm", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.clip), NULL, NULL,
+      "clip the update direction (the pass-2 gradient, after averaging) to norm X\n"
+      "  before momentum and weight decay; the perturbation and the Polyak step use\n"
+      "  the unclipped gradients (0: none)" },
+    { { "base", "NAME", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_base, get_base,
+      "the update that takes the SAM direction: sgd (momentum, nesterov) | adamw\n"
+      "  (decoupled --weight-decay; needs --lr NUMBER: the Polyak rules are for sgd)" },
+    { { "adam-beta1", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.adam_beta1), NULL, NULL, "adamw: first-moment decay" },
+    { { "adam-beta2", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.adam_beta2), NULL, NULL, "adamw: second-moment decay" },
+    { { "adam-eps", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.adam_eps), NULL, NULL, "adamw: denominator guard" },
+    { { "label-smoothing", "EPS", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.label_smoothing), NULL, NULL,
+      "softmax and networks: smoothed cross-entropy, target 1-EPS on the label and\n"
+      "  EPS/(K-1) on each other class (the loss is KL(target || softmax))" },
+    { { "accumulate", "K", CMD_TRAIN, 0 }, F_INT, OFF(p.accumulate), NULL, NULL,
+      "a step's batch is K micro-batches of --batch rows taken one after another\n"
+      "  (the step of one batch of K x b; BatchNorm normalizes per micro-batch)" },
+    { { "m-sharpness", "M", CMD_TRAIN, 0 }, F_INT, OFF(p.m_sharpness), NULL, NULL,
+      "split each batch into M chunks, each perturbed by its own gradient (as\n"
+      "  --perturb local across ranks, in one process; 1: none)" },
     { { "polyak-cap", "X", CMD_TRAIN, 0 }, F_DOUBLE_INF, OFF(p.optim.polyak_cap), NULL, NULL,
       "gamma_b, the cap of the Polyak step (inf: none)" },
     { { "polyak-lb", "X", CMD_TRAIN, 0 }, F_DOUBLE, OFF(p.optim.polyak_lb), NULL, NULL,
@@ -427,6 +489,9 @@ static const flag flags[] = {
     { { "probes", "N", CMD_BOTH, 0 }, F_INT, OFF(p.measure.hessian.probes), NULL, NULL, "hessian-trace: Hutchinson probes" },
     { { "measure-seed", "N", CMD_BOTH, 0 }, F_U64, OFF(p.measure.sharp.seed), NULL, NULL, "seed of the ascent starts and probes" },
     { { "format", "FMT", CMD_SHARP, 0 }, F_CUSTOM, 0, set_format, get_format, "table | csv | json" },
+    { { "measure-l2", "run|0|X", CMD_SHARP, 0 }, F_CUSTOM, 0, set_measure_l2, get_measure_l2,
+      "the l2 term of the measured objective: run (the checkpoint's --l2, the objective\n"
+      "  the run trained, with its --label-smoothing) | 0 (the data loss) | X" },
     { { "checkpoint-every", "N|Nm|Ns", CMD_TRAIN, 0 }, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every,
       "OUT/last.ckpt also every N steps, N minutes or N seconds (always at epoch ends)" },
     { { "keep", "N", CMD_TRAIN, 0 }, F_INT, OFF(p.keep), NULL, NULL, "keep the N newest OUT/ckpt-STEP.ckpt copies too" },
@@ -837,7 +902,9 @@ static samc_status measure_checkpoint(const cli *c, const samc_ckpt *ck, const s
                "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
                "): give the run's --data, --data-dir, --normalize and --train-rows",
                c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
-    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    const double l2 = strcmp(c->measure_l2, "run") ? strtod(c->measure_l2, NULL) : ck->l2;
+    samc_status st = samc_model_create_for(m, ck->model, &data->train, l2, 1, err);
+    if (st == SAMC_OK) st = samc_model_set_label_smoothing(*m, ck->label_smoothing, err);
     if (st != SAMC_OK) return st;
     SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
                "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",

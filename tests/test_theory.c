@@ -204,7 +204,7 @@ static void test_sublinear_rate_convex(void **state)
     diagq q = { n, malloc(n * sizeof(double)) };
     for (size_t i = 0; i < n; i++) q.h[i] = 1.0 / ((i + 1.0) * (i + 1.0));
     const double L = 1.0, rho = 0.5, R2 = (double)n;
-    samc_oracle o = { n, diag_loss_grad, &q, NULL };
+    samc_oracle o = { .n = n, .loss_grad = diag_loss_grad, .user = &q };
     samc_optim *opt = make_opt(n, SAMC_OPT_USAM, INFINITY, 0.0);
     float *x = calloc(n, sizeof *x);
     double fmin = INFINITY, tm[4] = { 0 };

@@ -42,6 +42,7 @@ struct samc_model {
      * model was made by samc_model_create_for from image data; 0 otherwise. */
     int channels, height, width;
     int pass;               /* 1 or 2: samc_model_set_pass (default 1) */
+    double smoothing;       /* label smoothing eps of the cross-entropy (0: none) */
     /* Non-trainable state (BatchNorm running statistics), owned by priv;
      * set by setup, 0 / NULL when none. */
     size_t n_buffers;
@@ -88,6 +89,10 @@ struct samc_model_ops {
 
     /* Floats a forward pass holds per batch row (samc_model_row_floats). */
     size_t (*row_floats)(const samc_model *m);
+
+    /* The role of each parameter (src/model/roles.h); NULL: the weights,
+     * then the bias terms (the convex models' layout). */
+    void (*roles)(const samc_model *m, unsigned char *role);
 };
 
 /* The convex models, defined in linear.c. */

@@ -166,8 +166,8 @@ static samc_status net_loss_grad(const samc_model *m, const samc_dataset *ds,
     if (st != SAMC_OK) return st;
     gather(net, ds, idx, 0, N, 1);
     const float *z = nn_net_forward(net, x, N, m->pass != 0, m->pass == 1);
-    *loss_sum = nn_softmax_xent(z, nn_net_labels(net), N, K, grad ? nn_net_dlogits(net) : NULL,
-                                gscale, NULL);
+    *loss_sum = nn_softmax_xent_smooth(z, nn_net_labels(net), N, K, m->smoothing, grad ? nn_net_dlogits(net) : NULL,
+                                       gscale, NULL);
     if (grad) nn_net_backward(net, x, grad, N);
     return SAMC_OK;
 }
@@ -185,7 +185,7 @@ static samc_status net_evaluate(const samc_model *m, const samc_dataset *ds,
         gather(net, ds, NULL, t0, N, 1);
         const float *z = nn_net_forward(net, x, N, 0, 0);
         size_t c = 0;
-        lsum += nn_softmax_xent(z, nn_net_labels(net), N, K, NULL, 0.0, &c);
+        lsum += nn_softmax_xent_smooth(z, nn_net_labels(net), N, K, m->smoothing, NULL, 0.0, &c);
         correct += (double)c;
     }
     *loss_sum = lsum;
@@ -210,6 +210,7 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
 }
 
 static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->priv); }
+static void net_roles(const samc_model *m, unsigned char *role) { nn_net_param_roles(m->priv, role); }
 
 /* The three network models differ only in how they assemble the network. */
 #define NET_OPS(NAME, SETUP)                                                   \
@@ -218,6 +219,7 @@ static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->
         .destroy = net_destroy, .init_params = net_init_params,                \
         .loss_grad = net_loss_grad, .evaluate = net_evaluate,                  \
         .logits = net_logits, .row_floats = net_row_floats,                    \
+        .roles = net_roles,                                                    \
     }
 const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
 const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);

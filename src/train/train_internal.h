@@ -24,4 +24,9 @@ samc_status train_csv_create(FILE **f, const char *dir, const char *name, const 
 samc_status train_csv_truncate(FILE **f, const char *dir, const char *name, const char *header, int col,
                                double limit, int inclusive, char *err);
 
+/* The rows of a step in epoch `epoch` over n samples: the batch schedule's
+ * b times p->accumulate, at most n; and the steps of that epoch, ceil(n / that). */
+size_t train_batch_at(const samc_train_params *p, int epoch, size_t n);
+int64_t train_steps_in_epoch(const samc_train_params *p, int epoch, size_t n);
+
 #endif
