@@ -360,22 +360,19 @@ static samc_status set_pick(int *dst, const char *flag, const char *const *names
     return samc_errf(err, SAMC_EINVAL, "--%s: expected %s or %s, got '%s'", flag, names[0], names[1], v);
 }
 static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_names[] = { "all", "weights" };
-static samc_status set_base(cli *c, const char *v, char *err)
-{
-    int k;
-    samc_status st = set_pick(&k, "base", base_names, 2, v, err);
-    if (st == SAMC_OK) c->p.optim.base = (samc_base_kind)k;
-    return st;
-}
-static void get_base(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", base_names[c->p.optim.base]); }
-static samc_status set_wd_groups(cli *c, const char *v, char *err)
-{
-    int k;
-    samc_status st = set_pick(&k, "wd-groups", wd_group_names, 2, v, err);
-    if (st == SAMC_OK) c->p.optim.wd_groups = (samc_wd_groups)k;
-    return st;
-}
-static void get_wd_groups(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", wd_group_names[c->p.optim.wd_groups]); }
+/* The setter and getter of a flag that picks one of two names into an enum field. */
+#define PICK_FLAG(NAME, FLAG, NAMES, FIELD, TYPE)                                          \
+    static samc_status set_##NAME(cli *c, const char *v, char *err)                        \
+    {                                                                                      \
+        int k = 0;                                                                         \
+        samc_status st = set_pick(&k, FLAG, NAMES, 2, v, err);                             \
+        if (st == SAMC_OK) c->FIELD = (TYPE)k;                                             \
+        return st;                                                                         \
+    }                                                                                      \
+    static void get_##NAME(const cli *c, char *b, size_t n) { snprintf(b, n, "%s", NAMES[c->FIELD]); }
+PICK_FLAG(base, "base", base_names, p.optim.base, samc_base_kind)
+PICK_FLAG(wd_groups, "wd-groups", wd_group_names, p.optim.wd_groups, samc_wd_groups)
+#undef PICK_FLAG
 static samc_status set_measure_l2(cli *c, const char *v, char *err)
 {
     double x;
