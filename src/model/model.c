@@ -291,13 +291,9 @@ size_t samc_model_row_floats(const samc_model *m)
 
 void samc_model_param_roles(const samc_model *m, unsigned char *role)
 {
-    if (m->ops->roles) {
-        m->ops->roles(m, role);
-        return;
-    }
-    const size_t nb = m->bias ? (m->kind == SAMC_MODEL_SOFTMAX ? (size_t)m->n_classes : 1) : 0;
-    memset(role, 0, m->n_params - nb);
-    memset(role + m->n_params - nb, 1, nb);
+    const samc_tensor *t = samc_model_tensors(m);
+    for (size_t k = 0; k < samc_model_n_tensors(m); k++)
+        if (!t[k].buffer) memset(role + t[k].offset, (int)t[k].role, t[k].size);
 }
 
 samc_status samc_model_set_label_smoothing(samc_model *m, double eps, char *err)

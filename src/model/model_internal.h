@@ -93,10 +93,6 @@ struct samc_model_ops {
 
     /* Floats a forward pass holds per batch row (samc_model_row_floats). */
     size_t (*row_floats)(const samc_model *m);
-
-    /* The role of each parameter (src/model/roles.h); NULL: the weights,
-     * then the bias terms (the convex models' layout). */
-    void (*roles)(const samc_model *m, unsigned char *role);
 };
 
 /* The convex models, defined in linear.c. */

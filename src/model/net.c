@@ -214,7 +214,6 @@ static samc_status net_logits(const samc_model *m, const samc_dataset *ds,
 }
 
 static size_t net_row_floats(const samc_model *m) { return nn_net_row_floats(m->priv); }
-static void net_roles(const samc_model *m, unsigned char *role) { nn_net_param_roles(m->priv, role); }
 
 /* The three network models differ only in how they assemble the network. */
 #define NET_OPS(NAME, SETUP)                                                   \
@@ -223,7 +222,6 @@ static void net_roles(const samc_model *m, unsigned char *role) { nn_net_param_r
         .destroy = net_destroy, .init_params = net_init_params,                \
         .loss_grad = net_loss_grad, .evaluate = net_evaluate,                  \
         .logits = net_logits, .row_floats = net_row_floats,                    \
-        .roles = net_roles,                                                    \
     }
 const samc_model_ops samc_model_mlp_ops = NET_OPS("mlp", mlp_setup);
 const samc_model_ops samc_model_cnn_ops = NET_OPS("cnn", cnn_setup);

@@ -567,22 +567,6 @@ void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng)
     }
 }
 
-void nn_net_param_roles(const nn_net *net, unsigned char *role)
-{
-    memset(role, 0, net->n_params);   /* weights */
-    for (int i = 0; i < net->n_layers; i++) {
-        const nn_layer *L = &net->layers[i];
-        size_t nb = 0;
-        if (L->op == OP_LINEAR) nb = (size_t)L->n_out;
-        else if (L->op == OP_CONV && L->b_off != NO_OFF) nb = (size_t)L->g.Co;
-        if (nb) memset(role + L->b_off, 1, nb);
-        if (L->op != OP_BN) continue;
-        const size_t C = (size_t)net->tensors[L->in].C;
-        memset(role + L->w_off, 2, C);
-        memset(role + L->b_off, 3, C);
-    }
-}
-
 /* ----------------------------------------------------------------- running */
 
 /* The threads a pass may use (omp_get_max_threads(): samc_set_threads or

@@ -210,9 +210,6 @@ samc_status nn_net_reserve(nn_net *net, int N, int grad);
  * loss (both valid after nn_net_reserve until the next one). */
 float *nn_net_input(nn_net *net);
 int *nn_net_labels(nn_net *net);
-/* The role of each parameter (0 weight, 1 bias, 2 BatchNorm scale, 3
- * BatchNorm shift: the values of samc_tensor_role) into role[0..n_params). */
-void nn_net_param_roles(const nn_net *net, unsigned char *role);
 /* Floats of activations per row (all tensors): what a batch row costs. */
 size_t nn_net_row_floats(const nn_net *net);
 /* Forward over the input buffer: train != 0 uses batch statistics in BN and,

@@ -6,14 +6,6 @@
 
 #include "samc.h"
 
-/* The parameter roles samc_optim_set_roles takes: the values of the model's
- * tensor roles (include/samc.h, section 7). */
-enum {
-    SAMC_OPT_ROLE_WEIGHT = 0,
-    SAMC_OPT_ROLE_BIAS = 1,
-    SAMC_OPT_ROLE_BN_SCALE = 2,
-    SAMC_OPT_ROLE_BN_SHIFT = 3
-};
 
 /* DecSPS step for step index k; *prev holds c_{k-1} gamma_{k-1} and is updated. */
 double samc_decsps_step(const samc_optim_params *p, double numerator, double gp_norm2,

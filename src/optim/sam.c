@@ -145,7 +145,7 @@ samc_status samc_optim_set_roles(samc_optim *o, const unsigned char *roles, char
         return SAMC_OK;
     }
     for (size_t i = 0; i < o->n; i++)
-        SAMC_CHECK(roles[i] <= SAMC_OPT_ROLE_BN_SHIFT, SAMC_EINVAL, "parameter %zu has an unknown role %d", i, roles[i]);
+        SAMC_CHECK(roles[i] <= SAMC_ROLE_BN_SHIFT, SAMC_EINVAL, "parameter %zu has an unknown role %d", i, roles[i]);
     if (!o->role) SAMC_CHECK((o->role = malloc(o->n)), SAMC_ENOMEM, "out of memory for %zu parameter roles", o->n);
     memcpy(o->role, roles, o->n);
     return SAMC_OK;
@@ -155,13 +155,13 @@ samc_status samc_optim_set_roles(samc_optim *o, const unsigned char *roles, char
  * BatchNorm shift, as the official code). */
 static inline int asam_scaled(const unsigned char *role, size_t i)
 {
-    return !role || (role[i] != SAMC_OPT_ROLE_BIAS && role[i] != SAMC_OPT_ROLE_BN_SHIFT);
+    return !role || (role[i] != SAMC_ROLE_BIAS && role[i] != SAMC_ROLE_BN_SHIFT);
 }
 
 /* Weight decay applies to parameter i under the groups. */
 static inline int decayed(const samc_optim *o, size_t i)
 {
-    return o->p.wd_groups == SAMC_WD_ALL || !o->role || o->role[i] == SAMC_OPT_ROLE_WEIGHT;
+    return o->p.wd_groups == SAMC_WD_ALL || !o->role || o->role[i] == SAMC_ROLE_WEIGHT;
 }
 
 void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps)
