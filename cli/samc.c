@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "samc.h"
+#include "ckpt_cmd.h"
 #include "flags.h"
 #include "plot.h"
 #include "report.h"
@@ -484,6 +485,9 @@ static void print_help(FILE *f)
                "commands:\n"
                "  train        train a model (samc train --help for every flag)\n"
                "  sharpness    measure the flatness of a checkpoint (samc sharpness --help)\n"
+               "  eval         test loss, accuracy, per-class accuracy, confusion matrix of a checkpoint\n"
+               "  predict      class probabilities of each test sample (csv or npy)\n"
+               "  export       a checkpoint as named arrays (npy folder or safetensors) for PyTorch\n"
                "  plot         figures of a run's CSVs with gnuplot (samc plot OUT [--format png|svg])\n\n"
                "  samc --help, samc --version\n",
             SAMC_VERSION);
@@ -592,15 +596,31 @@ static samc_status read_config(cli *c, unsigned cmd, const char *path, const cha
 /* The data keys of config.txt in the directory of checkpoint PATH, when that
  * file exists: a checkpoint is measured on the data its run trained on unless
  * flags say otherwise. */
-static samc_status read_run_data_config(cli *c, const char *ckpt_path, char *err)
+static const char *const data_keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
+static samc_status read_run_data_config(cli *c, const char *ckpt_path, const char *const *keys, char *err)
 {
-    static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
     char path[4200];
     const char *slash = strrchr(ckpt_path, '/');
     if (slash) snprintf(path, sizeof path, "%.*s/config.txt", (int)(slash - ckpt_path), ckpt_path);
     else snprintf(path, sizeof path, "config.txt");
     if (access(path, F_OK) != 0) return 0;   /* a checkpoint outside a run directory: flags alone */
     return read_config(c, CMD_TRAIN, path, keys, err);
+}
+
+samc_status cli_run_data(const char *ckpt, int n, const char *const *names, const char *const *values,
+                         samc_data *data, double *l2, char *err)
+{
+    static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", "l2", NULL };
+    cli c;
+    cli_defaults(&c);
+    memset(data, 0, sizeof *data);
+    samc_status st = read_run_data_config(&c, ckpt, keys, err);
+    for (int i = 0; st == SAMC_OK && i < n; i++) {
+        const flag *fl = (const flag *)cli_flag_find(flags, N_FLAGS, sizeof *flags, CMD_BOTH, names[i], strlen(names[i]));
+        st = fl ? set_plain(fl, &c, values[i], err) : samc_errf(err, SAMC_EINVAL, "unknown flag --%.60s", names[i]);
+    }
+    *l2 = c.p.l2;
+    return st == SAMC_OK ? load_data(&c, data, 0, err) : st;
 }
 
 /* OUT/config.txt: every train flag with its resolved value, written through a
@@ -833,17 +853,8 @@ out:
 static samc_status measure_checkpoint(const cli *c, const samc_ckpt *ck, const samc_data *data, samc_model **m,
                                       samc_measure_result *r, char *err)
 {
-    SAMC_CHECK(ck->data_n == data->train.n && ck->data_crc == samc_ckpt_data_crc(&data->train), SAMC_EINVAL,
-               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
-               "): give the run's --data, --data-dir, --normalize and --train-rows",
-               c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
-    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    samc_status st = ckpt_model(c->ckpt, ck, &data->train, c->data, 0.0, m, err);
     if (st != SAMC_OK) return st;
-    SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
-               "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-               c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data, samc_model_n_params(*m),
-               samc_model_n_buffers(*m));
-    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
     return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, r, err);
 }
 
@@ -863,7 +874,7 @@ static int cmd_sharpness(int argc, char **argv)
     char ckpt[sizeof c.ckpt];
     snprintf(ckpt, sizeof ckpt, "%s", c.ckpt);
     cli_defaults(&c);
-    if (read_run_data_config(&c, ckpt, err) != SAMC_OK || parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK)
+    if (read_run_data_config(&c, ckpt, data_keys, err) != SAMC_OK || parse_args(&c, CMD_SHARP, argc, argv, err) != SAMC_OK)
         return cli_die(err);
     if (samc_measure_params_check(&c.p.measure, err) != SAMC_OK) return cli_die(err);
     samc_ckpt ck;
@@ -912,6 +923,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sharpness")) return cmd_sharpness(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return samc_cmd_plot(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return samc_cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "predict")) return samc_cmd_predict(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export")) return samc_cmd_export(argc - 2, argv + 2);
     fprintf(stderr, "samc: error: unknown command '%s' (see samc --help)\n", cmd);
     return 2;
 }
