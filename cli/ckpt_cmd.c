@@ -216,3 +216,17 @@ int ck_ends_with(const char *s, const char *suffix)
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcmp(s + a - b, suffix);
 }
+
+int ckpt_cmd_main(unsigned cmd, int argc, char **argv, ckpt_check_fn check, ckpt_body_fn body)
+{
+    if (ckpt_cmd_help(cmd, argc, argv)) return 0;
+    samc_errbuf err = "";
+    ckpt_args a;
+    ckpt_run r;
+    if (ckpt_cmd_parse(cmd, argc, argv, &a, err) != SAMC_OK || (check && check(&a, err) != SAMC_OK) ||
+        ckpt_run_open(&a, &r, err) != SAMC_OK)
+        return cli_die(err);
+    samc_status st = body(&a, &r, err);
+    ckpt_run_close(&r);
+    return st == SAMC_OK ? 0 : cli_die(err);
+}

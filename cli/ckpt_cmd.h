@@ -92,6 +92,13 @@ void npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *shape
 void write_f32le(FILE *f, const float *x, size_t n);
 void write_i64le(FILE *f, int64_t v);
 
+/* A command's whole run: --help, the flags, check(a) (may be NULL: what can
+ * be refused before loading anything), the checkpoint opened, body, the
+ * error line; returns the exit status. */
+typedef samc_status (*ckpt_check_fn)(const ckpt_args *a, char *err);
+typedef samc_status (*ckpt_body_fn)(const ckpt_args *a, const ckpt_run *r, char *err);
+int ckpt_cmd_main(unsigned cmd, int argc, char **argv, ckpt_check_fn check, ckpt_body_fn body);
+
 /* The commands (argv after the command's name; the exit status). */
 int samc_cmd_eval(int argc, char **argv);
 int samc_cmd_predict(int argc, char **argv);

@@ -132,23 +132,27 @@ static samc_status evaluate(const ckpt_run *r, eval_result *e, char *err)
     return st;
 }
 
-int samc_cmd_eval(int argc, char **argv)
+static samc_status check_args(const ckpt_args *a, char *err)
 {
-    if (ckpt_cmd_help(CK_EVAL, argc, argv)) return 0;
-    samc_errbuf err = "";
-    ckpt_args a;
-    if (ckpt_cmd_parse(CK_EVAL, argc, argv, &a, err) != SAMC_OK) return cli_die(err);
-    const char *fmt = a.format ? a.format : "table";
-    if (strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
-        return cli_die("--format: expected table, csv or json");
-    ckpt_run r;
-    if (ckpt_run_open(&a, &r, err) != SAMC_OK) return cli_die(err);
-    eval_result e = { a.ckpt, r.ck.model, 0, NAN, NAN, 0, NULL, NULL };
-    samc_status st = evaluate(&r, &e, err);
+    const char *fmt = a->format ? a->format : "table";
+    SAMC_CHECK(!strcmp(fmt, "table") || !strcmp(fmt, "csv") || !strcmp(fmt, "json"), SAMC_EINVAL,
+               "--format: expected table, csv or json, got '%.40s'", fmt);
+    return SAMC_OK;
+}
+
+static samc_status run(const ckpt_args *a, const ckpt_run *r, char *err)
+{
+    const char *fmt = a->format ? a->format : "table";
+    eval_result e = { a->ckpt, r->ck.model, 0, NAN, NAN, 0, NULL, NULL };
+    samc_status st = evaluate(r, &e, err);
     if (st == SAMC_OK && !strcmp(fmt, "table")) print_table(&e);
     else if (st == SAMC_OK && !strcmp(fmt, "csv")) print_csv(&e);
     else if (st == SAMC_OK) st = print_json(&e, err);
     free(e.conf);
-    ckpt_run_close(&r);
-    return st == SAMC_OK ? 0 : cli_die(err);
+    return st;
+}
+
+int samc_cmd_eval(int argc, char **argv)
+{
+    return ckpt_cmd_main(CK_EVAL, argc, argv, check_args, run);
 }

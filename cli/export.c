@@ -148,23 +148,31 @@ static samc_status write_npy_dir(const char *path, const entry *e, size_t n, cha
     return st;
 }
 
+static const char *format_of(const ckpt_args *a)
+{
+    return a->format ? a->format : ck_ends_with(a->output, ".safetensors") ? "safetensors" : "npy";
+}
+
+static samc_status check_args(const ckpt_args *a, char *err)
+{
+    const char *fmt = format_of(a);
+    SAMC_CHECK(!strcmp(fmt, "npy") || !strcmp(fmt, "safetensors"), SAMC_EINVAL,
+               "--format: expected npy or safetensors, got '%.40s'", fmt);
+    return SAMC_OK;
+}
+
+static samc_status run(const ckpt_args *a, const ckpt_run *r, char *err)
+{
+    size_t n = 0;
+    entry *e = entries_of(r, &n, err);
+    if (!e) return SAMC_ENOMEM;
+    samc_status st = !strcmp(format_of(a), "npy") ? write_npy_dir(a->output, e, n, err)
+                                                 : write_safetensors(a->output, e, n, r->ck.model, err);
+    free(e);
+    return st;
+}
+
 int samc_cmd_export(int argc, char **argv)
 {
-    if (ckpt_cmd_help(CK_EXPORT, argc, argv)) return 0;
-    samc_errbuf err = "";
-    ckpt_args a;
-    if (ckpt_cmd_parse(CK_EXPORT, argc, argv, &a, err) != SAMC_OK) return cli_die(err);
-    const char *fmt = a.format ? a.format : ck_ends_with(a.output, ".safetensors") ? "safetensors" : "npy";
-    if (strcmp(fmt, "npy") && strcmp(fmt, "safetensors"))
-        return cli_die("--format: expected npy or safetensors");
-    ckpt_run r;
-    if (ckpt_run_open(&a, &r, err) != SAMC_OK) return cli_die(err);
-    size_t n = 0;
-    entry *e = entries_of(&r, &n, err);
-    samc_status st = !e ? SAMC_ENOMEM
-                   : !strcmp(fmt, "npy") ? write_npy_dir(a.output, e, n, err)
-                                         : write_safetensors(a.output, e, n, r.ck.model, err);
-    free(e);
-    ckpt_run_close(&r);
-    return st == SAMC_OK ? 0 : cli_die(err);
+    return ckpt_cmd_main(CK_EXPORT, argc, argv, check_args, run);
 }

@@ -46,11 +46,17 @@ static void write_csv(FILE *f, const ckpt_run *r, ck_kind kind, const float *p, 
         for (size_t j = 0; j < ncol; j++) fprintf(f, "%.9g%c", p[i * ncol + j], j + 1 < ncol ? ',' : '\n');
 }
 
-static samc_status predict(const ckpt_run *r, const char *path, int logits, char *err)
+static samc_status check_args(const ckpt_args *a, char *err)
 {
-    const int npy = ck_ends_with(path, ".npy");
-    SAMC_CHECK(npy || ck_ends_with(path, ".csv"), SAMC_EINVAL, "--output %.300s: expected a name ending in .csv or .npy",
-               path);
+    SAMC_CHECK(ck_ends_with(a->output, ".npy") || ck_ends_with(a->output, ".csv"), SAMC_EINVAL,
+               "--output %.300s: expected a name ending in .csv or .npy", a->output);
+    return SAMC_OK;
+}
+
+static samc_status predict(const ckpt_args *a, const ckpt_run *r, char *err)
+{
+    const char *path = a->output;
+    const int npy = ck_ends_with(path, ".npy"), logits = a->logits;
     float *z = NULL;
     size_t ncol = 0, n = r->data.test.n;
     samc_status st = ckpt_test_logits(r, &z, &ncol, err);
@@ -75,13 +81,5 @@ static samc_status predict(const ckpt_run *r, const char *path, int logits, char
 
 int samc_cmd_predict(int argc, char **argv)
 {
-    if (ckpt_cmd_help(CK_PREDICT, argc, argv)) return 0;
-    samc_errbuf err = "";
-    ckpt_args a;
-    if (ckpt_cmd_parse(CK_PREDICT, argc, argv, &a, err) != SAMC_OK) return cli_die(err);
-    ckpt_run r;
-    if (ckpt_run_open(&a, &r, err) != SAMC_OK) return cli_die(err);
-    samc_status st = predict(&r, a.output, a.logits, err);
-    ckpt_run_close(&r);
-    return st == SAMC_OK ? 0 : cli_die(err);
+    return ckpt_cmd_main(CK_PREDICT, argc, argv, check_args, predict);
 }
