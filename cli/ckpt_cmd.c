@@ -51,7 +51,8 @@ static const char *const usage[] = {
     "The parameters and BatchNorm buffers as named arrays, named and shaped as the\n"
     "PyTorch state_dict of the equivalent module (load_state_dict, strict): a\n"
     "folder of NAME.npy files, or one .safetensors file. BatchNorm's\n"
-    "num_batches_tracked is written too (int64: the steps taken).\n",
+    "num_batches_tracked is written too (int64: the steps taken). The data are read\n"
+    "for the model's shapes only.\n",
 };
 
 int ckpt_cmd_help(unsigned cmd, int argc, char **argv)
@@ -60,7 +61,7 @@ int ckpt_cmd_help(unsigned cmd, int argc, char **argv)
     for (int i = 0; i < argc; i++) asked |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
     if (!asked) return 0;
     fputs(usage[cmd == CK_EVAL ? 0 : cmd == CK_PREDICT ? 1 : 2], stdout);
-    fputs("The data flags default to those in config.txt beside the checkpoint (a run's\n"
+    fputs("\nThe data flags default to those in config.txt beside the checkpoint (a run's\n"
           "OUT); data other than the run's is refused.\n\nflags:\n", stdout);
     for (size_t k = 0; k < N_CK_FLAGS; k++) {
         const ck_flag *fl = &ck_flags[k];
