@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ckpt_cmd.h"
 #include "flags.h"
@@ -14,27 +15,28 @@
 
 enum { CK_ALL = CK_EVAL | CK_PREDICT | CK_EXPORT };
 
+/* A flag (its help in f.help), and whether it is a data flag (those go to
+ * cli_run_data). */
 typedef struct ck_flag {
     cli_flag f;
-    int data;            /* one of the data flags (handed to cli_run_data) */
-    const char *help;
+    int data;
 } ck_flag;
 
 static const ck_flag ck_flags[] = {
-    { { "checkpoint", "FILE", CK_ALL, 0 }, 0, "the checkpoint (e.g. OUT/final.ckpt; required)" },
-    { { "data", "SPEC", CK_ALL, 0 }, 1, "the data (as samc train --data; default: the run's, from config.txt)" },
-    { { "data-dir", "DIR", CK_ALL, 0 }, 1, "where fashion-mnist / mnist files are looked for" },
-    { { "train-rows", "N", CK_ALL, 0 }, 1, "the run's --train-rows" },
-    { { "val", "N", CK_ALL, 0 }, 1, "the run's --val" },
-    { { "normalize", NULL, CK_ALL, 0 }, 1, "the run's --normalize" },
-    { { "threads", "N", CK_EVAL | CK_PREDICT, 0 }, 0, "OpenMP and BLAS threads (0: all cores)" },
-    { { "format", "FMT", CK_EVAL, 0 }, 0, "table | csv | json (default table)" },
-    { { "format", "FMT", CK_EXPORT, 0 }, 0,
+    { { "checkpoint", "FILE", CK_ALL, 0, "the checkpoint (e.g. OUT/final.ckpt; required)" }, 0 },
+    { { "data", "SPEC", CK_ALL, 0, "the data (as samc train --data; default: the run's, from config.txt)" }, 1 },
+    { { "data-dir", "DIR", CK_ALL, 0, "where fashion-mnist / mnist files are looked for" }, 1 },
+    { { "train-rows", "N", CK_ALL, 0, "the run's --train-rows" }, 1 },
+    { { "val", "N", CK_ALL, 0, "the run's --val" }, 1 },
+    { { "normalize", NULL, CK_ALL, 0, "the run's --normalize" }, 1 },
+    { { "threads", "N", CK_EVAL | CK_PREDICT, 0, "OpenMP and BLAS threads (0: all cores)" }, 0 },
+    { { "format", "FMT", CK_EVAL, 0, "table | csv | json (default table)" }, 0 },
+    { { "format", "FMT", CK_EXPORT, 0,
       "npy (a folder of NAME.npy) | safetensors (one file); default: safetensors\n"
-      "  when --output ends in .safetensors, else npy" },
-    { { "output", "P.csv|P.npy", CK_PREDICT, 0 }, 0, "where the probabilities go (required)" },
-    { { "logits", NULL, CK_PREDICT, 0 }, 0, "write the logits (the model's outputs before the loss) instead" },
-    { { "output", "PATH", CK_EXPORT, 0 }, 0, "the folder or file written (required)" },
+      "  when --output ends in .safetensors, else npy" }, 0 },
+    { { "output", "P.csv|P.npy", CK_PREDICT, 0, "where the probabilities go (required)" }, 0 },
+    { { "logits", NULL, CK_PREDICT, 0, "write the logits (the model's outputs before the loss) instead" }, 0 },
+    { { "output", "PATH", CK_EXPORT, 0, "the folder or file written (required)" }, 0 },
 };
 #define N_CK_FLAGS (sizeof ck_flags / sizeof *ck_flags)
 
@@ -69,7 +71,7 @@ int ckpt_cmd_help(unsigned cmd, int argc, char **argv)
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", fl->f.name, fl->f.arg ? " " : "", fl->f.arg ? fl->f.arg : "");
         printf("  %-22s ", left);
-        for (const char *h = fl->help; *h; h++) {
+        for (const char *h = fl->f.help; *h; h++) {
             putchar(*h);
             if (*h == '\n') printf("  %-22s ", "");
         }
@@ -123,41 +125,24 @@ samc_status ckpt_cmd_parse(unsigned cmd, int argc, char **argv, ckpt_args *a, ch
     return SAMC_OK;
 }
 
-/* A model of spec on train with l2 and bias whose size is the checkpoint's;
- * 0 when the sizes differ (*m NULL), -1 when it cannot be made. */
-static int model_of_size(const samc_ckpt *ck, const samc_dataset *train, double l2, int bias, samc_model **m,
-                         char *err)
+samc_status cli_run_data(const char *ckpt, int n, const char *const *names, const char *const *values,
+                         samc_data *data, double *l2, char *err)
 {
-    if (samc_model_create_for(m, ck->model, train, l2, bias, err) != SAMC_OK) return -1;
-    if (samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers) return 1;
-    samc_model_free(*m);
-    *m = NULL;
-    return 0;
-}
-
-samc_status ckpt_model(const char *path, const samc_ckpt *ck, const samc_dataset *train, const char *data_spec,
-                       double l2, samc_model **m, char *err)
-{
-    *m = NULL;
-    SAMC_CHECK(ck->data_n == train->n && ck->data_crc == samc_ckpt_data_crc(train), SAMC_EINVAL,
-               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
-               "): give the run's --data, --data-dir, --normalize and --train-rows",
-               path, data_spec, (unsigned long long)ck->data_n, train->n);
-    int got = model_of_size(ck, train, l2, 1, m, err);
-    if (got == 0) got = model_of_size(ck, train, l2, 0, m, err);   /* a linear model without bias */
-    if (got < 0) return SAMC_EINVAL;
-    if (got == 0) {
-        samc_model *want = NULL;
-        if (samc_model_create_for(&want, ck->model, train, l2, 1, err) != SAMC_OK) return SAMC_EINVAL;
-        samc_errf(err, SAMC_EINVAL,
-                  "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-                  path, ck->n_params, ck->n_buffers, ck->model, data_spec, samc_model_n_params(want),
-                  samc_model_n_buffers(want));
-        samc_model_free(want);
-        return SAMC_EINVAL;
-    }
-    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
-    return SAMC_OK;
+    static const char *const l2_key[] = { "l2", NULL };
+    const unsigned cmds = SAMC_CMD_TRAIN | SAMC_CMD_SHARPNESS;
+    samc_config *c = samc_config_new();
+    memset(data, 0, sizeof *data);
+    SAMC_CHECK(c, SAMC_ENOMEM, "out of memory");
+    char path[1100];
+    const char *slash = strrchr(ckpt, '/');
+    snprintf(path, sizeof path, "%.*s%sconfig.txt", slash ? (int)(slash - ckpt) : 0, ckpt, slash ? "/" : "");
+    samc_status st = samc_config_read_run_data(c, ckpt, err);
+    if (st == SAMC_OK && access(path, F_OK) == 0) st = samc_config_read(c, SAMC_CMD_TRAIN, path, l2_key, err);
+    for (int i = 0; st == SAMC_OK && i < n; i++) st = samc_config_set_by_name(c, cmds, names[i], values[i], err);
+    *l2 = c->p.l2;
+    if (st == SAMC_OK) st = samc_config_load_data(c, data, NULL, err);
+    samc_config_free(c);
+    return st;
 }
 
 samc_status ckpt_run_open(const ckpt_args *a, ckpt_run *r, char *err)
@@ -167,7 +152,7 @@ samc_status ckpt_run_open(const ckpt_args *a, ckpt_run *r, char *err)
     if (st != SAMC_OK) return st;
     if (a->threads > 0) samc_set_threads(a->threads);
     st = cli_run_data(a->ckpt, a->n_data, a->data_name, a->data_value, &r->data, &r->l2, err);
-    if (st == SAMC_OK) st = ckpt_model(a->ckpt, &r->ck, &r->data.train, r->data.name, r->l2, &r->m, err);
+    if (st == SAMC_OK) st = samc_ckpt_model(&r->m, &r->ck, &r->data.train, r->l2, a->ckpt, r->data.name, err);
     if (st != SAMC_OK) ckpt_run_close(r);
     return st;
 }

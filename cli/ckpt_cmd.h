@@ -1,8 +1,8 @@
 /*
  * ckpt_cmd.h -- what the commands on a checkpoint share (samc eval, samc
- * predict, samc export; samc sharpness uses ckpt_model): their flags, the
- * checkpoint opened with its run's data and the model rebuilt around it,
- * and output files that appear whole or not at all.
+ * predict, samc export): their flags, the checkpoint opened with its run's
+ * data and its model rebuilt around it (samc_ckpt_model), and output files
+ * that appear whole or not at all.
  */
 #ifndef SAMC_CLI_CKPT_CMD_H
 #define SAMC_CLI_CKPT_CMD_H
@@ -61,16 +61,9 @@ int ckpt_predicted(ck_kind kind, const float *z, size_t ncol);
 /* s ends with suffix. */
 int ck_ends_with(const char *s, const char *suffix);
 
-/* The model of checkpoint ck (read from path) on the training set train of
- * data spec data_spec: refused when ck was trained on other data or holds
- * another number of parameters or buffers; linear models without a bias
- * are recognized by their size.  The checkpoint's buffers are copied in. */
-samc_status ckpt_model(const char *path, const samc_ckpt *ck, const samc_dataset *train, const char *data_spec,
-                       double l2, samc_model **m, char *err);
-
-/* cli/samc.c: the data of a checkpoint's run -- the data keys and l2 of
- * config.txt beside ckpt (when there is one), then the n flags names[i] =
- * values[i] (a switch: value NULL), loaded into data; *l2 the run's l2. */
+/* The data of a checkpoint's run -- the data keys and l2 of config.txt
+ * beside ckpt (when there is one), then the n flags names[i] = values[i] (a
+ * switch: value NULL), loaded into data; *l2 the run's l2. */
 samc_status cli_run_data(const char *ckpt, int n, const char *const *names, const char *const *values,
                          samc_data *data, double *l2, char *err);
 
