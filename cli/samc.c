@@ -1,5 +1,6 @@
 /*
- * samc.c -- the command-line program: `samc train`, `samc sharpness`.
+ * samc.c -- the command-line program: `samc train`, `samc sharpness`, and the
+ * dispatch to the other commands (plot; eval, predict, export: ckpt_cmd.h).
  *
  * The flags of both commands are the library's table (include/samc.h,
  * section 11; src/train/config.c): this file reads argv against it, prints
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "samc.h"
+#include "ckpt_cmd.h"
 #include "flags.h"
 #include "plot.h"
 #include "report.h"
@@ -45,6 +47,9 @@ static void print_help(FILE *f)
                "commands:\n"
                "  train        train a model (samc train --help for every flag)\n"
                "  sharpness    measure the flatness of a checkpoint (samc sharpness --help)\n"
+               "  eval         test loss, accuracy, per-class accuracy, confusion matrix of a checkpoint\n"
+               "  predict      class probabilities of each test sample (csv or npy)\n"
+               "  export       a checkpoint as named arrays (npy folder or safetensors) for PyTorch\n"
                "  plot         figures of a run's CSVs with gnuplot (samc plot OUT [--format png|svg])\n\n"
                "  samc --help, samc --version\n",
             SAMC_VERSION);
@@ -300,6 +305,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sharpness")) return cmd_sharpness(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return samc_cmd_plot(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return samc_cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "predict")) return samc_cmd_predict(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export")) return samc_cmd_export(argc - 2, argv + 2);
     fprintf(stderr, "samc: error: unknown command '%s' (see samc --help)\n", cmd);
     return 2;
 }

@@ -1105,6 +1105,14 @@ samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
 void samc_ckpt_free(samc_ckpt *c);
 /* crc32 of a training set's bytes (x, then y): the data_crc a run records. */
 uint32_t samc_ckpt_data_crc(const samc_dataset *ds);
+/* The model of checkpoint c, rebuilt from its spec on the training set
+ * train (data spec data_spec, and path, name them in messages) with l2:
+ * refused when c was trained on other data (rows, crc32) or holds another
+ * number of parameters or buffers than that model has (a linear model without
+ * a bias term is recognized by its size).  c's buffers are copied into the
+ * model (its parameters stay in c->params). */
+samc_status samc_ckpt_model(samc_model **m, const samc_ckpt *c, const samc_dataset *train, double l2,
+                            const char *path, const char *data_spec, char *err);
 
 /* ------------------------------------------------- 11. run configuration */
 

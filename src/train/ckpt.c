@@ -259,3 +259,40 @@ uint32_t samc_ckpt_data_crc(const samc_dataset *ds)
     c = crc32_z(c, (const Bytef *)ds->y, ds->n * sizeof(float));
     return (uint32_t)c;
 }
+
+/* A model of spec on train with l2 and bias whose size is the checkpoint's;
+ * 0 when the sizes differ (*m NULL), -1 when it cannot be made. */
+static int model_of_size(const samc_ckpt *ck, const samc_dataset *train, double l2, int bias, samc_model **m,
+                         char *err)
+{
+    if (samc_model_create_for(m, ck->model, train, l2, bias, err) != SAMC_OK) return -1;
+    if (samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers) return 1;
+    samc_model_free(*m);
+    *m = NULL;
+    return 0;
+}
+
+samc_status samc_ckpt_model(samc_model **m, const samc_ckpt *ck, const samc_dataset *train, double l2,
+                            const char *path, const char *data_spec, char *err)
+{
+    *m = NULL;
+    SAMC_CHECK(ck->data_n == train->n && ck->data_crc == samc_ckpt_data_crc(train), SAMC_EINVAL,
+               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
+               "): give the run's --data, --data-dir, --normalize and --train-rows",
+               path, data_spec, (unsigned long long)ck->data_n, train->n);
+    int got = model_of_size(ck, train, l2, 1, m, err);
+    if (got == 0) got = model_of_size(ck, train, l2, 0, m, err);   /* a linear model without bias */
+    if (got < 0) return SAMC_EINVAL;
+    if (got == 0) {
+        samc_model *want = NULL;
+        if (samc_model_create_for(&want, ck->model, train, l2, 1, err) != SAMC_OK) return SAMC_EINVAL;
+        samc_errf(err, SAMC_EINVAL,
+                  "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
+                  path, ck->n_params, ck->n_buffers, ck->model, data_spec, samc_model_n_params(want),
+                  samc_model_n_buffers(want));
+        samc_model_free(want);
+        return SAMC_EINVAL;
+    }
+    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
+    return SAMC_OK;
+}

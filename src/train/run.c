@@ -100,19 +100,10 @@ void samc_run_free(samc_run *r)
 static samc_status measure_checkpoint(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
                                       samc_model **m, samc_measure_result *res, char *err)
 {
-    SAMC_CHECK(ck->data_n == data->train.n && ck->data_crc == samc_ckpt_data_crc(&data->train), SAMC_EINVAL,
-               "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
-               "): give the run's --data, --data-dir, --normalize and --train-rows",
-               c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
     const double l2 = strcmp(c->measure_l2, "run") ? strtod(c->measure_l2, NULL) : ck->l2;
-    samc_status st = samc_model_create_for(m, ck->model, &data->train, l2, 1, err);
+    samc_status st = samc_ckpt_model(m, ck, &data->train, l2, c->ckpt, c->data, err);
     if (st == SAMC_OK) st = samc_model_set_label_smoothing(*m, ck->label_smoothing, err);
     if (st != SAMC_OK) return st;
-    SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
-               "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-               c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data, samc_model_n_params(*m),
-               samc_model_n_buffers(*m));
-    if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
     return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, res, err);
 }
 
