@@ -1,8 +1,9 @@
 /*
  * run.c -- a training run set up from a samc_config (include/samc.h,
  * section 11): its data, model and parameter vector, the output directory
- * with its config.txt, the trainer over them; and the measurement of a
- * checkpoint that `samc sharpness` prints.
+ * with its config.txt, the trainer over them; the pieces of a run for a
+ * driver of its own oracle; and the measurement of a checkpoint that
+ * `samc sharpness` prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,22 @@ void samc_run_free(samc_run *r)
     samc_data_free(&r->data);
     free(r);
 }
+
+samc_status samc_config_optim(const samc_config *c, size_t n, samc_optim **o, char *err)
+{
+    *o = NULL;
+    samc_status st = samc_train_params_check(&c->p, err);
+    return st == SAMC_OK ? samc_optim_init(o, n, &c->p.optim, err) : st;
+}
+
+void samc_config_schedules(const samc_config *c, int64_t t, int64_t T, int epoch, double *eta, double *rho)
+{
+    train_schedules(&c->p, t, T, epoch, eta, rho);
+}
+
+size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data) { return samc_batch_at(&c->p.batch, epoch, n_data); }
+int64_t samc_config_total_steps(const samc_config *c, size_t n_data) { return samc_train_total_steps(&c->p, n_data); }
+void samc_config_shuffle_rng(const samc_config *c, samc_rng *r) { train_shuffle_rng(&c->p, r); }
 
 /* The model of checkpoint ck on the data it was trained on, measured into res. */
 static samc_status measure_checkpoint(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
