@@ -17,7 +17,8 @@
  *   5. schedules               samc_lr_*, samc_rho_*, samc_batch_*  (pure functions)
  *   6. data sets               samc_data_*        (LIBSVM, CSV, synthetic, IDX,
  *                                                   CIFAR-10, NumPy; augmentation)
- *   7. models                  samc_model_*       (linear, logreg, softmax)
+ *   7. models                  samc_model_*       (linear, logreg, softmax, networks;
+ *                                                   their tensors by name)
  *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
  *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
  *  10. the trainer             samc_trainer_*, samc_train_*  (what `samc train` runs),
@@ -516,6 +517,39 @@ samc_status samc_model_logits(const samc_model *m, const samc_dataset *ds,
  * accuracy (NAN for regression). */
 samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
                                 const float *x, double *loss, double *acc);
+
+/*
+ * The parameters and buffers as named tensors, the names and shapes of the
+ * PyTorch state_dict of the equivalent module (what `samc export` writes):
+ * linear, logreg and softmax as one nn.Linear ("weight" [rows, d], "bias"
+ * [rows]; rows = 1, or K for softmax), the networks as the definitions in
+ * tools/make_torch_fixtures.py name their modules ("lins.0.weight",
+ * "conv1.weight", "blocks.3.shortcut.1.running_var", ...).  The table covers
+ * every parameter and buffer float exactly once, in flat order (a tensor's
+ * floats are x[offset .. offset+size) of the parameter vector, or of
+ * samc_model_buffers when buffer = 1), and the product of shape[0..ndim) is
+ * size.  PyTorch's BatchNorm also keeps a step counter, num_batches_tracked,
+ * which is not a float of samc's and is not in the table.
+ */
+typedef enum samc_tensor_role {
+    SAMC_ROLE_WEIGHT = 0,  /* linear / conv weight                       */
+    SAMC_ROLE_BIAS,        /* linear / conv bias                         */
+    SAMC_ROLE_BN_SCALE,    /* BatchNorm gamma (PyTorch name "...weight") */
+    SAMC_ROLE_BN_SHIFT,    /* BatchNorm beta  (PyTorch name "...bias")   */
+    SAMC_ROLE_BN_MEAN,     /* buffer: running mean                        */
+    SAMC_ROLE_BN_VAR       /* buffer: running variance                    */
+} samc_tensor_role;
+typedef struct samc_tensor {
+    char name[96];         /* the PyTorch state_dict name, e.g. "layer1.0.conv1.weight" */
+    samc_tensor_role role;
+    int buffer;            /* 1: lives in samc_model_buffers(), 0: in the parameter vector */
+    size_t offset, size;   /* floats */
+    int ndim;
+    int64_t shape[4];      /* PyTorch shape (conv: out, in, kh, kw) */
+} samc_tensor;
+size_t samc_model_n_tensors(const samc_model *m);
+const samc_tensor *samc_model_tensors(const samc_model *m);
+/* every parameter and buffer float exactly once, in flat order */
 
 /*
  * The model as an oracle (section 3) on a fixed batch: rows idx[0..nb) of ds
