@@ -1144,6 +1144,13 @@ size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data);
 int64_t samc_config_total_steps(const samc_config *c, size_t n_data);
 void samc_config_shuffle_rng(const samc_config *c, samc_rng *r);
 
+/* The model of checkpoint ck (read from c->ckpt) on data, c's data loaded,
+ * which must be the data it was trained on (rows and crc32), built with
+ * c->p.l2 and c->p.bias, its BatchNorm buffers from ck; a model that does
+ * not hold ck's numbers of parameters and buffers is refused.  data NULL:
+ * c's data is loaded for it (and freed). */
+samc_status samc_config_checkpoint_model(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
+                                         samc_model **m, char *err);
 /* `samc sharpness`: the checkpoint c->ckpt measured on c's data (which must
  * be the data it trained on) with c->p.measure; model (may be NULL, 128
  * bytes) receives the checkpoint's model spec. */

@@ -113,22 +113,37 @@ size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data) { retur
 int64_t samc_config_total_steps(const samc_config *c, size_t n_data) { return samc_train_total_steps(&c->p, n_data); }
 void samc_config_shuffle_rng(const samc_config *c, samc_rng *r) { train_shuffle_rng(&c->p, r); }
 
-/* The model of checkpoint ck on the data it was trained on, measured into res. */
-static samc_status measure_checkpoint(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
-                                      samc_model **m, samc_measure_result *res, char *err)
+/* samc_config_checkpoint_model with data NULL: c's data loaded for it. */
+static samc_status checkpoint_model_loading(const samc_config *c, const samc_ckpt *ck, samc_model **m, char *err)
 {
+    samc_data data;
+    samc_status st = samc_config_load_data(c, &data, NULL, err);
+    if (st == SAMC_OK) st = samc_config_checkpoint_model(c, ck, &data, m, err);
+    samc_data_free(&data);
+    return st;
+}
+
+samc_status samc_config_checkpoint_model(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
+                                         samc_model **m, char *err)
+{
+    *m = NULL;
+    if (!data) return checkpoint_model_loading(c, ck, m, err);
     SAMC_CHECK(ck->data_n == data->train.n && ck->data_crc == samc_ckpt_data_crc(&data->train), SAMC_EINVAL,
                "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
                "): give the run's --data, --data-dir, --normalize and --train-rows",
                c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
-    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    samc_status st = samc_model_create_for(m, ck->model, &data->train, c->p.l2, c->p.bias, err);
     if (st != SAMC_OK) return st;
-    SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
-               "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",
-               c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data, samc_model_n_params(*m),
-               samc_model_n_buffers(*m));
+    if (samc_model_n_params(*m) != ck->n_params || samc_model_n_buffers(*m) != ck->n_buffers) {
+        st = samc_errf(err, SAMC_EINVAL, "%.200s holds %zu parameters and %zu buffers of model %.100s, but that "
+                       "model on %.100s has %zu and %zu", c->ckpt, ck->n_params, ck->n_buffers, ck->model, c->data,
+                       samc_model_n_params(*m), samc_model_n_buffers(*m));
+        samc_model_free(*m);
+        *m = NULL;
+        return st;
+    }
     if (ck->n_buffers) memcpy(samc_model_buffers(*m), ck->buffers, ck->n_buffers * sizeof(float));
-    return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, res, err);
+    return SAMC_OK;
 }
 
 samc_status samc_config_measure(const samc_config *c, samc_measure_result *res, char *model, char *err)
@@ -142,7 +157,8 @@ samc_status samc_config_measure(const samc_config *c, samc_measure_result *res, 
     samc_data data;
     samc_model *m = NULL;
     st = samc_config_load_data(c, &data, NULL, err);
-    if (st == SAMC_OK) st = measure_checkpoint(c, &ck, &data, &m, res, err);
+    if (st == SAMC_OK) st = samc_config_checkpoint_model(c, &ck, &data, &m, err);
+    if (st == SAMC_OK) st = samc_measure_model(m, &data.train, ck.params, &c->p.measure, res, err);
     samc_model_free(m);
     samc_data_free(&data);
     samc_ckpt_free(&ck);
