@@ -70,12 +70,10 @@ class _Batches:
         self.epoch += 1
         self.k = 0
         self.b = lib.samc_config_batch(self.c.ptr, self.epoch, self.n)
-        perm = ffi.new("size_t[]", self.n)
-        for i in range(self.n):
-            perm[i] = i
+        perm = np.arange(self.n, dtype=np.uintp)
         if self.b < self.n:
-            lib.samc_rng_shuffle(self.rng, perm, self.n)
-        self.perm = np.frombuffer(ffi.buffer(perm, self.n * ffi.sizeof("size_t")), dtype=np.uintp).astype(np.int64)
+            lib.samc_rng_shuffle(self.rng, ffi.cast("size_t *", ffi.from_buffer(perm)), self.n)
+        self.perm = perm.astype(np.int64)
         self.steps_in = -(-self.n // self.b)
 
     def next(self):

@@ -116,17 +116,16 @@ def train(resume=None, config=None, on_step=None, **flags):
     c = _config(resume, config, flags)
     err = errbuf()
     rp = ffi.new("samc_run **")
-    check(lib.samc_run_prepare(rp, c.ptr, ffi.NULL if resume is None else str(resume).encode(), ffi.NULL, err),
-          err)
-    r = rp[0]
     try:
-        check(lib.samc_run_start(r, ffi.NULL, err), err)
-        t = lib.samc_run_trainer(r)
+        check(lib.samc_run_prepare(rp, c.ptr, ffi.NULL if resume is None else str(resume).encode(), ffi.NULL,
+                                   err), err)
+        check(lib.samc_run_start(rp[0], ffi.NULL, err), err)
+        t = lib.samc_run_trainer(rp[0])
         try:
             stopped = _fit(t, err, on_step)
         except KeyboardInterrupt:
             _interrupted(t, err)
             raise
     finally:
-        lib.samc_run_free(r)
+        lib.samc_run_free(rp[0])   # NULL when prepare failed
     return Run(c.get("out"), stopped)
