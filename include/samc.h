@@ -60,6 +60,10 @@ typedef enum samc_status {
 
 /* A static description of a status code ("invalid argument", ...). */
 const char *samc_strerror(samc_status s);
+/* sizeof of a public struct named by its type name ("samc_ckpt", "samc_oracle",
+ * "samc_step_info", "samc_rng", "samc_flag"); 0 for another name.  Lets a
+ * binding that declares these structs itself (python/samc) check them. */
+size_t samc_struct_size(const char *name);
 
 /* Room for one error message: a single line naming the cause. */
 #define SAMC_ERRLEN 512
@@ -1218,6 +1222,26 @@ samc_model *samc_run_model(const samc_run *r);
 const samc_data *samc_run_data(const samc_run *r);
 void samc_run_free(samc_run *r);
 
+/* For a driver of its own oracle (the Python package's samc.minimize), the
+ * pieces of a run that c sets: the optimizer over n parameters (c->p
+ * checked first); the step size eta and radius rho at step t of T in epoch
+ * epoch; the batch size in an epoch and the total steps over n_data rows;
+ * the stream that shuffles the rows before each epoch with samc_rng_shuffle
+ * when the batch is smaller than n_data, as the trainer does (the identity
+ * order shuffled afresh each epoch, the stream going on). */
+samc_status samc_config_optim(const samc_config *c, size_t n, samc_optim **o, char *err);
+void samc_config_schedules(const samc_config *c, int64_t t, int64_t T, int epoch, double *eta, double *rho);
+size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data);
+int64_t samc_config_total_steps(const samc_config *c, size_t n_data);
+void samc_config_shuffle_rng(const samc_config *c, samc_rng *r);
+
+/* The model of checkpoint ck (read from c->ckpt) on data, c's data loaded,
+ * which must be the data it was trained on (rows and crc32), built with
+ * c->p.l2 and c->p.bias, its BatchNorm buffers from ck; a model that does
+ * not hold ck's numbers of parameters and buffers is refused.  data NULL:
+ * c's data is loaded for it (and freed). */
+samc_status samc_config_checkpoint_model(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
+                                         samc_model **m, char *err);
 /* `samc sharpness`: the checkpoint c->ckpt measured on c's data (which must
  * be the data it trained on) with c->p.measure; model (may be NULL, 128
  * bytes) receives the checkpoint's model spec. */

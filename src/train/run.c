@@ -1,8 +1,9 @@
 /*
  * run.c -- a training run set up from a samc_config (include/samc.h,
  * section 11): its data, model and parameter vector, the output directory
- * with its config.txt, the trainer over them; and the measurement of a
- * checkpoint that `samc sharpness` prints.
+ * with its config.txt, the trainer over them; the pieces of a run for a
+ * driver of its own oracle; and the measurement of a checkpoint that
+ * `samc sharpness` prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,15 +97,46 @@ void samc_run_free(samc_run *r)
     free(r);
 }
 
-/* The model of checkpoint ck on the data it was trained on, measured into res. */
-static samc_status measure_checkpoint(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
-                                      samc_model **m, samc_measure_result *res, char *err)
+samc_status samc_config_optim(const samc_config *c, size_t n, samc_optim **o, char *err)
 {
+    *o = NULL;
+    samc_status st = samc_train_params_check(&c->p, err);
+    return st == SAMC_OK ? samc_optim_init(o, n, &c->p.optim, err) : st;
+}
+
+void samc_config_schedules(const samc_config *c, int64_t t, int64_t T, int epoch, double *eta, double *rho)
+{
+    train_schedules(&c->p, t, T, epoch, eta, rho);
+}
+
+size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data) { return samc_batch_at(&c->p.batch, epoch, n_data); }
+int64_t samc_config_total_steps(const samc_config *c, size_t n_data) { return samc_train_total_steps(&c->p, n_data); }
+void samc_config_shuffle_rng(const samc_config *c, samc_rng *r) { train_shuffle_rng(&c->p, r); }
+
+/* samc_config_checkpoint_model with data NULL: c's data loaded for it. */
+static samc_status checkpoint_model_loading(const samc_config *c, const samc_ckpt *ck, samc_model **m, char *err)
+{
+    samc_data data;
+    samc_status st = samc_config_load_data(c, &data, NULL, err);
+    if (st == SAMC_OK) st = samc_config_checkpoint_model(c, ck, &data, m, err);
+    samc_data_free(&data);
+    return st;
+}
+
+samc_status samc_config_checkpoint_model(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
+                                         samc_model **m, char *err)
+{
+    *m = NULL;
+    if (!data) return checkpoint_model_loading(c, ck, m, err);
+    /* the measured objective: the run's l2 (from the checkpoint) unless --measure-l2 says otherwise */
     const double l2 = strcmp(c->measure_l2, "run") ? strtod(c->measure_l2, NULL) : ck->l2;
     samc_status st = samc_ckpt_model(m, ck, &data->train, l2, c->ckpt, c->data, err);
     if (st == SAMC_OK) st = samc_model_set_label_smoothing(*m, ck->label_smoothing, err);
-    if (st != SAMC_OK) return st;
-    return samc_measure_model(*m, &data->train, ck->params, &c->p.measure, res, err);
+    if (st != SAMC_OK) {
+        samc_model_free(*m);
+        *m = NULL;
+    }
+    return st;
 }
 
 samc_status samc_config_measure(const samc_config *c, samc_measure_result *res, char *model, char *err)
@@ -118,7 +150,8 @@ samc_status samc_config_measure(const samc_config *c, samc_measure_result *res, 
     samc_data data;
     samc_model *m = NULL;
     st = samc_config_load_data(c, &data, NULL, err);
-    if (st == SAMC_OK) st = measure_checkpoint(c, &ck, &data, &m, res, err);
+    if (st == SAMC_OK) st = samc_config_checkpoint_model(c, &ck, &data, &m, err);
+    if (st == SAMC_OK) st = samc_measure_model(m, &data.train, ck.params, &c->p.measure, res, err);
     samc_model_free(m);
     samc_data_free(&data);
     samc_ckpt_free(&ck);

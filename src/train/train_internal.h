@@ -2,7 +2,8 @@
  * train_internal.h -- what the files of src/train share: the CSV writer of
  * columns.c (headers and rows from the column tables, resume's truncation),
  * used by trainer.c; of config.c, switch values and the lines of the train
- * flags, used by config_file.c and run.c.
+ * flags, used by config_file.c and run.c; trainer.c's schedules and shuffle
+ * stream, used by run.c.
  */
 #ifndef SAMC_TRAIN_INTERNAL_H
 #define SAMC_TRAIN_INTERNAL_H
@@ -24,6 +25,12 @@ samc_status train_csv_create(FILE **f, const char *dir, const char *name, const 
  * inclusive) and opened for appending; its header must be header. */
 samc_status train_csv_truncate(FILE **f, const char *dir, const char *name, const char *header, int col,
                                double limit, int inclusive, char *err);
+
+/* The step size and radius of the schedules of p at step t of T in epoch
+ * epoch (rho 0 for SGD), and the shuffle stream before the first epoch:
+ * the trainer's, and those of a driver of its own oracle (run.c). */
+void train_schedules(const samc_train_params *p, int64_t t, int64_t T, int epoch, double *eta, double *rho);
+void train_shuffle_rng(const samc_train_params *p, samc_rng *r);
 
 /* A switch's value: 1 for NULL, "on", "true", "1"; 0 for "off", "false",
  * "0"; -1 for anything else. */

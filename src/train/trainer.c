@@ -281,7 +281,7 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     samc_rng init;   /* three independent streams from the seed */
     samc_rng_seed(&init, t->p.seed);
     samc_model_init_params(t->model, t->x, &init);
-    samc_rng_seed(&t->pos.shuffle_rng, t->p.seed ^ 0x53485546464c45ULL);
+    train_shuffle_rng(&t->p, &t->pos.shuffle_rng);
     samc_rng_seed(&t->pos.aug_rng, t->p.seed ^ 0x4155474d454e54ULL);
     samc_status st = samc_optim_init(&t->opt, t->np, &t->p.optim, err);
     if (st == SAMC_OK) st = samc_model_set_label_smoothing(t->model, t->p.label_smoothing, err);
@@ -447,12 +447,20 @@ static samc_status check_sync(const samc_trainer *t, char *err)
     return SAMC_OK;
 }
 
+void train_schedules(const samc_train_params *p, int64_t t, int64_t T, int epoch, double *eta, double *rho)
+{
+    *eta = samc_lr_at(&p->lr, t, T, epoch);
+    *rho = p->optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&p->rho, &p->lr, *eta);
+}
+
+void train_shuffle_rng(const samc_train_params *p, samc_rng *r) { samc_rng_seed(r, p->seed ^ 0x53485546464c45ULL); }
+
 /* One optimizer step on the batch at pos; rank 0's BatchNorm statistics to
  * every rank after it (as DDP's broadcast_buffers). */
 static samc_status take_step(samc_trainer *t, size_t nb, samc_step_info *info, char *err)
 {
-    const double eta = samc_lr_at(&t->p.lr, t->pos.step, t->T, t->pos.epoch);
-    t->rho = t->p.optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&t->p.rho, &t->p.lr, eta);
+    double eta;
+    train_schedules(&t->p, t->pos.step, t->T, t->pos.epoch, &eta, &t->rho);
     const size_t n_buf = samc_model_n_buffers(t->model);
     const double ts = samc_now_s();
     samc_status st = samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
