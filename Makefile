@@ -4,6 +4,8 @@
 #   make bench      samc vs PyTorch on the same SAM step (bench/run.sh)
 #   make clean
 CC      ?= cc
+# the Python the package's tests run with (Debian's, with python3-cffi, -numpy, -pytest)
+PYTHON  ?= /usr/bin/python3
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc
 LDLIBS  += -ldnnl -lopenblas -lz -lm -fopenmp
@@ -63,7 +65,7 @@ bench: all build/bench/sam_step build/bench/sgemm_peak build/bench/mem_budget
 	@bash bench/run.sh
 
 test: all $(TEST_BIN)
-	@bash tests/run.sh $(TEST_BIN)
+	@PYTHON=$(PYTHON) bash tests/run.sh $(TEST_BIN)
 
 clean:
 	rm -rf build samc build-san build-fuzz
@@ -148,7 +150,7 @@ build-san/tests/%: tests/%.c tests/testutil.h tests/reflinalg.h build-san/libsam
 	$(SAN_CC) $(SAN_CFLAGS) -Itests -o $@ $< build-san/tests/reflinalg.o build-san/libsamc.a -lcmocka $(LDLIBS)
 
 sanitize: build-san/samc $(SAN_TESTS)
-	@$(SAN_ENV) SAMC=build-san/samc bash tests/run.sh $(SAN_TESTS)
+	@$(SAN_ENV) SAMC=build-san/samc PYTHON=$(PYTHON) bash tests/run.sh $(SAN_TESTS)
 
 .PHONY: fuzz fuzz-seeds sanitize
 

@@ -23,6 +23,8 @@
  *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
  *  10. the trainer             samc_trainer_*, samc_train_*  (what `samc train` runs),
  *                              the CSV columns and reader samc_csv_*, checkpoints
+ *  11. run configuration       samc_config_*, samc_run_*  (the flags of `samc train`
+ *                              and `samc sharpness` as one table; set-up of a run)
  *
  * Conventions: parameters and gradients are flat float arrays; every
  * reduction (norm, dot product, loss) is accumulated in double.  Functions that
@@ -58,6 +60,10 @@ typedef enum samc_status {
 
 /* A static description of a status code ("invalid argument", ...). */
 const char *samc_strerror(samc_status s);
+/* sizeof of a public struct named by its type name ("samc_ckpt", "samc_oracle",
+ * "samc_step_info", "samc_rng", "samc_flag"); 0 for another name.  Lets a
+ * binding that declares these structs itself (python/samc) check them. */
+size_t samc_struct_size(const char *name);
 
 /* Room for one error message: a single line naming the cause. */
 #define SAMC_ERRLEN 512
@@ -123,11 +129,28 @@ typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
 typedef int (*samc_reduce_fn)(void *user, double *vals, size_t n_vals,
                               float *vec, size_t n_vec);
 
+/*
+ * m-sharpness in one process (docs/MATH.md section 1): with chunks > 1 the
+ * optimizer splits each step into chunks parts, the way data-parallel ranks
+ * with a local perturbation split it (see reduce above): for j = 0..chunks-1
+ *
+ *   chunk(user, j, &w)
+ *       points loss_grad at part j of the batch and sets w, the part's share
+ *       of the batch (the shares sum to 1); returns 0 (else SAMC_ECALLBACK),
+ *
+ * then passes 1 and 2 on that part with its own perturbation; the step uses
+ * the share-weighted means, as after reduce.  chunk(user, -1, NULL) points
+ * loss_grad back at the whole batch.  chunks <= 1: no split.
+ */
+typedef int (*samc_chunk_fn)(void *user, int j, double *weight);
+
 typedef struct samc_oracle {
     size_t n;                   /* number of parameters */
     samc_loss_grad_fn loss_grad;
     void *user;
     samc_reduce_fn reduce;      /* NULL: one process (see above) */
+    int chunks;                 /* m-sharpness parts (0 or 1: none) */
+    samc_chunk_fn chunk;
 } samc_oracle;
 
 /* Threads for OpenMP loops and for the BLAS (n <= 0: leave the defaults). */
@@ -145,16 +168,22 @@ double samc_nrm2(const float *a, size_t n);
  *   d  = perturbation(x_t, g)  with radius rho_t
  *   gp = grad f_S(x_t + d),    fp = f_S(x_t + d)           (pass 2; not for sgd)
  *   u  = direction(g, gp)
+ *   u := u min(1, clip / ||u||)                            (clip > 0 only)
  *   gamma = eta_t (scheduled) or a Polyak rule below
  *   x_{t+1} = x_t - gamma * m_{t+1},  m_{t+1} = beta m_t + (u + wd x_t)
- *             (heavy ball in the PyTorch convention; beta = 0: plain SGD step)
+ *             (heavy ball in the PyTorch convention; beta = 0: plain SGD step;
+ *             nesterov: x_{t+1} = x_t - gamma (u + wd x_t + beta m_{t+1}))
+ *   or, with base ADAMW, the AdamW update of Loshchilov & Hutter 2019 with
+ *   the decoupled decay x <- x (1 - gamma wd) (docs/MATH.md section 1).
  *
  * Perturbations d (norms are global L2, eps guards each division):
  *   SGD      d = 0 (pass 2 skipped; gp = g, fp = f)
  *   USAM     d = rho g
  *   SAM      d = rho g / ||g||
  *   UNIFIED  d = rho ((1 - lambda) + lambda / ||g||) g    (lambda 0: USAM, 1: SAM)
- *   ASAM     d = rho T^2 g / ||T g||,  T = |x| + asam_eta (elementwise)
+ *   ASAM     d = rho T^2 g / ||T g||,  T = |x| + asam_eta (elementwise) on
+ *            weights, T = 1 on biases and BatchNorm shifts (the roles of
+ *            samc_optim_set_roles; without them every parameter is a weight)
  *   GSAM     d as SAM; u = gp - alpha g_perp,
  *            g_perp = g - (<g,gp> / ||gp||^2) gp           (alpha 0: SAM)
  */
@@ -186,6 +215,14 @@ typedef enum samc_step_rule {
     SAMC_STEP_DECSPS
 } samc_step_rule;
 
+/* The update that takes the direction u: SGD (heavy ball / Nesterov) or AdamW. */
+typedef enum samc_base_kind { SAMC_BASE_SGD = 0, SAMC_BASE_ADAMW } samc_base_kind;
+
+/* Which parameters weight decay applies to: all of them, or only the
+ * weights (biases and BatchNorm scales and shifts exempt; needs the roles of
+ * samc_optim_set_roles). */
+typedef enum samc_wd_groups { SAMC_WD_ALL = 0, SAMC_WD_WEIGHTS } samc_wd_groups;
+
 typedef struct samc_optim_params {
     samc_opt_kind kind;
     double lambda;        /* UNIFIED: mix of unnormalized / normalized, in [0,1] */
@@ -198,10 +235,18 @@ typedef struct samc_optim_params {
     double polyak_cap;    /* gamma_b > 0; INFINITY for none */
     double polyak_lb;     /* l*, a lower bound of f_S */
     double eps;           /* guard added to norms in divisions, > 0 */
+    int nesterov;         /* SGD base with momentum > 0: Nesterov's form */
+    double clip;          /* > 0: clip ||u|| to this before the update; 0: none */
+    samc_wd_groups wd_groups;
+    samc_base_kind base;
+    double adam_beta1, adam_beta2, adam_eps;   /* ADAMW (0.9, 0.999, 1e-8) */
 } samc_optim_params;
 
 /* SGD, no momentum, scheduled step, c = 1, gamma_b = 1, l* = 0, eta_a = 0.01,
- * lambda = 1, alpha = 0, eps = 1e-12. */
+ * lambda = 1, alpha = 0, eps = 1e-12, no clipping, decay on every parameter,
+ * the SGD base (AdamW's betas 0.9, 0.999 and eps 1e-8 when chosen).
+ * ADAMW takes a scheduled step only: the Polyak rules are derived for the SGD
+ * base, and samc_optim_params_check refuses them with it. */
 samc_optim_params samc_optim_default_params(void);
 
 /* Checks every field; on error writes the cause into err (may be NULL). */
@@ -224,6 +269,12 @@ samc_status samc_optim_init(samc_optim **o, size_t n, const samc_optim_params *p
 void samc_optim_free(samc_optim *o);
 const samc_optim_params *samc_optim_get_params(const samc_optim *o);
 
+/* The role of each parameter, roles[i] a samc_tensor_role value (0 weight,
+ * 1 bias, 2 BatchNorm scale, 3 BatchNorm shift; one byte per parameter,
+ * copied), used by ASAM's scaling and the weight-decay groups.  NULL: every
+ * parameter a weight (the default).  Any other value is SAMC_EINVAL. */
+samc_status samc_optim_set_roles(samc_optim *o, const unsigned char *roles, char *err);
+
 /* One step of x (length n) in place.  eta is the scheduled step size (used by
  * SCHEDULED, ignored by the Polyak rules); rho the perturbation radius.
  * info may be NULL.  Returns SAMC_ECALLBACK if the oracle's loss_grad (or
@@ -242,11 +293,14 @@ double samc_polyak_step(const samc_optim_params *p, double numerator,
                         double gp_norm2);
 
 /* Optimizer state for checkpoints: momentum buffer (n floats, NULL if
- * momentum is 0), the DecSPS product c_{k-1} gamma_{k-1}, and the step count. */
+ * momentum is 0; AdamW's first moment), the DecSPS product c_{k-1}
+ * gamma_{k-1}, the step count, and AdamW's second moment (n floats, NULL
+ * for the SGD base). */
 typedef struct samc_optim_state {
     float *momentum;
     double decsps_prev;
     int64_t steps;
+    float *second;
 } samc_optim_state;
 samc_optim_state samc_optim_get_state(samc_optim *o);
 void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps);
@@ -503,6 +557,15 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
                                  const size_t *idx, size_t nb, const float *x,
                                  float *grad, double scale, int add_l2,
                                  double *loss);
+/* Label smoothing of the cross-entropy (softmax and the networks; docs/MATH.md
+ * section 1), as the SAM reference trainer's smoothed loss: the target is
+ * 1 - eps on the label and eps / (K - 1) on each other class, and the loss of
+ * a row is KL(target || softmax(z)), so 0 stays a lower bound (the Polyak
+ * rules' l*).  It applies to every loss the model computes (training, the
+ * evaluations, the measures).  eps in [0, 1); 0 (the default) is the plain
+ * cross-entropy.  Other models refuse eps > 0. */
+samc_status samc_model_set_label_smoothing(samc_model *m, double eps, char *err);
+double samc_model_label_smoothing(const samc_model *m);
 /* Which pass of a SAM step the next samc_model_loss_grad belongs to.  In
  * pass 1 BatchNorm normalizes by batch statistics and updates its running
  * statistics; in pass 2 it normalizes by batch statistics and leaves the
@@ -516,8 +579,9 @@ void samc_model_set_pass(samc_model *m, int pass);
  * paper places it).  p > 0 on another model is an error.  In passes 1 and
  * 2 each unit is zeroed with probability p and the others scaled by
  * 1 / (1 - p); pass 0 (evaluation) is the identity.  The masks come from
- * the model's own stream, samc_model_rng (NULL while p = 0): seed it, and
- * keep it in a checkpoint for an exact resume.  Pass 2 of a SAM step uses
+ * the model's own stream, samc_model_rng (NULL while p = 0): seed it (the
+ * trainer seeds it before each step from the run's seed and the step
+ * number, so a resumed run draws the same masks).  Pass 2 of a SAM step uses
  * the masks of its pass 1 (the same rows in the same order): the ascent
  * direction and the gradient at the perturbed point then belong to the same
  * sampled network, so the step is SAM on that network's loss (a PyTorch
@@ -591,6 +655,12 @@ typedef struct samc_model_batch {
     size_t nb;
     double scale;           /* 1.0 for the batch mean */
     samc_status status;     /* set by each call */
+    int parts;              /* > 1: evaluate the rows in this many consecutive
+                             * parts of floor-split sizes, one after another, each
+                             * weighted by its share of the rows (gradient
+                             * accumulation: the same loss and gradient up to
+                             * rounding, except that BatchNorm normalizes each
+                             * part by its own statistics); 0 or 1: at once */
 } samc_model_batch;
 samc_oracle samc_model_oracle(samc_model_batch *b);
 
@@ -761,6 +831,13 @@ typedef struct samc_train_params {
                              * (m-sharpness); 0: with the averaged one (global) */
     int64_t check_sync;     /* compare a checksum of the parameters across ranks
                              * every this many steps and stop if they differ (0: no) */
+    /* The recipe (docs/MATH.md section 1). */
+    double label_smoothing; /* eps of the smoothed cross-entropy (0: none) */
+    int accumulate;         /* K >= 1: a step's batch is K micro-batches of the
+                             * scheduled size b, evaluated one after another (the
+                             * step of one batch of K b rows) */
+    int m_sharpness;        /* M >= 1: the batch split into M chunks, each perturbed
+                             * by its own gradient (one process; 1: none) */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);
@@ -1014,8 +1091,9 @@ samc_status samc_csv_number(const samc_csv *c, int k, double *v, char *err);
  * the model spec, the parameters, the model's non-trainable buffers
  * (BatchNorm running statistics), the optimizer state (heavy-ball buffer,
  * DecSPS product, step count), the position (step, epoch, steps done in the
- * epoch), the random streams (the shuffle stream as it was at the start of
- * the epoch, the augmentation and the model's dropout streams as they are now), the elapsed time, and
+ * epoch), both random streams (the shuffle stream as it was at the start of
+ * the epoch, the augmentation stream as it is now; a model's dropout stream
+ * is seeded from the seed and the step), the elapsed time, and
  * the identity of the training data (name, rows, crc32 of its bytes). */
 typedef struct samc_ckpt {
     char model[128];
@@ -1027,7 +1105,6 @@ typedef struct samc_ckpt {
     int64_t epoch_step;     /* steps of that epoch already taken */
     samc_rng shuffle_rng;   /* at the start of the epoch, before its shuffle */
     samc_rng aug_rng;
-    samc_rng model_rng;     /* the model's dropout stream (samc_model_rng); all zero: none */
     double decsps_prev;
     int64_t optim_steps;
     double elapsed_s;
@@ -1037,10 +1114,18 @@ typedef struct samc_ckpt {
     size_t n_buffers;
     float *momentum;        /* may be NULL when n_momentum == 0 */
     size_t n_momentum;
+    /* The run's recipe, recorded (0 in files written before these fields):
+     * the objective's l2 and label smoothing (what `samc sharpness`
+     * measures), and the step's recipe. */
+    double l2, label_smoothing, clip, adam_beta1, adam_beta2, adam_eps;
+    int accumulate, m_sharpness, nesterov, wd_groups, base;
+    float *second;          /* AdamW's second moment; NULL when n_second == 0 */
+    size_t n_second;
 } samc_ckpt;
 
 /* Binary format (version 1): magic "SAMCCKPT", version, a 512-byte header
- * with the fields above and room to grow, the params, buffers and momentum,
+ * with the fields above and room to grow, the params, buffers, momentum and
+ * second moment,
  * and a crc32 of everything before it; written to PATH.tmp, fsync'd and
  * renamed over PATH, so a crash leaves the old file or the new one. */
 samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err);
@@ -1050,6 +1135,143 @@ samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
 void samc_ckpt_free(samc_ckpt *c);
 /* crc32 of a training set's bytes (x, then y): the data_crc a run records. */
 uint32_t samc_ckpt_data_crc(const samc_dataset *ds);
+/* The model of checkpoint c, rebuilt from its spec on the training set
+ * train (data spec data_spec, and path, name them in messages) with l2:
+ * refused when c was trained on other data (rows, crc32) or holds another
+ * number of parameters or buffers than that model has (a linear model without
+ * a bias term is recognized by its size).  c's buffers are copied into the
+ * model (its parameters stay in c->params). */
+samc_status samc_ckpt_model(samc_model **m, const samc_ckpt *c, const samc_dataset *train, double l2,
+                            const char *path, const char *data_spec, char *err);
+
+/* ------------------------------------------------- 11. run configuration */
+
+/*
+ * The flags of `samc train` and `samc sharpness` as one table in the library,
+ * so that every front end (the samc program, the Python package) sets a run
+ * up the same way: a flag is named as on the command line without its "--"
+ * ("lr", "batch-schedule", "no-bias"), takes a value string ("0.1", "polyak",
+ * "exp:2@1"; "on" / "off" for a switch) and sets fields of a samc_config.
+ * samc_config_get writes a value back in a form samc_config_set reads, so
+ * the help's defaults, the configuration table a run prints and
+ * OUT/config.txt all show the live values.
+ *
+ * OUT/config.txt has every train flag as a "key = value" line (after a
+ * comment line); '#' starts a comment; an empty value keeps the default.
+ * A run's flags are resolved as defaults < OUT/config.txt (when resuming
+ * OUT) < a configuration file (--config FILE) < the flags given.
+ */
+enum { SAMC_CMD_TRAIN = 1, SAMC_CMD_SHARPNESS = 2 };
+
+typedef struct samc_config {
+    samc_train_params p;     /* p.measure serves both commands */
+    samc_data_options dopt;  /* dopt.data_dir is set from data_dir when data loads */
+    char data[1024];
+    char data_dir[1024];     /* "": the data set's default */
+    char model[128];
+    char out[1024];
+    char ckpt[1024];         /* sharpness: the checkpoint */
+    char format[16];         /* sharpness: table | csv | json */
+    char progress[8];        /* train: auto | bar | lines | none */
+    char measure_l2[32];     /* sharpness: run | 0 | VALUE (the measured objective's l2) */
+} samc_config;
+
+/* One flag.  opts is 0 in the library's table (front ends' own tables use it). */
+typedef struct samc_flag {
+    const char *name;        /* without the leading -- */
+    const char *arg;         /* what its value is ("FILE"); NULL: a switch */
+    unsigned cmds;           /* SAMC_CMD_TRAIN | SAMC_CMD_SHARPNESS */
+    unsigned opts;
+    const char *help;        /* lines after the first start with two spaces */
+} samc_flag;
+
+/* The defaults of both commands. */
+void samc_config_defaults(samc_config *c);
+/* A heap samc_config with its defaults (NULL: out of memory), for bindings. */
+samc_config *samc_config_new(void);
+void samc_config_free(samc_config *c);
+
+/* Flag i of the table in its order (NULL past the end). */
+const samc_flag *samc_config_flag(size_t i);
+/* The flag named name[0..len) that one of cmds takes; NULL: none. */
+const samc_flag *samc_config_find(unsigned cmds, const char *name, size_t len);
+/* Sets flag f from value (a switch: NULL, "on", "off", "true", "false",
+ * "1", "0").  Messages start with "--NAME: ". */
+samc_status samc_config_set(samc_config *c, const samc_flag *f, const char *value, char *err);
+/* samc_config_find + samc_config_set; an unknown name is SAMC_EINVAL. */
+samc_status samc_config_set_by_name(samc_config *c, unsigned cmds, const char *name,
+                                    const char *value, char *err);
+/* Flag f's value as text ("" when it has none; a switch: on / off). */
+void samc_config_get(const samc_config *c, const samc_flag *f, char *buf, size_t len);
+
+/* The flags of cmd with their help and defaults, as `samc CMD --help` lists them. */
+void samc_config_print_help(FILE *f, unsigned cmd);
+/* Reads the "key = value" lines of path into c (keys of cmds); keys NULL:
+ * every key, an unknown one an error; else only those in the NULL-ended
+ * list keys.  Messages name the file and line. */
+samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path,
+                             const char *const *keys, char *err);
+/* c->out/config.txt, every train flag, written through a temporary. */
+samc_status samc_config_write(const samc_config *c, char *err);
+/* The data keys (data, data-dir, normalize, train-rows, val) of the
+ * config.txt beside checkpoint ckpt_path, when there is one: a checkpoint
+ * is measured on the data its run trained on unless flags say otherwise. */
+samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err);
+
+/* c's data (c->data with c->dopt), "# loading SPEC" first on log (may be NULL). */
+samc_status samc_config_load_data(const samc_config *c, samc_data *data, FILE *log, char *err);
+
+/*
+ * A training run set up from a configuration (what `samc train` and the
+ * Python package's samc.train do):
+ *
+ *   samc_run *r;
+ *   st = samc_run_prepare(&r, c, resume, log, err);   inputs, OUT, config.txt
+ *   st = samc_run_start(r, &callbacks, err);          the trainer (section 10)
+ *   ... samc_trainer_fit(samc_run_trainer(r), err) or its layers ...
+ *   samc_run_free(r);
+ *
+ * prepare: resume (NULL: a new run) is the directory being continued; c
+ * must then have been read from resume/config.txt (samc_config_read) and
+ * c->out must be resume.  Checks the parameters, loads the data, builds the
+ * model, allocates the parameter vector; with log, prints "# loading" and
+ * the configuration table to it; on rank 0 creates c->out (a new run) and
+ * writes c->out/config.txt.  On failure *r is NULL.  start: the trainer
+ * over those inputs with c->p as it is then (a caller may still set
+ * c->p.threads).  c must outlive r.
+ */
+typedef struct samc_run samc_run;
+samc_status samc_run_prepare(samc_run **r, samc_config *c, const char *resume, FILE *log, char *err);
+samc_status samc_run_start(samc_run *r, const samc_train_callbacks *cb, char *err);
+samc_trainer *samc_run_trainer(const samc_run *r);
+samc_model *samc_run_model(const samc_run *r);
+const samc_data *samc_run_data(const samc_run *r);
+void samc_run_free(samc_run *r);
+
+/* For a driver of its own oracle (the Python package's samc.minimize), the
+ * pieces of a run that c sets: the optimizer over n parameters (c->p
+ * checked first); the step size eta and radius rho at step t of T in epoch
+ * epoch; the batch size in an epoch and the total steps over n_data rows;
+ * the stream that shuffles the rows before each epoch with samc_rng_shuffle
+ * when the batch is smaller than n_data, as the trainer does (the identity
+ * order shuffled afresh each epoch, the stream going on). */
+samc_status samc_config_optim(const samc_config *c, size_t n, samc_optim **o, char *err);
+void samc_config_schedules(const samc_config *c, int64_t t, int64_t T, int epoch, double *eta, double *rho);
+size_t samc_config_batch(const samc_config *c, int epoch, size_t n_data);
+int64_t samc_config_total_steps(const samc_config *c, size_t n_data);
+void samc_config_shuffle_rng(const samc_config *c, samc_rng *r);
+
+/* The model of checkpoint ck (read from c->ckpt) on data, c's data loaded,
+ * which must be the data it was trained on (rows and crc32), built with
+ * c->p.l2 and c->p.bias, its BatchNorm buffers from ck; a model that does
+ * not hold ck's numbers of parameters and buffers is refused.  data NULL:
+ * c's data is loaded for it (and freed). */
+samc_status samc_config_checkpoint_model(const samc_config *c, const samc_ckpt *ck, const samc_data *data,
+                                         samc_model **m, char *err);
+/* `samc sharpness`: the checkpoint c->ckpt measured on c's data (which must
+ * be the data it trained on) with c->p.measure; model (may be NULL, 128
+ * bytes) receives the checkpoint's model spec. */
+samc_status samc_config_measure(const samc_config *c, samc_measure_result *r, char *model, char *err);
 
 #ifdef __cplusplus
 }

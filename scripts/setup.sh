@@ -10,12 +10,17 @@ set -euo pipefail
 #   data:  heart_scale (liblinear-tools), Fashion-MNIST
 #   tests: gnuplot (samc plot), valgrind (tests/cli_valgrind.sh), python3
 #          (writes npy files and parses JSON / CSV output; standard library),
-#          procps (pgrep: tests/cli_mpi.sh finds the rank it kills)
+#          procps (pgrep: tests/cli_mpi.sh finds the rank it kills),
+#          python3-cffi, python3-numpy, python3-pytest (the Python package and
+#          its tests), python3-scipy (the float64 sparse reference of the
+#          sparse tests), python3-torch (an export loaded into the PyTorch
+#          definitions by load_state_dict)
 # bench/run.sh installs PyTorch, the peer it compares with, itself.
 pkgs=(build-essential pkg-config zlib1g-dev libopenblas-dev libdnnl-dev
       libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
       liblinear-tools dataset-fashion-mnist
-      gnuplot-nox valgrind python3 procps)
+      gnuplot-nox valgrind python3 procps
+      python3-cffi python3-numpy python3-pytest python3-scipy python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

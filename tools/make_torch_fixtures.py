@@ -7,8 +7,9 @@ it with the Debian interpreter, not a pyenv one):
 
     /usr/bin/python3 tools/make_torch_fixtures.py [--out tests/data/torch] [--check]
 
-writes tests/data/torch/{softmax,mlp,cnn,resnet8,wrn10_2,resnet18}.bin, read by
-tests/test_torch_ref.c.  --check only runs the self-tests and prints the cases
+writes tests/data/torch/{softmax,mlp,cnn,resnet8,wrn10_2}.bin, read by
+tests/test_torch_ref.c (and, with --only resnet18, resnet18.bin, whose seed
+search takes long on a shared machine and which the C test does not read yet).  --check only runs the self-tests and prints the cases
 without writing anything; --only NAME,... makes only those cases.  The output is deterministic (torch.manual_seed, a
 fixed seed search, everything computed in float64 on the CPU).
 

@@ -67,10 +67,16 @@ typedef struct samc_dist_batch {
     size_t nb;
     samc_dataset view;          /* rows lo..hi of an augmented batch */
     double share;               /* (rows of this rank) / nb */
+    size_t first, rows;         /* this rank's rows of the global batch */
     int rank, size, local;
+    int chunks;                 /* m-sharpness: parts of this rank's rows (<= 1: none) */
 } samc_dist_batch;
 
-samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local);
+/* chunks > 1: m-sharpness, each of that many parts of this rank's rows
+ * perturbed by its own gradient (samc_oracle.chunk; with perturb_local 0
+ * only in one process); parts > 1: each evaluation in that many micro-batches
+ * (samc_model_batch.parts). */
+samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local, int chunks, int parts);
 void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb);
 
 #endif

@@ -10,6 +10,7 @@
  * Every dot product, loss and gradient sum is accumulated in double.
  */
 #include "model/model_internal.h"
+#include "nn/nn.h"
 #include "util/err.h"
 
 #include <math.h>
@@ -290,6 +291,7 @@ static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds
     const float *bvec = m->bias ? x + K * d : NULL;
     double *p = s->p, *g = s->g;
     double lsum = 0.0;
+    const double eps = m->smoothing, q_y = 1.0 - eps, q_o = eps / (double)(K - 1);
     if (grad) memset(g, 0, np * sizeof *g);
 
     for (size_t t = 0; t < nb; t++) {
@@ -303,10 +305,12 @@ static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds
         double se = 0.0;
         for (size_t k = 0; k < K; k++) se += exp(p[k] - zmax);
         const double lse = zmax + log(se);
-        lsum += lse - p[y];
+        double zsum = 0.0;
+        for (size_t k = 0; eps != 0.0 && k < K; k++) zsum += p[k];
+        lsum += nn_smooth_xent_row(lse, p[y], zsum, (int)K, eps);
         if (!grad) continue;
         for (size_t k = 0; k < K; k++) {
-            const double r = exp(p[k] - lse) - (k == y ? 1.0 : 0.0);
+            const double r = exp(p[k] - lse) - (k == y ? q_y : q_o);
             double *gk = g + k * d;
             for (size_t j = 0; j < d; j++) gk[j] += r * (double)a[j];
             if (bvec) g[K * d + k] += r;
@@ -331,11 +335,12 @@ static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
     for (long long i = 0; i < n; i++) {
         const float *a = ds->x + (size_t)i * d;
         const size_t y = (size_t)ds->y[i];
-        double zmax = -INFINITY, se = 0.0, zy = 0.0;
+        double zmax = -INFINITY, se = 0.0, zy = 0.0, zsum = 0.0;
         size_t arg = 0;
         for (size_t k = 0; k < K; k++) {
             double z = dot_fd(a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
             if (k == y) zy = z;
+            zsum += z;
             if (z > zmax) {
                 se = se * exp(zmax - z) + 1.0;   /* exp(-inf) = 0 on the first */
                 zmax = z;
@@ -344,7 +349,7 @@ static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
                 se += exp(z - zmax);
             }
         }
-        lsum += zmax + log(se) - zy;
+        lsum += nn_smooth_xent_row(zmax + log(se), zy, zsum, (int)K, m->smoothing);
         if (arg == y) correct += 1.0;
     }
     *loss_sum = lsum;

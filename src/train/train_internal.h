@@ -1,7 +1,9 @@
 /*
  * train_internal.h -- what the files of src/train share: the CSV writer of
  * columns.c (headers and rows from the column tables, resume's truncation),
- * used by trainer.c.
+ * used by trainer.c; of config.c, switch values and the lines of the train
+ * flags, used by config_file.c and run.c; trainer.c's schedules and shuffle
+ * stream, used by run.c.
  */
 #ifndef SAMC_TRAIN_INTERNAL_H
 #define SAMC_TRAIN_INTERNAL_H
@@ -23,5 +25,23 @@ samc_status train_csv_create(FILE **f, const char *dir, const char *name, const 
  * inclusive) and opened for appending; its header must be header. */
 samc_status train_csv_truncate(FILE **f, const char *dir, const char *name, const char *header, int col,
                                double limit, int inclusive, char *err);
+
+/* The step size and radius of the schedules of p at step t of T in epoch
+ * epoch (rho 0 for SGD), and the shuffle stream before the first epoch:
+ * the trainer's, and those of a driver of its own oracle (run.c). */
+void train_schedules(const samc_train_params *p, int64_t t, int64_t T, int epoch, double *eta, double *rho);
+void train_shuffle_rng(const samc_train_params *p, samc_rng *r);
+
+/* A switch's value: 1 for NULL, "on", "true", "1"; 0 for "off", "false",
+ * "0"; -1 for anything else. */
+int config_switch_value(const char *v);
+/* Every train flag of c on f, one line each: "name = value" (config.txt),
+ * or "# name             value" (table: the run's configuration table). */
+void config_print_train_flags(const samc_config *c, FILE *f, int table);
+
+/* The rows of a step in epoch `epoch` over n samples: the batch schedule's
+ * b times p->accumulate, at most n; and the steps of that epoch, ceil(n / that). */
+size_t train_batch_at(const samc_train_params *p, int epoch, size_t n);
+int64_t train_steps_in_epoch(const samc_train_params *p, int epoch, size_t n);
 
 #endif

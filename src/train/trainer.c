@@ -24,6 +24,7 @@
 
 #include "samc.h"
 #include "dist/dist.h"
+#include "model/roles.h"
 #include "train/train_internal.h"
 #include "util/err.h"
 
@@ -89,7 +90,7 @@ static samc_status alone(const samc_trainer *t, samc_status st, const char *err)
 
 static int64_t steps_in(const samc_trainer *t, int epoch)
 {
-    return samc_batch_steps_in_epoch(&t->p.batch, epoch, t->n);
+    return train_steps_in_epoch(&t->p, epoch, t->n);
 }
 
 /* ---------------------------------------------------------------- position */
@@ -97,7 +98,7 @@ static int64_t steps_in(const samc_trainer *t, int epoch)
 /* The order of the epoch at pos (drawn once per epoch). */
 static void draw_epoch(samc_trainer *t)
 {
-    t->b = samc_batch_at(&t->p.batch, t->pos.epoch, t->n);
+    t->b = train_batch_at(&t->p, t->pos.epoch, t->n);
     t->after_draw = t->pos.shuffle_rng;
     for (size_t i = 0; i < t->n; i++) t->perm[i] = i;
     if (t->b < t->n) samc_rng_shuffle(&t->after_draw, t->perm, t->n);
@@ -130,8 +131,6 @@ static samc_ckpt ckpt_of(const samc_trainer *t, const train_pos *pos)
     c.epoch_step = pos->epoch_step;
     c.shuffle_rng = pos->shuffle_rng;
     c.aug_rng = pos->aug_rng;
-    const samc_rng *mr = samc_model_rng(t->model);
-    if (mr) c.model_rng = *mr;
     c.decsps_prev = os.decsps_prev;
     c.optim_steps = os.steps;
     c.elapsed_s = samc_now_s() - t->t0;
@@ -141,6 +140,20 @@ static samc_ckpt ckpt_of(const samc_trainer *t, const train_pos *pos)
     c.n_buffers = samc_model_n_buffers(t->model);
     c.momentum = os.momentum;
     c.n_momentum = os.momentum ? t->np : 0;
+    c.second = os.second;
+    c.n_second = os.second ? t->np : 0;
+    const samc_optim_params *o = &t->p.optim;
+    c.l2 = t->p.l2;
+    c.label_smoothing = t->p.label_smoothing;
+    c.accumulate = t->p.accumulate;
+    c.m_sharpness = t->p.m_sharpness;
+    c.nesterov = o->nesterov;
+    c.wd_groups = (int)o->wd_groups;
+    c.base = (int)o->base;
+    c.clip = o->clip;
+    c.adam_beta1 = o->adam_beta1;
+    c.adam_beta2 = o->adam_beta2;
+    c.adam_eps = o->adam_eps;
     return c;
 }
 
@@ -198,6 +211,7 @@ static samc_status restore(samc_trainer *t, char *err)
     else if (c.n_buffers != samc_model_n_buffers(t->model)) why = "its model buffers do not match";
     else if (c.data_n != t->n || c.data_crc != t->crc) why = "it was made on other training data";
     else if ((c.n_momentum != 0) != (os.momentum != NULL)) why = "its momentum setting differs";
+    else if ((c.n_second != 0) != (os.second != NULL)) why = "its base update (sgd / adamw) differs";
     if (why) {
         samc_errf(err, SAMC_EINVAL, "cannot resume from %.300s: %s (model %.60s, data %.60s)", path, why,
                   c.model, c.data);
@@ -207,11 +221,9 @@ static samc_status restore(samc_trainer *t, char *err)
     memcpy(t->x, c.params, t->np * sizeof *t->x);
     if (c.n_buffers) memcpy(samc_model_buffers(t->model), c.buffers, c.n_buffers * sizeof(float));
     if (os.momentum) memcpy(os.momentum, c.momentum, t->np * sizeof(float));
+    if (os.second) memcpy(os.second, c.second, t->np * sizeof(float));
     samc_optim_set_state(t->opt, c.decsps_prev, c.optim_steps);
     t->pos = (train_pos){ c.step, c.epoch, c.epoch_step, c.shuffle_rng, c.aug_rng };
-    samc_rng *mr = samc_model_rng(t->model);
-    const samc_rng none = { { 0, 0, 0, 0 } };
-    if (mr && memcmp(&c.model_rng, &none, sizeof none) != 0) *mr = c.model_rng;
     t->t0 = c.elapsed_s;   /* the elapsed time, made a start time once set-up is done */
     samc_ckpt_free(&c);
     return SAMC_OK;
@@ -246,7 +258,20 @@ static samc_status check_inputs(const samc_train_params *p, const samc_data *dat
     SAMC_CHECK(!p->augment || data->train.channels > 0, SAMC_EINVAL,
                "--augment needs image data (this data set has no image shape)");
     SAMC_CHECK(strlen(dir) < 4096, SAMC_EINVAL, "output directory name too long");
+    SAMC_CHECK(p->m_sharpness <= 1 || p->perturb_local || samc_dist_size() == 1, SAMC_EINVAL,
+               "--m-sharpness with more than one rank needs --perturb local (each rank then splits its own rows)");
     return SAMC_OK;
+}
+
+/* The model's parameter roles to the optimizer (ASAM's scaling, the decay groups). */
+static samc_status set_roles(samc_trainer *t, char *err)
+{
+    unsigned char *role = malloc(t->np);
+    SAMC_CHECK(role, SAMC_ENOMEM, "out of memory for %zu parameter roles", t->np);
+    samc_model_param_roles(t->model, role);
+    samc_status st = samc_optim_set_roles(t->opt, role, err);
+    free(role);
+    return st;
 }
 
 /* Everything one rank sets up: streams, optimizer, buffers, the checkpoint
@@ -256,11 +281,11 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     samc_rng init;   /* three independent streams from the seed */
     samc_rng_seed(&init, t->p.seed);
     samc_model_init_params(t->model, t->x, &init);
-    samc_rng_seed(&t->pos.shuffle_rng, t->p.seed ^ 0x53485546464c45ULL);
+    train_shuffle_rng(&t->p, &t->pos.shuffle_rng);
     samc_rng_seed(&t->pos.aug_rng, t->p.seed ^ 0x4155474d454e54ULL);
-    samc_rng *mr = samc_model_rng(t->model);   /* dropout masks */
-    if (mr) samc_rng_seed(mr, t->p.seed ^ 0x44524f504f5554ULL);
     samc_status st = samc_optim_init(&t->opt, t->np, &t->p.optim, err);
+    if (st == SAMC_OK) st = samc_model_set_label_smoothing(t->model, t->p.label_smoothing, err);
+    if (st == SAMC_OK) st = set_roles(t, err);
     if (st != SAMC_OK) return st;
     SAMC_CHECK((t->perm = malloc(t->n * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n);
     if (resume && (st = restore(t, err)) != SAMC_OK) return st;
@@ -306,7 +331,7 @@ samc_status samc_trainer_init(samc_trainer **out, const samc_train_params *p, co
     t->first_step = t->last_ckpt_step = t->pos.step;
     t->t0 = samc_now_s() - t->t0;
     t->last_ckpt_s = samc_now_s();
-    t->orc = samc_dist_oracle(&t->batch, model, p->perturb_local);
+    t->orc = samc_dist_oracle(&t->batch, model, p->perturb_local, p->m_sharpness, p->accumulate);
     samc_dist_comm_reset();
     *out = t;
     return SAMC_OK;
@@ -390,13 +415,11 @@ static samc_status stop(samc_trainer *t, char *err)
                      "(continue with --resume %.200s)", (long long)t->pos.step, t->dir, t->dir);
 }
 
-/* A NaN loss: x, momentum and counters are those before the step; so are
- * the augmentation and dropout streams once restored. */
-static samc_status diverged(samc_trainer *t, const samc_rng before[2], char *err)
+/* A NaN loss: x, momentum and counters are those before the step; so is
+ * the augmentation stream once restored. */
+static samc_status diverged(samc_trainer *t, const samc_rng *aug_before, char *err)
 {
-    t->pos.aug_rng = before[0];
-    samc_rng *mr = samc_model_rng(t->model);
-    if (mr) *mr = before[1];
+    t->pos.aug_rng = *aug_before;
     samc_errbuf e2;
     int saved = t->lead && save_pos(t, "last.ckpt", &t->pos, 0, e2) == SAMC_OK;
     return samc_errf(err, SAMC_ENAN, "loss or gradient became NaN/Inf at step %lld (epoch %d); the run diverged: "
@@ -426,12 +449,20 @@ static samc_status check_sync(const samc_trainer *t, char *err)
     return SAMC_OK;
 }
 
+void train_schedules(const samc_train_params *p, int64_t t, int64_t T, int epoch, double *eta, double *rho)
+{
+    *eta = samc_lr_at(&p->lr, t, T, epoch);
+    *rho = p->optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&p->rho, &p->lr, *eta);
+}
+
+void train_shuffle_rng(const samc_train_params *p, samc_rng *r) { samc_rng_seed(r, p->seed ^ 0x53485546464c45ULL); }
+
 /* One optimizer step on the batch at pos; rank 0's BatchNorm statistics to
  * every rank after it (as DDP's broadcast_buffers). */
 static samc_status take_step(samc_trainer *t, size_t nb, samc_step_info *info, char *err)
 {
-    const double eta = samc_lr_at(&t->p.lr, t->pos.step, t->T, t->pos.epoch);
-    t->rho = t->p.optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&t->p.rho, &t->p.lr, eta);
+    double eta;
+    train_schedules(&t->p, t->pos.step, t->T, t->pos.epoch, &eta, &t->rho);
     const size_t n_buf = samc_model_n_buffers(t->model);
     const double ts = samc_now_s();
     samc_status st = samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
@@ -473,11 +504,14 @@ samc_status samc_trainer_step(samc_trainer *t, char *err)
     size_t nb;
     samc_status st = alone(t, prepare_batch(t, &nb, err), err);
     if (st != SAMC_OK) return st;
-    const samc_rng *mr = samc_model_rng(t->model);
-    const samc_rng before[2] = { t->pos.aug_rng, mr ? *mr : t->pos.aug_rng };
+    samc_rng aug_before = t->pos.aug_rng;
+    /* the dropout masks of step s come from a stream seeded by (seed, s): a
+     * checkpoint's step number restores them, a resumed run draws the same */
+    samc_rng *mr = samc_model_rng(t->model);
+    if (mr) samc_rng_seed(mr, t->p.seed ^ 0x44524f504f5554ULL ^ ((uint64_t)t->pos.step * 0x9E3779B97F4A7C15ULL));
     samc_step_info info;
     if ((st = take_step(t, nb, &info, err)) != SAMC_OK)   /* from averaged values: every rank has it */
-        return st == SAMC_ENAN ? diverged(t, before, err) : st;
+        return st == SAMC_ENAN ? diverged(t, &aug_before, err) : st;
     t->lr = info.step;
     if ((st = check_sync(t, err)) != SAMC_OK) return st;
     write_step_row(t, nb, &info);
