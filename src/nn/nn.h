@@ -238,8 +238,8 @@ void nn_net_backward(nn_net *net, const float *params, float *grad, int N);
  * networks have none).  Training-mode passes multiply each unit by a mask
  * entry, 0 with probability p and 1 / (1 - p) otherwise; evaluation mode
  * is the identity.  The mask of a batch of N rows is drawn from the
- * network's own stream (nn_net_dropout_rng: seed it, save and restore it
- * with a checkpoint): for each dropout layer in order, each row, each unit
+ * network's own stream (nn_net_dropout_rng; the trainer seeds it before
+ * each step from the run's seed and the step number): for each dropout layer in order, each row, each unit
  * in NCHW order, one samc_rng_next z, the unit dropped iff z < p 2^64.
  * nn_net_dropout_draw draws a new mask for N rows (reserved); a training
  * forward reuses the last mask if it was drawn for the same N, and draws
