@@ -15,7 +15,7 @@ R="env SAMC_ENGINE=ref $SAMC"
 
 # SPEC|C|H|W|K: the models checked against PyTorch (a new network adds its line
 # here and its definition to TORCH_MODELS in tests/export_check.py)
-MODELS="logreg|6|1|1|2 softmax|2|3|3|3 mlp:16,8|1|6|6|3 cnn|1|8|8|4 resnet:8|3|8|8|3"
+MODELS="logreg|6|1|1|2 softmax|2|3|3|3 mlp:16,8|1|6|6|3 cnn|1|8|8|4 resnet:8|3|8|8|3 wrn:10-2|3|8|8|3 resnet18|3|8|8|3"
 
 # data of shape C x H x W (flat rows when H = W = 1), K classes, 64 train and 40 test rows
 make_data() { # DIR C H W K

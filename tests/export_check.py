@@ -101,6 +101,8 @@ def torch_model(spec, C, H, W, K):
         "mlp": lambda: f.MLP(C * H * W, [int(h) for h in arg.split(",")], K),
         "cnn": lambda: f.CNN(C, H, W, K),
         "resnet": lambda: f.ResNet(int(arg), C, K),
+        "resnet18": lambda: f.ResNet18(C, K),
+        "wrn": lambda: f.WideResNet(*[int(v) for v in arg.split("-")], C, K),
     }
     return TORCH_MODELS[kind]()
 
