@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "data/data_internal.h"
+#include "data/sparse.h"
 
 #define SAMC_DATA_MAX_CLASSES 1000
 
@@ -59,6 +60,7 @@ static samc_status keep_rows(samc_dataset *ds, size_t k, char *err)
 {
     SAMC_CHECK(k <= ds->n, SAMC_EINVAL,
                "the train set has %zu rows, fewer than the %zu asked for", ds->n, k);
+    if (samc_dataset_is_sparse(ds)) return samc_csr_keep(ds, k);
     float *x = realloc(ds->x, k * ds->d * sizeof *x + 1);
     float *y = realloc(ds->y, k * sizeof *y + 1);
     if (x) ds->x = x;   /* shrinking: a failed realloc keeps the larger block */
@@ -75,13 +77,16 @@ static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, c
                train->n);
     size_t keep = train->n - k, d = train->d, bytes = 0;
     memset(val, 0, sizeof *val);
-    SAMC_CHECK(samc_data_size(k, d, sizeof(float), &bytes), SAMC_ENOMEM,
+    int sparse = samc_dataset_is_sparse(train);
+    SAMC_CHECK(sparse || samc_data_size(k, d, sizeof(float), &bytes), SAMC_ENOMEM,
                "out of memory for a validation set of %zu rows", k);
-    val->x = malloc(bytes ? bytes : 1);
+    if (sparse) SAMC_CHECK(samc_csr_copy_rows(train, keep, k, val) == SAMC_OK, SAMC_ENOMEM,
+                           "out of memory for a validation set of %zu rows", k);
+    else val->x = malloc(bytes ? bytes : 1);
     val->y = malloc(k * sizeof(float));
     if (train->n_classes > 0 && train->labels)
         val->labels = malloc((size_t)train->n_classes * sizeof(double));
-    if (!val->x || !val->y || (train->n_classes > 0 && train->labels && !val->labels)) {
+    if ((!sparse && !val->x) || !val->y || (train->n_classes > 0 && train->labels && !val->labels)) {
         samc_dataset_free(val);
         return samc_errf(err, SAMC_ENOMEM, "out of memory for a validation set of %zu rows", k);
     }
@@ -96,6 +101,7 @@ static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, c
     val->height = train->height;
     val->width = train->width;
 
+    if (sparse) return samc_csr_keep(train, keep);
     train->n = keep; /* shrink; a failed realloc keeps the larger block */
     if (d > 0) {
         float *x = realloc(train->x, keep * d * sizeof(float));
@@ -125,6 +131,11 @@ static samc_status normalize(samc_data *data, char *err)
     samc_dataset *tr = &data->train;
     size_t d = tr->d;
     if (tr->n == 0 || d == 0) return SAMC_OK;
+    samc_dataset *sets[] = {tr, &data->val, &data->test};
+    for (int i = 0; i < 3; i++)   /* centering fills every entry */
+        SAMC_CHECK(samc_dataset_densify(sets[i]) == SAMC_OK, SAMC_ENOMEM,
+                   "out of memory normalizing: %zu x %zu floats (the sparse rows made dense)",
+                   sets[i]->n, d);
     int image = tr->channels > 0 && tr->height > 0 && tr->width > 0 &&
                 (size_t)tr->channels * (size_t)tr->height * (size_t)tr->width == d;
     size_t per = image ? (size_t)tr->height * (size_t)tr->width : 1;

@@ -28,10 +28,7 @@ static void shard(samc_dist_batch *b)
     b->mb.nb = hi - lo;
     b->mb.scale = b->local ? 1.0 : b->share;
     if (!b->idx) {   /* rows 0..nb of ds (an augmented batch): a view of rows lo..hi */
-        b->view = *b->ds;
-        b->view.x += lo * b->view.d;
-        b->view.y += lo;
-        b->view.n = hi - lo;
+        b->view = samc_dataset_rows(b->ds, lo, hi - lo);
         b->mb.ds = &b->view;
     }
 }

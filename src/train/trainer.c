@@ -341,7 +341,7 @@ static samc_status aug_prepare(aug_buf *a, const samc_dataset *tr, const size_t 
         a->cap = nb;
     }
     for (size_t i = 0; i < nb; i++) {
-        memcpy(a->gather + i * d, tr->x + idx[i] * d, d * sizeof(float));
+        samc_dataset_row_dense(tr, idx[i], a->gather + i * d);
         a->batch.y[i] = tr->y[idx[i]];
     }
     samc_augment_crop_flip(tr, a->gather, a->batch.x, nb, 4, 1, rng);
