@@ -24,6 +24,7 @@
 
 #include "samc.h"
 #include "dist/dist.h"
+#include "optim/sparse_step.h"
 #include "train/train_internal.h"
 #include "util/err.h"
 
@@ -52,6 +53,7 @@ struct samc_trainer {
     char dir[4096];
     samc_train_callbacks cb;
     samc_optim *opt;
+    samc_sparse_step *sparse;   /* the O(nnz) step (NULL: samc_optim_step alone) */
     size_t n, np;
     int rank, size, lead;
     int64_t T, first_step;
@@ -163,6 +165,7 @@ static samc_status save_numbered(samc_trainer *t, const samc_ckpt *c, char *err)
  * numbered: also a ckpt-STEP copy. */
 static samc_status save_pos(samc_trainer *t, const char *name, const train_pos *pos, int numbered, char *err)
 {
+    samc_sparse_step_sync(t->sparse, t->x);
     if (!t->lead) return SAMC_OK;
     if (t->fs) fflush(t->fs);
     samc_ckpt c = ckpt_of(t, pos);
@@ -255,6 +258,12 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     samc_rng_seed(&t->pos.aug_rng, t->p.seed ^ 0x4155474d454e54ULL);
     samc_status st = samc_optim_init(&t->opt, t->np, &t->p.optim, err);
     if (st != SAMC_OK) return st;
+    const int mode = samc_sparse_step_env_mode();
+    SAMC_CHECK(mode != -2, SAMC_EINVAL, "SAMC_SPARSE_STEP must be auto, on or off");
+    if (mode >= 0 && t->size == 1 && !t->p.augment &&
+        samc_sparse_step_usable(&t->p.optim, t->model, &t->data->train, NULL) &&
+        (st = samc_sparse_step_init(&t->sparse, &t->p.optim, t->model, mode, err)) != SAMC_OK)
+        return st;
     SAMC_CHECK((t->perm = malloc(t->n * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n);
     if (resume && (st = restore(t, err)) != SAMC_OK) return st;
     return t->lead ? open_files(t, resume, err) : SAMC_OK;
@@ -312,6 +321,8 @@ void samc_trainer_free(samc_trainer *t)
     free(t->aug.batch.x);
     free(t->aug.batch.y);
     free(t->aug.gather);
+    samc_sparse_step_sync(t->sparse, t->x);
+    samc_sparse_step_free(t->sparse);
     samc_optim_free(t->opt);
     free(t);
 }
@@ -423,7 +434,8 @@ static samc_status take_step(samc_trainer *t, size_t nb, samc_step_info *info, c
     t->rho = t->p.optim.kind == SAMC_OPT_SGD ? 0.0 : samc_rho_at(&t->p.rho, &t->p.lr, eta);
     const size_t n_buf = samc_model_n_buffers(t->model);
     const double ts = samc_now_s();
-    samc_status st = samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
+    samc_status st = t->sparse ? samc_sparse_step_run(t->sparse, t->opt, &t->orc, &t->batch.mb, t->x, eta, t->rho, info)
+                               : samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
     if (st == SAMC_OK && t->size > 1 && n_buf) samc_dist_bcast_f(samc_model_buffers(t->model), n_buf, 0);
     t->step_s += samc_now_s() - ts;
     t->samples += (double)nb;
@@ -536,6 +548,7 @@ samc_status samc_trainer_end_epoch(samc_trainer *t, char *err)
 {
     SAMC_CHECK(samc_trainer_epoch_over(t), SAMC_EINVAL, "step %lld does not end an epoch", (long long)t->pos.step);
     t->pending = 0;
+    samc_sparse_step_sync(t->sparse, t->x);   /* the evaluation reads x */
     if (t->lead) {
         samc_status st = alone(t, lead_end_epoch(t, err), err);
         if (st != SAMC_OK) return st;
