@@ -421,6 +421,30 @@ static samc_status softmax_setup(samc_model *m, const char *args, char *err)
     return SAMC_OK;
 }
 
+/* The cross-entropy of logits z[0..K) at class y; with dz, z becomes
+ * dloss / dz (softmax minus the one-hot of y). */
+static double softmax_row(double *z, size_t K, size_t y, int dz)
+{
+    double zmax = -INFINITY;
+    for (size_t k = 0; k < K; k++)
+        if (z[k] > zmax) zmax = z[k];
+    double se = 0.0;
+    for (size_t k = 0; k < K; k++) se += exp(z[k] - zmax);
+    const double lse = zmax + log(se), loss = lse - z[y];
+    if (dz)
+        for (size_t k = 0; k < K; k++) z[k] = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
+    return loss;
+}
+
+double samc_linear_row(const samc_model *m, const samc_dataset *ds, size_t r, double *z)
+{
+    if (m->kind == SAMC_MODEL_SOFTMAX) return softmax_row(z, (size_t)m->n_classes, (size_t)ds->y[r], 1);
+    double dz;
+    const double loss = glm_row(m->kind, z[0], regression_target(m, ds, ds->y[r]), &dz);
+    z[0] = dz;
+    return loss;
+}
+
 /* g[k*d + j] += r_k a_j for the row's entries (K classes, r[0..K)); the
  * columns a sparse row touches are zeroed at their first touch. */
 static void softmax_row_grad(softmax_scratch *s, const row_ref *a, size_t K, size_t d,
@@ -479,20 +503,11 @@ static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds
     for (size_t t = 0; t < nb; t++) {
         const row_ref a = get_row(ds, idx, t, buf);
         const size_t y = (size_t)target_of(ds, idx, t);
-        double zmax = -INFINITY;
-        for (size_t k = 0; k < K; k++) {
-            p[k] = row_dot(&a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
-            if (p[k] > zmax) zmax = p[k];
-        }
-        double se = 0.0;
-        for (size_t k = 0; k < K; k++) se += exp(p[k] - zmax);
-        const double lse = zmax + log(se);
-        lsum += lse - p[y];
+        for (size_t k = 0; k < K; k++) p[k] = row_dot(&a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
+        lsum += softmax_row(p, K, y, grad != NULL);
         if (!grad) continue;
-        for (size_t k = 0; k < K; k++) {   /* p becomes dloss / dz */
-            p[k] = exp(p[k] - lse) - (k == y ? 1.0 : 0.0);
-            if (bvec) g[K * d + k] += p[k];
-        }
+        if (bvec)
+            for (size_t k = 0; k < K; k++) g[K * d + k] += p[k];
         softmax_row_grad(s, &a, K, d, p);
     }
     if (grad) softmax_flush(s, K, d, np, sparse, grad, gscale);

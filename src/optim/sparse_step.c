@@ -18,8 +18,16 @@
  * so every norm and inner product is a sum over S plus terms in ||theta||^2
  * = s^2 ||v||^2, which is kept incrementally in double (and recomputed at
  * each sync), and the update is s' = s (1 - gamma (b + wd)) with
- * v_S -= gamma U_S / s'.  The passes evaluate the model at a point written
- * into a work vector on S only: the model reads no other coordinate.
+ * v_S -= gamma U_S / s'.
+ *
+ * The batch's rows are copied once per step with their columns renumbered
+ * 0..|J|-1 (a local CSR), so both passes run on arrays of |S| entries that
+ * stay in cache instead of touching d-long vectors at random: per entry of
+ * the batch, one look-up of its column's number, and the gather and the
+ * update of v once per column.  The passes compute the outputs z with
+ * sequential sums in double and take each row's loss and dloss/dz from the
+ * model (samc_linear_row), so the gradient is summed in double (the dense
+ * path rounds it to float: the two agree to rounding).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -40,11 +48,15 @@ struct samc_sparse_step {
     double lam;            /* the model's l2 */
     double scale, nv2;     /* theta = scale v, ||v||^2 */
     int fresh;             /* nv2 still to be computed */
-    float *xw, *G;         /* the point of a pass on S; the data gradient (zero off S) */
-    unsigned char *mark;   /* d */
-    size_t *cols, cols_cap, nj;
+    uint32_t *loc;         /* d: a column's local number in the batch (UINT32_MAX: none) */
+    size_t *cols, cols_cap, nj;     /* the batch's columns, by local number */
+    size_t *lptr, lptr_cap;         /* the batch's rows: local CSR */
+    uint32_t *lcol;
+    float *lval;
+    size_t lcap;
+    double *z;             /* K outputs of a row */
     size_t *S, cap, ns;
-    double *th, *g, *h, *pp;   /* on S: theta, G, then G' -> H, P */
+    double *th, *g, *h, *pp, *pt;   /* on S: theta, G, G' -> H, P, the point of pass 2 */
     int64_t count;
 };
 
@@ -64,6 +76,7 @@ samc_status samc_sparse_step_init(samc_sparse_step **out, const samc_optim_param
                                   int mode, char *err)
 {
     *out = NULL;
+    SAMC_CHECK(m->d <= UINT32_MAX, SAMC_EINVAL, "the sparse step takes at most 2^32 features");
     samc_sparse_step *s = calloc(1, sizeof *s);
     SAMC_CHECK(s, SAMC_ENOMEM, "out of memory for the sparse step");
     s->p = *p;
@@ -75,10 +88,10 @@ samc_status samc_sparse_step_init(samc_sparse_step **out, const samc_optim_param
     s->lam = m->l2;
     s->scale = 1.0;
     s->fresh = 1;
-    s->xw = calloc(s->n, sizeof *s->xw);   /* small rows are read densely: zeros off S */
-    s->G = calloc(s->n, sizeof *s->G);
-    s->mark = calloc(s->d ? s->d : 1, 1);
-    if (!s->xw || !s->G || !s->mark) {
+    s->loc = malloc((s->d ? s->d : 1) * sizeof *s->loc);
+    s->z = malloc(s->K * sizeof *s->z);
+    if (s->loc) memset(s->loc, 0xff, s->d * sizeof *s->loc);
+    if (!s->loc || !s->z) {
         samc_sparse_step_free(s);
         return samc_errf(err, SAMC_ENOMEM, "out of memory for the sparse step (%zu parameters)", m->n_params);
     }
@@ -89,7 +102,7 @@ samc_status samc_sparse_step_init(samc_sparse_step **out, const samc_optim_param
 void samc_sparse_step_free(samc_sparse_step *s)
 {
     if (!s) return;
-    SAMC_FREE_ALL(s->xw, s->G, s->mark, s->cols, s->S, s->th, s->g, s->h, s->pp, s);
+    SAMC_FREE_ALL(s->loc, s->z, s->cols, s->lptr, s->lcol, s->lval, s->S, s->th, s->g, s->h, s->pp, s->pt, s);
 }
 
 int64_t samc_sparse_step_count(const samc_sparse_step *s) { return s ? s->count : 0; }
@@ -121,29 +134,54 @@ void samc_sparse_step_sync(samc_sparse_step *s, float *x)
 
 /* ------------------------------------------------------------- the support */
 
-/* The columns of the batch's rows into cols[0..nj), then S (every output's
- * copy, the biases) with room for the per-entry arrays.  0: out of memory. */
-static int build_support(samc_sparse_step *s, const samc_model_batch *b)
+/* The batch's rows as a local CSR (columns renumbered in order of first
+ * appearance), its columns into cols[0..nj).  0: out of memory. */
+static int local_rows(samc_sparse_step *s, const samc_model_batch *b)
 {
     const samc_dataset *ds = b->ds;
+    size_t e = 0;
+    for (size_t t = 0; t < b->nb; t++) e += ds->ptr[(b->idx ? b->idx[t] : t) + 1] - ds->ptr[b->idx ? b->idx[t] : t];
+    size_t c1 = s->lcap, c2 = s->lcap;
+    if (!samc_grow((void **)&s->lptr, &s->lptr_cap, b->nb + 1, sizeof *s->lptr) ||
+        !samc_grow((void **)&s->lcol, &c1, e, sizeof *s->lcol) || !samc_grow((void **)&s->lval, &c2, e, sizeof *s->lval) ||
+        !samc_grow((void **)&s->cols, &s->cols_cap, e, sizeof *s->cols))
+        return 0;
+    s->lcap = c1 < c2 ? c1 : c2;
     s->nj = 0;
+    e = 0;
     for (size_t t = 0; t < b->nb; t++) {
         const size_t r = b->idx ? b->idx[t] : t;
-        for (size_t k = ds->ptr[r]; k < ds->ptr[r + 1]; k++) {
+        if (t + 2 < b->nb && ds->col32) {   /* the rows are scattered: fetch ahead */
+            const size_t r2 = b->idx ? b->idx[t + 2] : t + 2;
+            for (size_t k = ds->ptr[r2]; k < ds->ptr[r2 + 1]; k += 16) {
+                __builtin_prefetch(ds->col32 + k);
+                __builtin_prefetch(ds->val + k);
+            }
+        }
+        s->lptr[t] = e;
+        for (size_t k = ds->ptr[r]; k < ds->ptr[r + 1]; k++, e++) {
             const size_t j = samc_csr_col(ds, k);
-            if (s->mark[j]) continue;
-            if (!samc_grow((void **)&s->cols, &s->cols_cap, s->nj + 1, sizeof *s->cols)) return 0;
-            s->mark[j] = 1;
-            s->cols[s->nj++] = j;
+            if (s->loc[j] == UINT32_MAX) s->loc[j] = (uint32_t)s->nj, s->cols[s->nj++] = j;
+            s->lcol[e] = s->loc[j];
+            s->lval[e] = ds->val[k];
         }
     }
-    for (size_t i = 0; i < s->nj; i++) s->mark[s->cols[i]] = 0;
+    s->lptr[b->nb] = e;
+    for (size_t i = 0; i < s->nj; i++) s->loc[s->cols[i]] = UINT32_MAX;
+    return 1;
+}
+
+/* The local rows, then S (every output's copy of the columns, the biases)
+ * with room for the per-entry arrays.  0: out of memory. */
+static int build_support(samc_sparse_step *s, const samc_model_batch *b)
+{
+    if (!local_rows(s, b)) return 0;
     const size_t nb_bias = s->n - s->K * s->d, need = s->K * s->nj + nb_bias;
     if (need > s->cap) {
         size_t c = s->cap;
         if (!samc_grow((void **)&s->S, &c, need, sizeof *s->S)) return 0;
-        double **arr[] = {&s->th, &s->g, &s->h, &s->pp};
-        for (int q = 0; q < 4; q++) {
+        double **arr[] = {&s->th, &s->g, &s->h, &s->pp, &s->pt};
+        for (int q = 0; q < 5; q++) {
             double *a = realloc(*arr[q], c * sizeof **arr[q]);
             if (!a) return 0;
             *arr[q] = a;
@@ -157,20 +195,35 @@ static int build_support(samc_sparse_step *s, const samc_model_batch *b)
     return 1;
 }
 
-/* One pass of the model at the point pt (on S): its data loss, and G on S
- * into out.  -1 when the model failed. */
-static int model_pass(samc_sparse_step *s, const samc_model_batch *b, int pass, const double *pt,
-                      double *out, double *loss)
+/* One pass at the point pt (on S): the data term's mean loss, and its
+ * gradient on S into out (pt and out may not be the same array). */
+static void model_pass(samc_sparse_step *s, const samc_model_batch *b, const double *pt, double *out,
+                       double *loss)
 {
-    for (size_t i = 0; i < s->ns; i++) s->xw[s->S[i]] = (float)pt[i];
-    samc_model_set_pass(s->m, pass);
-    samc_status st = samc_model_loss_grad(s->m, b->ds, b->idx, b->nb, s->xw, s->G, 1.0, 0, loss);
-    for (size_t i = 0; i < s->ns; i++) {   /* G and the point zero off S again */
-        out[i] = s->G[s->S[i]];
-        s->G[s->S[i]] = 0.0f;
-        s->xw[s->S[i]] = 0.0f;
+    const size_t K = s->K, nj = s->nj, nb = b->nb;
+    const int bias = s->ns > K * nj;
+    memset(out, 0, s->ns * sizeof *out);
+    double lsum = 0.0;
+    for (size_t t = 0; t < nb; t++) {
+        const size_t e0 = s->lptr[t], e1 = s->lptr[t + 1];
+        for (size_t k = 0; k < K; k++) {
+            const double *w = pt + k * nj;
+            double z = 0.0;
+            for (size_t e = e0; e < e1; e++) z += (double)s->lval[e] * w[s->lcol[e]];
+            s->z[k] = z + (bias ? pt[K * nj + k] : 0.0);
+        }
+        lsum += samc_linear_row(s->m, b->ds, b->idx ? b->idx[t] : t, s->z);
+        for (size_t k = 0; k < K; k++) {
+            double *g = out + k * nj;
+            const double r = s->z[k];
+            if (r == 0.0) continue;
+            for (size_t e = e0; e < e1; e++) g[s->lcol[e]] += r * (double)s->lval[e];
+            if (bias) out[K * nj + k] += r;
+        }
     }
-    return st == SAMC_OK ? 0 : -1;
+    const double inv = 1.0 / (double)nb;
+    for (size_t i = 0; i < s->ns; i++) out[i] *= inv;
+    *loss = lsum * inv;
 }
 
 /* sum over S of a_i b_i */
@@ -214,12 +267,12 @@ typedef struct sp_vals {
 } sp_vals;
 
 /* Pass 2 at theta + d: H on S (in h), fp, ||gp||^2, <gp, d>. */
-static int second_pass(samc_sparse_step *s, const samc_model_batch *b, double rho, sp_vals *q)
+static void second_pass(samc_sparse_step *s, const samc_model_batch *b, double rho, sp_vals *q)
 {
     const double lam = s->lam, e = perturbation(s, q->gn, rho);
-    for (size_t i = 0; i < s->ns; i++) s->h[i] = (1.0 + e) * s->th[i] + s->pp[i];
     double F2;
-    if (model_pass(s, b, 2, s->h, s->h, &F2) != 0) return -1;
+    for (size_t i = 0; i < s->ns; i++) s->pt[i] = (1.0 + e) * s->th[i] + s->pp[i];
+    model_pass(s, b, s->pt, s->h, &F2);
     const double xP = dot_s(s->th, s->pp, s->ns), PP = dot_s(s->pp, s->pp, s->ns);
     q->fp = F2 + 0.5 * lam * ((1.0 + e) * (1.0 + e) * q->X2 + 2.0 * (1.0 + e) * xP + PP);
     for (size_t i = 0; i < s->ns; i++) s->h[i] += lam * s->pp[i];
@@ -228,7 +281,6 @@ static int second_pass(samc_sparse_step *s, const samc_model_batch *b, double rh
     q->D = HH + 2.0 * a * Hx + a * a * q->X2;
     q->gpd = dot_s(s->h, s->pp, s->ns) + e * Hx + a * xP + a * e * q->X2;
     q->a = a;
-    return 0;
 }
 
 /* GSAM: U = (1 + alpha beta) H - alpha G in h, beta = <g, gp> / ||gp||^2;
@@ -282,7 +334,7 @@ static samc_status sparse_step(samc_sparse_step *s, samc_optim *o, const samc_mo
     sp_vals q = { .X2 = s->scale * s->scale * s->nv2 };
     for (size_t i = 0; i < s->ns; i++) s->th[i] = s->scale * (double)v[s->S[i]];
     double F;
-    if (model_pass(s, b, 1, s->th, s->g, &F) != 0) return SAMC_ECALLBACK;
+    model_pass(s, b, s->th, s->g, &F);
     q.Gx = dot_s(s->g, s->th, s->ns);
     q.f = F + 0.5 * lam * q.X2;
     const double g2 = dot_s(s->g, s->g, s->ns) + 2.0 * lam * q.Gx + lam * lam * q.X2;
@@ -291,8 +343,8 @@ static samc_status sparse_step(samc_sparse_step *s, samc_optim *o, const samc_mo
     if (s->p.kind == SAMC_OPT_SGD) {   /* d = 0: gp = g */
         memcpy(s->h, s->g, s->ns * sizeof *s->h);
         q.fp = q.f, q.D = g2, q.gpd = 0.0, q.a = lam;
-    } else if (second_pass(s, b, rho, &q) != 0) {
-        return SAMC_ECALLBACK;
+    } else {
+        second_pass(s, b, rho, &q);
     }
     if (!isfinite(q.fp) || !isfinite(q.D)) return SAMC_ENAN;
     samc_optim_state os = samc_optim_get_state(o);
