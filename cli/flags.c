@@ -17,24 +17,35 @@ const cli_flag *cli_flag_find(const void *table, size_t n, size_t size, unsigned
     return NULL;
 }
 
+void cli_arg_name(const char *arg, cli_arg *a)
+{
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    a->name = name;
+    a->len = eq ? (size_t)(eq - name) : strlen(name);
+    a->value = eq ? eq + 1 : NULL;
+    a->flag = NULL;
+}
+
+samc_status cli_arg_value(int argc, char **argv, int *i, cli_arg *a, char *err)
+{
+    const cli_flag *f = a->flag;
+    if (!f) return SAMC_OK;
+    if (!f->arg) {
+        SAMC_CHECK(!a->value, SAMC_EINVAL, "--%s takes no value", f->name);
+        return SAMC_OK;
+    }
+    if (a->value) return SAMC_OK;
+    if (*i + 1 < argc) a->value = argv[++*i];
+    else return samc_errf(err, SAMC_EINVAL, "--%s needs a value (%s)", f->name, f->arg);
+    return SAMC_OK;
+}
+
 samc_status cli_arg_read(const void *table, size_t n, size_t size, unsigned cmds, int argc, char **argv, int *i,
                          cli_arg *a, char *err)
 {
-    const char *name = argv[*i] + 2, *eq = strchr(name, '=');
-    a->name = name;
-    a->len = eq ? (size_t)(eq - name) : strlen(name);
-    a->value = NULL;
-    a->flag = cli_flag_find(table, n, size, cmds, name, a->len);
-    if (!a->flag) return SAMC_OK;
-    const cli_flag *f = a->flag;
-    if (!f->arg) {
-        SAMC_CHECK(!eq, SAMC_EINVAL, "--%s takes no value", f->name);
-        return SAMC_OK;
-    }
-    if (eq) a->value = eq + 1;
-    else if (*i + 1 < argc) a->value = argv[++*i];
-    else return samc_errf(err, SAMC_EINVAL, "--%s needs a value (%s)", f->name, f->arg);
-    return SAMC_OK;
+    cli_arg_name(argv[*i], a);
+    a->flag = cli_flag_find(table, n, size, cmds, a->name, a->len);
+    return cli_arg_value(argc, argv, i, a, err);
 }
 
 int cli_die(const char *msg)

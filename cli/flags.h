@@ -3,9 +3,9 @@
  * flag tables, the reading of one "--name[=value]" argument against such a
  * table, and the one line an error ends with.
  *
- * A table is an array of structs that each begin with a cli_flag (samc.c's
- * train / sharpness table adds how a value is stored and its help; plot's
- * table is plain cli_flag); the functions below take its element size.
+ * A table is an array of structs that each begin with a cli_flag (plot's
+ * table is plain cli_flag; the train / sharpness table is the library's,
+ * read through samc_config_find); the functions below take its element size.
  */
 #ifndef SAMC_CLI_FLAGS_H
 #define SAMC_CLI_FLAGS_H
@@ -20,12 +20,10 @@ enum {
     CLI_EMPTY = 2,  /* the value may be "" */
 };
 
-typedef struct cli_flag {
-    const char *name; /* without the leading -- */
-    const char *arg;  /* what its value is, for help and errors (e.g. "FILE"); NULL: a switch */
-    unsigned cmds;    /* the commands (or modes of a command) that take it: a bit set */
-    unsigned opts;    /* CLI_REPEAT | CLI_EMPTY */
-} cli_flag;
+/* The library's flag type (include/samc.h, section 11): name, arg (NULL: a
+ * switch), cmds (the commands or modes that take it, a bit set), opts
+ * (CLI_REPEAT | CLI_EMPTY), help (NULL in plot's table). */
+typedef samc_flag cli_flag;
 
 /* The entry named name[0..len) among the n entries of table (size bytes
  * apart) whose cmds meet cmds; NULL when there is none. */
@@ -45,6 +43,11 @@ typedef struct cli_arg {
  * an unknown name is SAMC_OK with a->flag NULL. */
 samc_status cli_arg_read(const void *table, size_t n, size_t size, unsigned cmds, int argc, char **argv, int *i,
                          cli_arg *a, char *err);
+/* The two halves of cli_arg_read: a->name, len and the value after '=' from
+ * argv[i]; then, with a->flag found by the caller, the value (argv[*i + 1]
+ * when there is no '='; *i advanced) and its checks. */
+void cli_arg_name(const char *arg, cli_arg *a);
+samc_status cli_arg_value(int argc, char **argv, int *i, cli_arg *a, char *err);
 
 /* "samc: error: MSG" on stderr; returns 1, the exit status of a failed command. */
 int cli_die(const char *msg);

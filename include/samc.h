@@ -17,11 +17,14 @@
  *   5. schedules               samc_lr_*, samc_rho_*, samc_batch_*  (pure functions)
  *   6. data sets               samc_data_*        (LIBSVM, CSV, synthetic, IDX,
  *                                                   CIFAR-10, NumPy; augmentation)
- *   7. models                  samc_model_*       (linear, logreg, softmax)
+ *   7. models                  samc_model_*       (linear, logreg, softmax, networks;
+ *                                                   their tensors by name)
  *   8. quadratic problems      samc_quad_*        (closed-form oracle for tests)
  *   9. measurements            samc_sharpness_*, samc_hessian_*, samc_measure_*  (flatness)
  *  10. the trainer             samc_trainer_*, samc_train_*  (what `samc train` runs),
  *                              the CSV columns and reader samc_csv_*, checkpoints
+ *  11. run configuration       samc_config_*, samc_run_*  (the flags of `samc train`
+ *                              and `samc sharpness` as one table; set-up of a run)
  *
  * Conventions: parameters and gradients are flat float arrays; every
  * reduction (norm, dot product, loss) is accumulated in double.  Functions that
@@ -546,6 +549,39 @@ samc_status samc_model_evaluate(const samc_model *m, const samc_dataset *ds,
                                 const float *x, double *loss, double *acc);
 
 /*
+ * The parameters and buffers as named tensors, the names and shapes of the
+ * PyTorch state_dict of the equivalent module (what `samc export` writes):
+ * linear, logreg and softmax as one nn.Linear ("weight" [rows, d], "bias"
+ * [rows]; rows = 1, or K for softmax), the networks as the definitions in
+ * tools/make_torch_fixtures.py name their modules ("lins.0.weight",
+ * "conv1.weight", "blocks.3.shortcut.1.running_var", ...).  The table covers
+ * every parameter and buffer float exactly once, in flat order (a tensor's
+ * floats are x[offset .. offset+size) of the parameter vector, or of
+ * samc_model_buffers when buffer = 1), and the product of shape[0..ndim) is
+ * size.  PyTorch's BatchNorm also keeps a step counter, num_batches_tracked,
+ * which is not a float of samc's and is not in the table.
+ */
+typedef enum samc_tensor_role {
+    SAMC_ROLE_WEIGHT = 0,  /* linear / conv weight                       */
+    SAMC_ROLE_BIAS,        /* linear / conv bias                         */
+    SAMC_ROLE_BN_SCALE,    /* BatchNorm gamma (PyTorch name "...weight") */
+    SAMC_ROLE_BN_SHIFT,    /* BatchNorm beta  (PyTorch name "...bias")   */
+    SAMC_ROLE_BN_MEAN,     /* buffer: running mean                        */
+    SAMC_ROLE_BN_VAR       /* buffer: running variance                    */
+} samc_tensor_role;
+typedef struct samc_tensor {
+    char name[96];         /* the PyTorch state_dict name, e.g. "layer1.0.conv1.weight" */
+    samc_tensor_role role;
+    int buffer;            /* 1: lives in samc_model_buffers(), 0: in the parameter vector */
+    size_t offset, size;   /* floats */
+    int ndim;
+    int64_t shape[4];      /* PyTorch shape (conv: out, in, kh, kw) */
+} samc_tensor;
+size_t samc_model_n_tensors(const samc_model *m);
+const samc_tensor *samc_model_tensors(const samc_model *m);
+/* every parameter and buffer float exactly once, in flat order */
+
+/*
  * The model as an oracle (section 3) on a fixed batch: rows idx[0..nb) of ds
  * (idx NULL: rows 0..nb).  Each loss_grad(user = b, x, grad, &loss, pass)
  * sets the model's pass (samc_model_set_pass), zeroes grad (if not NULL),
@@ -1021,6 +1057,114 @@ samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err);
 void samc_ckpt_free(samc_ckpt *c);
 /* crc32 of a training set's bytes (x, then y): the data_crc a run records. */
 uint32_t samc_ckpt_data_crc(const samc_dataset *ds);
+
+/* ------------------------------------------------- 11. run configuration */
+
+/*
+ * The flags of `samc train` and `samc sharpness` as one table in the library,
+ * so that every front end (the samc program, the Python package) sets a run
+ * up the same way: a flag is named as on the command line without its "--"
+ * ("lr", "batch-schedule", "no-bias"), takes a value string ("0.1", "polyak",
+ * "exp:2@1"; "on" / "off" for a switch) and sets fields of a samc_config.
+ * samc_config_get writes a value back in a form samc_config_set reads, so
+ * the help's defaults, the configuration table a run prints and
+ * OUT/config.txt all show the live values.
+ *
+ * OUT/config.txt has every train flag as a "key = value" line (after a
+ * comment line); '#' starts a comment; an empty value keeps the default.
+ * A run's flags are resolved as defaults < OUT/config.txt (when resuming
+ * OUT) < a configuration file (--config FILE) < the flags given.
+ */
+enum { SAMC_CMD_TRAIN = 1, SAMC_CMD_SHARPNESS = 2 };
+
+typedef struct samc_config {
+    samc_train_params p;     /* p.measure serves both commands */
+    samc_data_options dopt;  /* dopt.data_dir is set from data_dir when data loads */
+    char data[1024];
+    char data_dir[1024];     /* "": the data set's default */
+    char model[128];
+    char out[1024];
+    char ckpt[1024];         /* sharpness: the checkpoint */
+    char format[16];         /* sharpness: table | csv | json */
+    char progress[8];        /* train: auto | bar | lines | none */
+} samc_config;
+
+/* One flag.  opts is 0 in the library's table (front ends' own tables use it). */
+typedef struct samc_flag {
+    const char *name;        /* without the leading -- */
+    const char *arg;         /* what its value is ("FILE"); NULL: a switch */
+    unsigned cmds;           /* SAMC_CMD_TRAIN | SAMC_CMD_SHARPNESS */
+    unsigned opts;
+    const char *help;        /* lines after the first start with two spaces */
+} samc_flag;
+
+/* The defaults of both commands. */
+void samc_config_defaults(samc_config *c);
+/* A heap samc_config with its defaults (NULL: out of memory), for bindings. */
+samc_config *samc_config_new(void);
+void samc_config_free(samc_config *c);
+
+/* Flag i of the table in its order (NULL past the end). */
+const samc_flag *samc_config_flag(size_t i);
+/* The flag named name[0..len) that one of cmds takes; NULL: none. */
+const samc_flag *samc_config_find(unsigned cmds, const char *name, size_t len);
+/* Sets flag f from value (a switch: NULL, "on", "off", "true", "false",
+ * "1", "0").  Messages start with "--NAME: ". */
+samc_status samc_config_set(samc_config *c, const samc_flag *f, const char *value, char *err);
+/* samc_config_find + samc_config_set; an unknown name is SAMC_EINVAL. */
+samc_status samc_config_set_by_name(samc_config *c, unsigned cmds, const char *name,
+                                    const char *value, char *err);
+/* Flag f's value as text ("" when it has none; a switch: on / off). */
+void samc_config_get(const samc_config *c, const samc_flag *f, char *buf, size_t len);
+
+/* The flags of cmd with their help and defaults, as `samc CMD --help` lists them. */
+void samc_config_print_help(FILE *f, unsigned cmd);
+/* Reads the "key = value" lines of path into c (keys of cmds); keys NULL:
+ * every key, an unknown one an error; else only those in the NULL-ended
+ * list keys.  Messages name the file and line. */
+samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path,
+                             const char *const *keys, char *err);
+/* c->out/config.txt, every train flag, written through a temporary. */
+samc_status samc_config_write(const samc_config *c, char *err);
+/* The data keys (data, data-dir, normalize, train-rows, val) of the
+ * config.txt beside checkpoint ckpt_path, when there is one: a checkpoint
+ * is measured on the data its run trained on unless flags say otherwise. */
+samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err);
+
+/* c's data (c->data with c->dopt), "# loading SPEC" first on log (may be NULL). */
+samc_status samc_config_load_data(const samc_config *c, samc_data *data, FILE *log, char *err);
+
+/*
+ * A training run set up from a configuration (what `samc train` and the
+ * Python package's samc.train do):
+ *
+ *   samc_run *r;
+ *   st = samc_run_prepare(&r, c, resume, log, err);   inputs, OUT, config.txt
+ *   st = samc_run_start(r, &callbacks, err);          the trainer (section 10)
+ *   ... samc_trainer_fit(samc_run_trainer(r), err) or its layers ...
+ *   samc_run_free(r);
+ *
+ * prepare: resume (NULL: a new run) is the directory being continued; c
+ * must then have been read from resume/config.txt (samc_config_read) and
+ * c->out must be resume.  Checks the parameters, loads the data, builds the
+ * model, allocates the parameter vector; with log, prints "# loading" and
+ * the configuration table to it; on rank 0 creates c->out (a new run) and
+ * writes c->out/config.txt.  On failure *r is NULL.  start: the trainer
+ * over those inputs with c->p as it is then (a caller may still set
+ * c->p.threads).  c must outlive r.
+ */
+typedef struct samc_run samc_run;
+samc_status samc_run_prepare(samc_run **r, samc_config *c, const char *resume, FILE *log, char *err);
+samc_status samc_run_start(samc_run *r, const samc_train_callbacks *cb, char *err);
+samc_trainer *samc_run_trainer(const samc_run *r);
+samc_model *samc_run_model(const samc_run *r);
+const samc_data *samc_run_data(const samc_run *r);
+void samc_run_free(samc_run *r);
+
+/* `samc sharpness`: the checkpoint c->ckpt measured on c's data (which must
+ * be the data it trained on) with c->p.measure; model (may be NULL, 128
+ * bytes) receives the checkpoint's model spec. */
+samc_status samc_config_measure(const samc_config *c, samc_measure_result *r, char *model, char *err);
 
 #ifdef __cplusplus
 }

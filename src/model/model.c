@@ -38,6 +38,33 @@ static void accepted_names(char *buf, size_t len)
     }
 }
 
+/* The tensors of a model that is one nn.Linear: "weight" [rows][d] (rows 1,
+ * or K for softmax), then "bias" [rows] if it has one. */
+static samc_status linear_table(samc_model *m, char *err)
+{
+    const size_t rows = m->kind == SAMC_MODEL_SOFTMAX ? (size_t)m->n_classes : 1;
+    m->n_tensors = m->bias ? 2 : 1;
+    m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
+    if (!m->tensors)
+        return samc_errf(err, SAMC_ENOMEM, "model %s: out of memory", m->ops->name);
+    samc_tensor *w = &m->tensors[0], *b = &m->tensors[1];
+    snprintf(w->name, sizeof w->name, "weight");
+    w->role = SAMC_ROLE_WEIGHT;
+    w->size = rows * m->d;
+    w->ndim = 2;
+    w->shape[0] = (int64_t)rows;
+    w->shape[1] = (int64_t)m->d;
+    if (m->bias) {
+        snprintf(b->name, sizeof b->name, "bias");
+        b->role = SAMC_ROLE_BIAS;
+        b->offset = w->size;
+        b->size = rows;
+        b->ndim = 1;
+        b->shape[0] = (int64_t)rows;
+    }
+    return SAMC_OK;
+}
+
 /* samc_model_create with an image shape (C, H, W all > 0 and C*H*W == d,
  * or all 0). */
 static samc_status create_shaped(samc_model **m, const char *spec, size_t d,
@@ -91,12 +118,23 @@ static samc_status create_shaped(samc_model **m, const char *spec, size_t d,
     mm->width = W;
     mm->pass = 1;
     samc_status st = ops->setup(mm, colon ? colon + 1 : NULL, err);
+    if (st == SAMC_OK && !mm->tensors) st = linear_table(mm, err);
     if (st != SAMC_OK) {
         samc_model_free(mm);
         return st;
     }
     *m = mm;
     return SAMC_OK;
+}
+
+size_t samc_model_n_tensors(const samc_model *m)
+{
+    return m ? m->n_tensors : 0;
+}
+
+const samc_tensor *samc_model_tensors(const samc_model *m)
+{
+    return m ? m->tensors : NULL;
 }
 
 samc_status samc_model_create(samc_model **m, const char *spec, size_t d,
@@ -123,6 +161,7 @@ void samc_model_free(samc_model *m)
 {
     if (!m) return;
     if (m->ops && m->ops->destroy) m->ops->destroy(m);
+    free(m->tensors);
     free(m);
 }
 

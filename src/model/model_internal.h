@@ -46,6 +46,10 @@ struct samc_model {
      * set by setup, 0 / NULL when none. */
     size_t n_buffers;
     float *buffers;
+    /* The named tensors (samc_model_tensors), malloc'd, freed by model.c:
+     * set by setup, or by model.c for the linear models. */
+    size_t n_tensors;
+    samc_tensor *tensors;
 };
 
 struct samc_model_ops {

@@ -58,13 +58,17 @@ static samc_status need_image(const samc_model *m, char *err)
                      m->ops->name, m->d);
 }
 
-static samc_status adopt(samc_model *m, nn_net *net, int K)
+static samc_status adopt(samc_model *m, nn_net *net, int K, char *err)
 {
     m->priv = net;
     m->target_classes = K;
     m->n_params = nn_net_n_params(net);
     m->n_buffers = nn_net_n_buffers(net);
     m->buffers = m->n_buffers ? nn_net_buffers(net) : NULL;
+    m->n_tensors = nn_net_state_table(net, NULL);
+    m->tensors = malloc(m->n_tensors * sizeof *m->tensors);
+    if (!m->tensors) return samc_errf(err, SAMC_ENOMEM, "model %s: out of memory", m->ops->name);
+    nn_net_state_table(net, m->tensors);
     return SAMC_OK;
 }
 
@@ -101,7 +105,7 @@ static samc_status mlp_setup(samc_model *m, const char *args, char *err)
         p = end + 1;
     }
     nn_net *net = nn_net_mlp((int)m->d, hidden, nh, K, err);
-    return net ? adopt(m, net, K) : SAMC_EINVAL;
+    return net ? adopt(m, net, K, err) : SAMC_EINVAL;
 }
 
 static samc_status cnn_setup(samc_model *m, const char *args, char *err)
@@ -113,7 +117,7 @@ static samc_status cnn_setup(samc_model *m, const char *args, char *err)
         return samc_errf(err, SAMC_EINVAL, "model cnn takes no options (got \"%.64s\")", args);
     if ((st = need_image(m, err)) != SAMC_OK) return st;
     nn_net *net = nn_net_cnn(m->channels, m->height, m->width, K, err);
-    return net ? adopt(m, net, K) : SAMC_EINVAL;
+    return net ? adopt(m, net, K, err) : SAMC_EINVAL;
 }
 
 static samc_status resnet_setup(samc_model *m, const char *args, char *err)
@@ -133,7 +137,7 @@ static samc_status resnet_setup(samc_model *m, const char *args, char *err)
                          "(8, 14, 20, 32, 44, 56, 110)", m->name);
     if ((st = need_image(m, err)) != SAMC_OK) return st;
     nn_net *net = nn_net_resnet((int)depth, m->channels, m->height, m->width, K, err);
-    return net ? adopt(m, net, K) : SAMC_EINVAL;
+    return net ? adopt(m, net, K, err) : SAMC_EINVAL;
 }
 
 static void net_init_params(const samc_model *m, float *x, samc_rng *rng)

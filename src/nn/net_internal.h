@@ -11,6 +11,8 @@
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 #define NO_OFF ((size_t)-1)
+/* a module name and its longest suffix (".running_mean") fit a samc_tensor name */
+#define NN_NAME_LEN 80
 
 typedef enum nn_op {
     OP_LINEAR,
@@ -39,6 +41,8 @@ typedef struct nn_layer {
     size_t w_off, b_off; /* parameters: weight / gamma, bias / beta (NO_OFF: none) */
     size_t buf_off;      /* BN: running mean at buf_off, running var at buf_off + C */
     size_t stat_off;     /* BN: batch mean at stat_off, 1/std at stat_off + C */
+    char name[NN_NAME_LEN]; /* LINEAR, CONV, BN: the module's name in the PyTorch
+                             * definition of the network ("blocks.0.conv1") */
 } nn_layer;
 
 struct nn_net {

@@ -114,10 +114,23 @@ static int commit(nn_net *net, nn_layer *L, int out)
     return out;
 }
 
-static int add_linear(nn_net *net, int in, int n_out, char *err)
+/* The module name of layer L (a layer with parameters); 0, or -1 (the build
+ * failed) if it is empty or too long. */
+static int set_name(nn_net *net, nn_layer *L, const char *name, char *err)
+{
+    if (!name || !*name || strlen(name) >= sizeof L->name) {
+        samc_errf(err, SAMC_EINVAL, "network: internal error (layer name \"%.100s\")", name ? name : "");
+        net->failed = 1;
+        return -1;
+    }
+    memcpy(L->name, name, strlen(name) + 1);
+    return 0;
+}
+
+static int add_linear(nn_net *net, int in, int n_out, const char *name, char *err)
 {
     nn_layer *L = new_layer(net, OP_LINEAR, in, err);
-    if (!L) return -1;
+    if (!L || set_name(net, L, name, err)) return -1;
     L->n_in = (int)net->tensors[in].size;   /* flatten: CHW order */
     L->n_out = n_out;
     L->w_off = net->n_params;
@@ -128,10 +141,10 @@ static int add_linear(nn_net *net, int in, int n_out, char *err)
 }
 
 static int add_conv(nn_net *net, int in, int Co, int k, int stride, int pad, int bias,
-                    char *err)
+                    const char *name, char *err)
 {
     nn_layer *L = new_layer(net, OP_CONV, in, err);
-    if (!L) return -1;
+    if (!L || set_name(net, L, name, err)) return -1;
     const nn_tensor *t = &net->tensors[in];
     if (nn_conv_geom_init(&L->g, t->C, t->H, t->W, Co, k, stride, pad) != 0) {
         samc_errf(err, SAMC_EINVAL,
@@ -149,10 +162,10 @@ static int add_conv(nn_net *net, int in, int Co, int k, int stride, int pad, int
     return commit(net, L, new_tensor(net, Co, L->g.Ho, L->g.Wo, err));
 }
 
-static int add_bn(nn_net *net, int in, char *err)
+static int add_bn(nn_net *net, int in, const char *name, char *err)
 {
     nn_layer *L = new_layer(net, OP_BN, in, err);
-    if (!L) return -1;
+    if (!L || set_name(net, L, name, err)) return -1;
     const nn_tensor t = net->tensors[in];
     L->w_off = net->n_params;
     L->b_off = net->n_params + (size_t)t.C;
@@ -372,6 +385,50 @@ int nn_net_read_tensor(nn_net *net, int t, int N, int diff, float *out)
     return 0;
 }
 
+/* One entry of the state table: NAME.suffix, its role, where it lives, its shape. */
+static samc_tensor *put_tensor(samc_tensor *out, size_t *n, const char *name, const char *suffix,
+                               samc_tensor_role role, int buffer, size_t off, int ndim, const int64_t *shape)
+{
+    samc_tensor *t = out ? &out[*n] : NULL;
+    (*n)++;
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s.%s", name, suffix);
+    t->role = role;
+    t->buffer = buffer;
+    t->offset = off;
+    t->ndim = ndim;
+    t->size = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->size *= (size_t)shape[i];
+    }
+    return t;
+}
+
+size_t nn_net_state_table(const nn_net *net, samc_tensor *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const nn_layer *L = &net->layers[i];
+        if (L->op == OP_LINEAR || L->op == OP_CONV) {
+            const int64_t lin[2] = { L->n_out, L->n_in };
+            const int64_t conv[4] = { L->g.Co, L->g.C, L->g.k, L->g.k };
+            const int64_t *w = L->op == OP_LINEAR ? lin : conv;
+            put_tensor(out, &n, L->name, "weight", SAMC_ROLE_WEIGHT, 0, L->w_off, L->op == OP_LINEAR ? 2 : 4, w);
+            if (L->b_off != NO_OFF)
+                put_tensor(out, &n, L->name, "bias", SAMC_ROLE_BIAS, 0, L->b_off, 1, w);
+        } else if (L->op == OP_BN) {
+            const int64_t C[1] = { net->tensors[L->in].C };
+            put_tensor(out, &n, L->name, "weight", SAMC_ROLE_BN_SCALE, 0, L->w_off, 1, C);
+            put_tensor(out, &n, L->name, "bias", SAMC_ROLE_BN_SHIFT, 0, L->b_off, 1, C);
+            put_tensor(out, &n, L->name, "running_mean", SAMC_ROLE_BN_MEAN, 1, L->buf_off, 1, C);
+            put_tensor(out, &n, L->name, "running_var", SAMC_ROLE_BN_VAR, 1, L->buf_off + (size_t)C[0], 1, C);
+        }
+    }
+    return n;
+}
+
 nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
 {
     nn_net *net = begin(d, 1, 1, K, err);
@@ -383,9 +440,13 @@ nn_net *nn_net_mlp(int d, const int *hidden, int nh, int K, char *err)
             net->failed = 1;
             break;
         }
-        t = add_relu(net, add_linear(net, t, hidden[i], err), err);
+        char name[32];
+        snprintf(name, sizeof name, "lins.%d", i);
+        t = add_relu(net, add_linear(net, t, hidden[i], name, err), err);
     }
-    add_linear(net, t, K, err);
+    char last[32];
+    snprintf(last, sizeof last, "lins.%d", nh);
+    add_linear(net, t, K, last, err);
     return finish(net, err);
 }
 
@@ -399,26 +460,33 @@ nn_net *nn_net_cnn(int C, int H, int W, int K, char *err)
     }
     nn_net *net = begin(C, H, W, K, err);
     if (!net) return NULL;
-    int t = add_conv(net, 0, 16, 3, 1, 1, 1, err);
+    int t = add_conv(net, 0, 16, 3, 1, 1, 1, "conv1", err);
     t = add_maxpool(net, add_relu(net, t, err), 2, 2, err);
-    t = add_conv(net, t, 32, 3, 1, 1, 1, err);
+    t = add_conv(net, t, 32, 3, 1, 1, 1, "conv2", err);
     t = add_maxpool(net, add_relu(net, t, err), 2, 2, err);
-    t = add_relu(net, add_linear(net, t, 128, err), err);
-    add_linear(net, t, K, err);
+    t = add_relu(net, add_linear(net, t, 128, "fc1", err), err);
+    add_linear(net, t, K, "fc2", err);
     return finish(net, err);
 }
 
-/* BasicBlock(in -> planes, stride): relu(bn2(conv2(relu(bn1(conv1 x)))) + sc(x)). */
-static int basic_block(nn_net *net, int x, int planes, int stride, char *err)
+/* BasicBlock(in -> planes, stride): relu(bn2(conv2(relu(bn1(conv1 x)))) + sc(x)),
+ * its modules named "PREFIX.conv1", ..., "PREFIX.shortcut.0" (conv), ".1" (BN). */
+static int basic_block(nn_net *net, int x, int planes, int stride, const char *prefix, char *err)
 {
     if (x < 0) return -1;
     const int in_planes = net->tensors[x].C;
-    int o = add_conv(net, x, planes, 3, stride, 1, 0, err);
-    o = add_relu(net, add_bn(net, o, err), err);
-    o = add_bn(net, add_conv(net, o, planes, 3, 1, 1, 0, err), err);
+    char n[4][NN_NAME_LEN];
+    static const char *const part[4] = { "conv1", "bn1", "conv2", "bn2" };
+    for (int i = 0; i < 4; i++) snprintf(n[i], sizeof n[i], "%.50s.%s", prefix, part[i]);
+    int o = add_conv(net, x, planes, 3, stride, 1, 0, n[0], err);
+    o = add_relu(net, add_bn(net, o, n[1], err), err);
+    o = add_bn(net, add_conv(net, o, planes, 3, 1, 1, 0, n[2], err), n[3], err);
     int sc = x;
-    if (stride != 1 || in_planes != planes)
-        sc = add_bn(net, add_conv(net, x, planes, 1, stride, 0, 0, err), err);
+    if (stride != 1 || in_planes != planes) {
+        snprintf(n[0], sizeof n[0], "%.50s.shortcut.0", prefix);
+        snprintf(n[1], sizeof n[1], "%.50s.shortcut.1", prefix);
+        sc = add_bn(net, add_conv(net, x, planes, 1, stride, 0, 0, n[0], err), n[1], err);
+    }
     return add_relu(net, add_add(net, o, sc, err), err);
 }
 
@@ -433,12 +501,15 @@ nn_net *nn_net_resnet(int depth, int C, int H, int W, int K, char *err)
     const int k = (depth - 2) / 6;
     nn_net *net = begin(C, H, W, K, err);
     if (!net) return NULL;
-    int t = add_conv(net, 0, 16, 3, 1, 1, 0, err);
-    t = add_relu(net, add_bn(net, t, err), err);
+    int t = add_conv(net, 0, 16, 3, 1, 1, 0, "conv1", err);
+    t = add_relu(net, add_bn(net, t, "bn1", err), err);
     for (int stage = 0; stage < 3; stage++)
-        for (int b = 0; b < k; b++)
-            t = basic_block(net, t, 16 << stage, stage > 0 && b == 0 ? 2 : 1, err);
-    add_linear(net, add_gap(net, t, err), K, err);
+        for (int b = 0; b < k; b++) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "blocks.%d", stage * k + b);
+            t = basic_block(net, t, 16 << stage, stage > 0 && b == 0 ? 2 : 1, prefix, err);
+        }
+    add_linear(net, add_gap(net, t, err), K, "fc", err);
     return finish(net, err);
 }
 

@@ -183,6 +183,12 @@ float *nn_net_buffers(nn_net *net);       /* running mean, var per BN layer */
 size_t nn_net_input_size(const nn_net *net); /* floats per input row */
 int nn_net_n_classes(const nn_net *net);
 
+/* The parameters and buffers as named tensors (samc_tensor, include/samc.h
+ * section 7: each layer's PyTorch module name from its builder, in layer
+ * order, which is flat order in both the parameters and the buffers) into
+ * out (NULL: only count them); returns their number. */
+size_t nn_net_state_table(const nn_net *net, samc_tensor *out);
+
 /* He-normal weights (std sqrt(2 / fan_in)), zero biases, BN gamma 1 beta 0,
  * drawn in parameter order. */
 void nn_net_init_params(const nn_net *net, float *x, samc_rng *rng);

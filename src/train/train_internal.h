@@ -1,7 +1,8 @@
 /*
  * train_internal.h -- what the files of src/train share: the CSV writer of
  * columns.c (headers and rows from the column tables, resume's truncation),
- * used by trainer.c.
+ * used by trainer.c; of config.c, switch values and the lines of the train
+ * flags, used by config_file.c and run.c.
  */
 #ifndef SAMC_TRAIN_INTERNAL_H
 #define SAMC_TRAIN_INTERNAL_H
@@ -23,5 +24,12 @@ samc_status train_csv_create(FILE **f, const char *dir, const char *name, const 
  * inclusive) and opened for appending; its header must be header. */
 samc_status train_csv_truncate(FILE **f, const char *dir, const char *name, const char *header, int col,
                                double limit, int inclusive, char *err);
+
+/* A switch's value: 1 for NULL, "on", "true", "1"; 0 for "off", "false",
+ * "0"; -1 for anything else. */
+int config_switch_value(const char *v);
+/* Every train flag of c on f, one line each: "name = value" (config.txt),
+ * or "# name             value" (table: the run's configuration table). */
+void config_print_train_flags(const samc_config *c, FILE *f, int table);
 
 #endif
