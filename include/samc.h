@@ -416,6 +416,13 @@ typedef struct samc_data_options {
                            * than the set has is an error */
     size_t val;           /* rows split off the END of the train set into
                            * data->val (0: none); must leave one train row */
+    size_t shard, shards; /* shards > 1: keep only part `shard` (0-based) of
+                           * shards of the train rows -- LIBSVM reads only the
+                           * lines starting in that share of the file's bytes,
+                           * the other readers keep rows [floor(s n/K),
+                           * floor((s+1) n/K)); labels are left as read (not
+                           * indexed) for the ranks to agree on them; not with
+                           * train_rows, val or normalize */
     int normalize;        /* 1: standardize with train statistics (after the
                            * val split): per channel for images, per feature
                            * otherwise; applied to train, val and test.  A
@@ -769,6 +776,9 @@ typedef struct samc_train_params {
                              * (m-sharpness); 0: with the averaged one (global) */
     int64_t check_sync;     /* compare a checksum of the parameters across ranks
                              * every this many steps and stop if they differ (0: no) */
+    int data_shard;         /* 1: each rank holds and samples only its 1/K of the
+                             * training rows (samc_trainer_init); 0: every rank
+                             * holds all of them */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);

@@ -5,7 +5,8 @@
 # Debian's python3-scipy), the O(nnz) step against the dense one, stop and
 # resume, --val / --train-rows / --measure-every on sparse rows, one-line
 # errors for bad rows, and (with build-mpi/samc and mpirun) two ranks
-# against one process.
+# against one process, and --data-shard: the loss curve and each rank's
+# peak memory.
 . "$(dirname "$0")/testlib.sh"
 PY=/usr/bin/python3
 if [ -x $PY ] && $PY -c "import scipy.sparse, numpy" 2>/dev/null; then
@@ -53,6 +54,40 @@ if [ -x $MS ] && command -v mpirun >/dev/null; then
     timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train "${C[@]}" --epochs 1 --out "$T/mpi" >/dev/null 2>&1
     $MS train "${C[@]}" --epochs 1 --out "$T/one" >/dev/null 2>&1
     check "2 ranks on sparse rows: the one-process rows (1e-5)" same_rows "$T/mpi/steps.csv" "$T/one/steps.csv" 1e-5
+    # --data-shard: each rank samples b/2 rows of its own half, so the run is another
+    # draw of the same process: its per-epoch train loss (over all rows) within 3% of
+    # one process's, and each rank holds half the rows (its peak RSS about half a CSR lower)
+    make -s build/bench/gen_sparse build/bench/sparse_load >/dev/null
+    ./build/bench/gen_sparse 20000,200000,4e6 5 "$T/big.svm"
+    D=(--data "libsvm:$T/big.svm" --model logreg --opt sam --lr polyak --batch 32 --threads 1 --quiet)
+    timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train "${D[@]}" --epochs 2 --data-shard --out "$T/shard" >/dev/null 2>&1
+    $MS train "${D[@]}" --epochs 2 --out "$T/one2" >/dev/null 2>&1
+    check "--data-shard on 2 ranks: per-epoch train loss within 3% of one process" python3 - "$T/shard/metrics.csv" "$T/one2/metrics.csv" <<'PY'
+import csv, sys
+a = [float(r["train_loss"]) for r in csv.DictReader(open(sys.argv[1]))]
+b = [float(r["train_loss"]) for r in csv.DictReader(open(sys.argv[2]))]
+assert len(a) == len(b) == 2, (a, b)
+assert all(abs(x - y) <= 0.03 * y for x, y in zip(a, b)), (a, b)
+assert b[-1] < 0.69, b  # and it learned something
+PY
+    M=(timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train "${C[@]}" --steps 40 --data-shard)
+    "${M[@]}" --out "$T/sh-a" >/dev/null 2>&1
+    "${M[@]}" --stop-at 17 --out "$T/sh-b" >/dev/null 2>&1
+    timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train --resume "$T/sh-b" --stop-at 0 >/dev/null 2>&1
+    check "--data-shard: stopped and resumed, the rows of the uninterrupted run" cmp "$T/sh-a/steps.csv" "$T/sh-b/steps.csv"
+    rss() {   # the larger of the two ranks' peak RSS (a second try if the job did not start)
+        local r
+        for _ in 1 2; do
+            r=$(timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 /usr/bin/time -f "rss %M" $MS train "${D[@]}" \
+                --steps 2 "$@" 2>&1 >/dev/null | sed -n 's/^rss //p' | sort -n | tail -1)
+            [ -n "$r" ] && break
+        done
+        echo "$r"
+    }
+    r_all=$(rss --out "$T/rss-all"); r_shard=$(rss --data-shard --out "$T/rss-shard")
+    csr=$(./build/bench/sparse_load "$T/big.svm" 1 | awk '{ print $11 }')
+    check "--data-shard: each rank's peak RSS falls by about half the CSR ($r_all -> $r_shard kB, CSR $csr bytes)" \
+        awk -v a="$r_all" -v s="$r_shard" -v c="$csr" 'BEGIN { exit !((a - s) * 1024 > 0.35 * c && (a - s) * 1024 < 0.8 * c) }'
 else
     n=$((n + 1)); echo "ok $n - # SKIP no build-mpi/samc or mpirun"
 fi

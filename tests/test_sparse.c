@@ -243,6 +243,57 @@ static void test_loader_cuts(void **state)
     pair_free(&p);
 }
 
+/* A sharded load: the parts of 1..5 ranks hold every row once, in order
+ * (LIBSVM by the bytes its lines start at, CSV by rows); an error in a
+ * later part names its line in the whole file. */
+static void test_shards(void **state)
+{
+    (void)state;
+    pair p;
+    pair_make(&p, 37, 60, 0.2, 3, 91);
+    char spec[128], bad[] = "/tmp/samc_sparse_bad_XXXXXX";
+    snprintf(spec, sizeof spec, "libsvm:%s", p.path);
+    float r1[60], r2[60];
+    samc_errbuf err = "";
+    for (size_t K = 1; K <= 5; K++) {
+        size_t row = 0;
+        for (size_t s = 0; s < K; s++) {
+            samc_data_options o = samc_data_default_options();
+            o.shard = s;
+            o.shards = K;
+            samc_data a;
+            assert_int_equal(samc_data_load_ex(&a, spec, &o, err), SAMC_OK);
+            assert_true(samc_dataset_is_sparse(&a.train));
+            if (K > 1) assert_int_equal(a.train.n_classes, 0);   /* labels as read, for the ranks to number */
+            for (size_t i = 0; i < a.train.n; i++, row++) {
+                assert_true(row < 37);
+                assert_int_equal(samc_dataset_widen(&a.train, 60), SAMC_OK);
+                samc_dataset_row_dense(&a.train, i, r1);
+                samc_dataset_row_dense(&p.de.train, row, r2);
+                assert_memory_equal(r1, r2, sizeof r1);
+            }
+            samc_data_free(&a);
+        }
+        assert_int_equal(row, 37);
+    }
+    int fd = mkstemp(bad);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 40; i++) fprintf(f, i == 31 ? "1 2:1 1:1\n" : "1 1:0.5 2:0.25\n");
+    fclose(f);
+    snprintf(spec, sizeof spec, "libsvm:%s", bad);
+    samc_data_options o = samc_data_default_options();
+    o.shard = 1;
+    o.shards = 2;
+    samc_data a;
+    assert_int_equal(samc_data_load_ex(&a, spec, &o, err), SAMC_EFORMAT);
+    assert_non_null(strstr(err, ":32: feature index 1 after 2"));
+    o.val = 3;
+    assert_int_equal(samc_data_load_ex(&a, spec, &o, err), SAMC_EINVAL);
+    unlink(bad);
+    pair_free(&p);
+}
+
 /* The measures read the model through its oracle: the same on both storages. */
 static void test_measures(void **state)
 {
@@ -517,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_gradient_fd),
         cmocka_unit_test(test_reader_numbers),
         cmocka_unit_test(test_loader_cuts),
+        cmocka_unit_test(test_shards),
         cmocka_unit_test(test_measures),
         cmocka_unit_test(test_step_one_at_a_time),
         cmocka_unit_test(test_step_runs),

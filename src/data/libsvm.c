@@ -281,8 +281,27 @@ typedef struct block_reader {
     char *buf;
     size_t cap, beg, end;   /* unparsed bytes buf[beg..end) */
     int eof;
-    size_t lineno;
+    size_t lineno;          /* of the last line, counted from the first line read */
+    uint64_t pos;           /* file offset of buf[0] */
+    uint64_t start, hi;     /* a share of the file: the lines starting in [start, hi) */
+    int skip;               /* the first line read is the end of one before start */
 } block_reader;
+
+/* The line number in the file of the last line read: in a share of the
+ * file, the lines before it are counted (only when a message needs it). */
+static size_t file_line(const block_reader *b)
+{
+    size_t lines = 0;
+    char buf[1 << 16];
+    for (uint64_t off = 0; off < b->start;) {
+        size_t want = b->start - off < sizeof buf ? (size_t)(b->start - off) : sizeof buf;
+        ssize_t got = pread(b->fd, buf, want, (off_t)off);
+        if (got <= 0) break;
+        for (ssize_t i = 0; i < got; i++) lines += buf[i] == '\n';
+        off += (uint64_t)got;
+    }
+    return b->lineno + lines;
+}
 
 #define BLOCK_BYTES ((size_t)1 << 22)
 
@@ -291,6 +310,7 @@ typedef struct block_reader {
 static samc_status fill(block_reader *b, char *err)
 {
     memmove(b->buf, b->buf + b->beg, b->end - b->beg);
+    b->pos += b->beg;
     b->end -= b->beg;
     b->beg = 0;
     if (b->end + 1 >= b->cap) {
@@ -317,21 +337,26 @@ static samc_status next_line(block_reader *b, char **line, char *err)
         char *nl = memchr(s, '\n', b->end - b->beg);
         if (nl || (b->eof && b->beg < b->end)) {
             char *e = nl ? nl : b->buf + b->end;
+            if (b->pos + (uint64_t)(s - b->buf) >= b->hi) break;   /* the next share's */
             *e = '\0';
-            b->lineno++;
             b->beg = (size_t)(e - b->buf) + (nl ? 1 : 0);
+            if (b->skip) {   /* the tail of a line the share before holds */
+                b->skip = 0;
+                b->start = b->pos + b->beg;
+                continue;
+            }
+            b->lineno++;
             SAMC_CHECK(strlen(s) == (size_t)(e - s), SAMC_EFORMAT,
-                       "%s:%zu: NUL byte in line (not a text file?)", b->path, b->lineno);
+                       "%s:%zu: NUL byte in line (not a text file?)", b->path, file_line(b));
             *line = s;
             return SAMC_OK;
         }
-        if (b->eof) {
-            *line = NULL;
-            return SAMC_OK;
-        }
+        if (b->eof) break;
         samc_status st = fill(b, err);
         if (st != SAMC_OK) return st;
     }
+    *line = NULL;
+    return SAMC_OK;
 }
 
 /* Every line of the file into r. */
@@ -342,9 +367,16 @@ static samc_status read_rows(block_reader *b, svm_rows *r, char *err)
     while ((st = next_line(b, &line, err)) == SAMC_OK && line) {
         int rc = fast_line(r, line);
         if (rc == 1) continue;
+        char *copy = b->start > 0 && rc == 0 ? strdup(line) : NULL;   /* to say its line number */
         samc_text t = {.path = b->path, .line = line, .lineno = b->lineno};
-        st = rc < 0 ? samc_errf(err, SAMC_ENOMEM, "%s:%zu: out of memory", b->path, b->lineno)
+        st = rc < 0 ? samc_errf(err, SAMC_ENOMEM, "%s:%zu: out of memory", b->path, file_line(b))
                     : add_line(r, &t, err);
+        if (st != SAMC_OK && copy) {
+            t.line = copy;
+            t.lineno = file_line(b);
+            add_line(r, &t, err);
+        }
+        free(copy);
         if (st != SAMC_OK) return st;
     }
     return st;
@@ -396,16 +428,32 @@ static samc_status finish(samc_dataset *ds, svm_rows *r, const char *path, char 
     return SAMC_OK;
 }
 
-samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, char *err)
+/* The lines of path starting in share `part` of `parts` of its bytes
+ * (parts 1: all of them). */
+static samc_status read_share(samc_dataset *ds, const char *path, size_t d_min, size_t part,
+                              size_t parts, char *err)
 {
     SAMC_CHECK(ds && path, SAMC_EINVAL, "samc_read_libsvm: NULL argument");
     memset(ds, 0, sizeof *ds);
-    block_reader b = {.path = path, .cap = BLOCK_BYTES};
+    block_reader b = {.path = path, .cap = BLOCK_BYTES, .hi = UINT64_MAX};
     b.fd = open(path, O_RDONLY);
     SAMC_CHECK(b.fd >= 0, SAMC_EIO, "%s: cannot open: %s", path, strerror(errno));
     svm_rows r = {.d = d_min};
     struct stat sb;
-    if (fstat(b.fd, &sb) == 0 && S_ISREG(sb.st_mode)) reserve(&r, (size_t)sb.st_size);
+    int regular = fstat(b.fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    uint64_t size = regular ? (uint64_t)sb.st_size : 0;
+    if (parts > 1 && regular) {
+        b.start = size / parts * part + size % parts * part / parts;
+        b.hi = part + 1 == parts ? UINT64_MAX : size / parts * (part + 1) + size % parts * (part + 1) / parts;
+        if (b.start > 0) {   /* from the byte before: its line ends the share before */
+            b.skip = 1;
+            b.pos = b.start - 1;
+            if (lseek(b.fd, (off_t)b.pos, SEEK_SET) < 0) b.eof = 1;
+        }
+        size = (b.hi < size ? b.hi : size) - b.pos;
+    }
+    if (regular) reserve(&r, (size_t)size);
+    if (regular && size + 2 < b.cap) b.cap = size + 2 < 4096 ? 4096 : (size_t)size + 2;   /* a small file */
     b.buf = malloc(b.cap);
     samc_status st = b.buf ? SAMC_OK : samc_errf(err, SAMC_ENOMEM, "%s: out of memory", path);
     if (st == SAMC_OK) {
@@ -414,24 +462,36 @@ samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, c
     }
     close(b.fd);
     free(b.buf);
+    if (st == SAMC_OK && parts > 1 && r.n == 0)
+        st = samc_errf(err, SAMC_EFORMAT, "%s: no data rows in part %zu of %zu (--data-shard: fewer rows than ranks?)",
+                       path, part + 1, parts);
     if (st == SAMC_OK) st = finish(ds, &r, path, err);
     svm_rows_free(&r);
     return st;
 }
 
+samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, char *err)
+{
+    return read_share(ds, path, d_min, 0, 1, err);
+}
+
 /* -------------------------------------------------------- the libsvm: spec */
 
-/* The test file is padded to the train file's feature count. */
+/* The test file is padded to the train file's feature count; the train
+ * file is read by share when the options ask for one. */
 static samc_status libsvm_file(samc_dataset *ds, const char *path, const samc_dataset *train,
                                const void *ctx, char *err)
 {
-    (void)ctx;
-    return samc_read_libsvm(ds, path, train ? train->d : 0, err);
+    samc_data_source *src = (samc_data_source *)ctx;
+    const samc_data_options *o = src->opt;
+    if (train || o->shards <= 1) return samc_read_libsvm(ds, path, train ? train->d : 0, err);
+    src->sharded = 1;
+    return read_share(ds, path, 0, o->shard, o->shards, err);
 }
 
 static samc_status libsvm_load(samc_data_source *src, char *err)
 {
-    return samc_spec_train_test(src, &samc_reader_libsvm, NULL, libsvm_file, NULL, err);
+    return samc_spec_train_test(src, &samc_reader_libsvm, NULL, libsvm_file, src, err);
 }
 
 const samc_data_reader samc_reader_libsvm = {"libsvm", 0, "libsvm:TRAIN[,TEST]", libsvm_load};

@@ -173,7 +173,8 @@ static samc_status normalize(samc_data *data, char *err)
 
 samc_data_options samc_data_default_options(void)
 {
-    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .normalize = 0};
+    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .shard = 0, .shards = 0,
+                           .normalize = 0};
     return o;
 }
 
@@ -184,10 +185,10 @@ samc_status samc_data_load(samc_data *data, const char *spec, char *err)
 
 /* Index the labels (a label error names the test file) and widen train and
  * test to one feature count. */
-static samc_status common_labels_width(samc_data *data, const char *test_path, char *err)
+static samc_status common_labels_width(samc_data *data, const char *test_path, int index, char *err)
 {
     samc_errbuf e = "";
-    samc_status st = samc_data_index_labels(&data->train, &data->test, SAMC_DATA_MAX_CLASSES, e);
+    samc_status st = index ? samc_data_index_labels(&data->train, &data->test, SAMC_DATA_MAX_CLASSES, e) : SAMC_OK;
     if (st != SAMC_OK)
         return samc_errf(err, st, "%s%s%s", test_path, *test_path ? ": " : "", e);
     /* only where d differs: widening drops an image shape */
@@ -199,6 +200,18 @@ static samc_status common_labels_width(samc_data *data, const char *test_path, c
     return SAMC_OK;
 }
 
+/* Keep rows [floor(s n/K), floor((s+1) n/K)) of a dense set (a reader that
+ * read them all). */
+static samc_status keep_block(samc_dataset *ds, size_t s, size_t K, char *err)
+{
+    const size_t lo = ds->n * s / K, hi = ds->n * (s + 1) / K;
+    SAMC_CHECK(hi > lo, SAMC_EINVAL, "--data-shard: %zu training rows leave none for part %zu of %zu", ds->n, s + 1, K);
+    SAMC_CHECK(!samc_dataset_is_sparse(ds), SAMC_EINVAL, "--data-shard: sparse rows not read by shard");
+    memmove(ds->x, ds->x + lo * ds->d, (hi - lo) * ds->d * sizeof *ds->x);
+    memmove(ds->y, ds->y + lo, (hi - lo) * sizeof *ds->y);
+    return keep_rows(ds, hi - lo, err);
+}
+
 samc_status samc_data_load_ex(samc_data *data, const char *spec,
                               const samc_data_options *opt, char *err)
 {
@@ -206,10 +219,14 @@ samc_status samc_data_load_ex(samc_data *data, const char *spec,
     memset(data, 0, sizeof *data);
     samc_data_options defaults = samc_data_default_options();
     if (!opt) opt = &defaults;
+    const int sharded = opt->shards > 1;
+    SAMC_CHECK(!sharded || (opt->shard < opt->shards && !opt->train_rows && !opt->val && !opt->normalize),
+               SAMC_EINVAL, "--data-shard takes no --train-rows, --val or --normalize");
     samc_data_source src = {.data = data, .spec = spec, .opt = opt};
     const samc_data_reader *r = find_reader(spec, &src.arg);
     samc_status st = r ? r->load(&src, err) : unknown_spec(spec, err);
-    if (st == SAMC_OK) st = common_labels_width(data, src.test_path, err);
+    if (st == SAMC_OK) st = common_labels_width(data, src.test_path, !sharded, err);
+    if (st == SAMC_OK && sharded && !src.sharded) st = keep_block(&data->train, opt->shard, opt->shards, err);
     if (st == SAMC_OK && opt->train_rows > 0) st = keep_rows(&data->train, opt->train_rows, err);
     if (st == SAMC_OK && opt->val > 0) st = split_val(&data->train, &data->val, opt->val, err);
     if (st == SAMC_OK && opt->normalize) st = normalize(data, err);

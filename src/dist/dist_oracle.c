@@ -49,6 +49,19 @@ void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_
     shard(b);
 }
 
+void samc_dist_set_shard(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb,
+                         size_t nb_all)
+{
+    b->ds = ds;
+    b->idx = idx;
+    b->nb = nb_all;
+    b->share = (double)nb / (double)nb_all;
+    b->mb.ds = ds;
+    b->mb.idx = idx;
+    b->mb.nb = nb;
+    b->mb.scale = b->local ? 1.0 : b->share;
+}
+
 static int global_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
 {
     samc_dist_batch *b = user;

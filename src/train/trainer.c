@@ -55,6 +55,9 @@ struct samc_trainer {
     samc_optim *opt;
     samc_sparse_step *sparse;   /* the O(nnz) step (NULL: samc_optim_step alone) */
     size_t n, np;
+    int shard;              /* --data-shard: this rank holds n_local of the n rows */
+    size_t n_local, *shard_idx;
+    double shard_loss, shard_acc;   /* the train set's evaluation over all shards */
     int rank, size, lead;
     int64_t T, first_step;
     uint32_t crc;
@@ -101,8 +104,14 @@ static void draw_epoch(samc_trainer *t)
 {
     t->b = samc_batch_at(&t->p.batch, t->pos.epoch, t->n);
     t->after_draw = t->pos.shuffle_rng;
-    for (size_t i = 0; i < t->n; i++) t->perm[i] = i;
-    if (t->b < t->n) samc_rng_shuffle(&t->after_draw, t->perm, t->n);
+    for (size_t i = 0; i < t->n_local; i++) t->perm[i] = i;
+    if (t->b < t->n && t->shard) {   /* shards of unequal rows: the stream advances alike on every rank */
+        samc_rng own;
+        samc_rng_seed(&own, samc_rng_next(&t->after_draw));
+        samc_rng_shuffle(&own, t->perm, t->n_local);
+    } else if (t->b < t->n) {
+        samc_rng_shuffle(&t->after_draw, t->perm, t->n_local);
+    }
     t->drawn = t->pos.epoch;
 }
 
@@ -243,6 +252,8 @@ static samc_status check_inputs(const samc_train_params *p, const samc_data *dat
     SAMC_CHECK(data->train.n > 0, SAMC_EINVAL, "the training set is empty");
     SAMC_CHECK(!p->augment || data->train.channels > 0, SAMC_EINVAL,
                "--augment needs image data (this data set has no image shape)");
+    SAMC_CHECK(!p->augment || !p->data_shard || samc_dist_size() == 1, SAMC_EINVAL,
+               "--augment with --data-shard is not supported (the augmentation stream is the global batch's)");
     SAMC_CHECK(strlen(dir) < 4096, SAMC_EINVAL, "output directory name too long");
     return SAMC_OK;
 }
@@ -264,7 +275,8 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
         samc_sparse_step_usable(&t->p.optim, t->model, &t->data->train, NULL) &&
         (st = samc_sparse_step_init(&t->sparse, &t->p.optim, t->model, mode, err)) != SAMC_OK)
         return st;
-    SAMC_CHECK((t->perm = malloc(t->n * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n);
+    SAMC_CHECK((t->perm = malloc(t->n_local * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n_local);
+    SAMC_CHECK(!t->shard || (t->shard_idx = malloc(t->n * sizeof *t->shard_idx)), SAMC_ENOMEM, "out of memory");
     if (resume && (st = restore(t, err)) != SAMC_OK) return st;
     return t->lead ? open_files(t, resume, err) : SAMC_OK;
 }
@@ -294,6 +306,9 @@ samc_status samc_trainer_init(samc_trainer **out, const samc_train_params *p, co
     if (!t->lead) memset(&t->cb, 0, sizeof t->cb);
     t->measures = p->measure_every > 0 ? p->measure.which : 0;
     t->crc = samc_ckpt_data_crc(&data->train);
+    t->n_local = t->n;
+    t->shard = p->data_shard && t->size > 1;   /* the whole set's rows and identity */
+    if (t->shard) samc_dist_shard_identity(t->n_local, t->crc, &t->n, &t->crc);
     t->drawn = -1;
     t->aug.batch = data->train;
     t->aug.batch.x = t->aug.batch.y = NULL;
@@ -318,6 +333,7 @@ void samc_trainer_free(samc_trainer *t)
     if (t->fs) fclose(t->fs);
     if (t->fm) fclose(t->fm);
     free(t->perm);
+    free(t->shard_idx);
     free(t->aug.batch.x);
     free(t->aug.batch.y);
     free(t->aug.gather);
@@ -367,6 +383,13 @@ static samc_status prepare_batch(samc_trainer *t, size_t *nb, char *err)
     const size_t k = (size_t)t->pos.epoch_step, b = t->b;
     const size_t *idx = t->perm + k * b;
     *nb = k * b + b <= t->n ? b : t->n - k * b;
+    if (t->shard) {   /* this rank's share of the global batch, from its own rows */
+        const size_t r = (size_t)t->rank, K = (size_t)t->size;
+        const size_t full = b * (r + 1) / K - b * r / K, c = *nb * (r + 1) / K - *nb * r / K;
+        for (size_t i = 0; i < c; i++) t->shard_idx[i] = t->perm[(k * full + i) % t->n_local];
+        samc_dist_set_shard(&t->batch, tr, t->shard_idx, c, *nb);
+        return SAMC_OK;
+    }
     if (!t->p.augment) {
         samc_dist_set_batch(&t->batch, tr, idx, *nb);
         return SAMC_OK;
@@ -504,7 +527,8 @@ static samc_status evaluate(samc_trainer *t, samc_train_epoch *e, double *mv, ch
                              .total = t->T, .batch = t->b, .lr = t->lr, .rho = t->rho, .test_loss = NAN,
                              .test_acc = NAN, .val_loss = NAN, .val_acc = NAN, .measures = t->measures,
                              .measure = mv };
-    samc_model_evaluate(t->model, tr, t->x, &e->train_loss, &e->train_acc);
+    if (t->shard) e->train_loss = t->shard_loss, e->train_acc = t->shard_acc;
+    else samc_model_evaluate(t->model, tr, t->x, &e->train_loss, &e->train_acc);
     if (te->n > 0) samc_model_evaluate(t->model, te, t->x, &e->test_loss, &e->test_acc);
     if (va->n > 0) samc_model_evaluate(t->model, va, t->x, &e->val_loss, &e->val_acc);
     e->elapsed_s = samc_now_s() - t->t0;
@@ -549,6 +573,15 @@ samc_status samc_trainer_end_epoch(samc_trainer *t, char *err)
     SAMC_CHECK(samc_trainer_epoch_over(t), SAMC_EINVAL, "step %lld does not end an epoch", (long long)t->pos.step);
     t->pending = 0;
     samc_sparse_step_sync(t->sparse, t->x);   /* the evaluation reads x */
+    if (t->shard) {   /* the train set's loss and accuracy: every shard's, weighted by its rows */
+        double v[2] = { NAN, NAN };
+        samc_model_evaluate(t->model, &t->data->train, t->x, &v[0], &v[1]);
+        v[0] *= (double)t->n_local / (double)t->n;
+        v[1] *= (double)t->n_local / (double)t->n;
+        samc_dist_sum_d(v, 2);
+        t->shard_loss = v[0];
+        t->shard_acc = v[1];
+    }
     if (t->lead) {
         samc_status st = alone(t, lead_end_epoch(t, err), err);
         if (st != SAMC_OK) return st;
