@@ -352,25 +352,43 @@ static samc_status glm_loss_grad(const samc_model *m, const samc_dataset *ds,
     return SAMC_OK;
 }
 
-static samc_status glm_evaluate(const samc_model *m, const samc_dataset *ds,
-                                const float *x, double *loss_sum, double *n_correct)
+/* The loss of row r (read as a) at x, and whether it is classified right. */
+typedef double (*row_eval_fn)(const samc_model *m, const samc_dataset *ds, size_t r,
+                              const row_ref *a, const float *x, int *right);
+
+/* Over all rows of ds, on the OpenMP threads: the sum of the per-row losses
+ * and the number classified right (reductions in row order per thread). */
+static void eval_rows(const samc_model *m, const samc_dataset *ds, const float *x, row_eval_fn f,
+                      double *loss_sum, double *n_correct)
 {
-    const size_t d = m->d;
-    const double b = m->bias ? (double)x[d] : 0.0;
-    const samc_model_kind kind = m->kind;
     const long long n = (long long)ds->n;
     double lsum = 0.0, correct = 0.0;
 #pragma omp parallel for reduction(+ : lsum, correct) schedule(static)
     for (long long i = 0; i < n; i++) {
         float buf[SMALL_D];
         const row_ref a = get_row(ds, NULL, (size_t)i, buf);
-        const float y = regression_target(m, ds, ds->y[i]);
-        double z = row_dot(&a, x, d) + b, dz;
-        lsum += glm_row(kind, z, y, &dz);
-        if (kind == SAMC_MODEL_LOGREG && (z >= 0.0) == (y > 0.5f)) correct += 1.0;
+        int right = 0;
+        lsum += f(m, ds, (size_t)i, &a, x, &right);
+        if (right) correct += 1.0;
     }
     *loss_sum = lsum;
-    *n_correct = kind == SAMC_MODEL_LOGREG ? correct : NAN;
+    *n_correct = correct;
+}
+
+static double glm_eval_row(const samc_model *m, const samc_dataset *ds, size_t r, const row_ref *a,
+                           const float *x, int *right)
+{
+    const float y = regression_target(m, ds, ds->y[r]);
+    double z = row_dot(a, x, m->d) + (m->bias ? (double)x[m->d] : 0.0), dz;
+    *right = m->kind == SAMC_MODEL_LOGREG && (z >= 0.0) == (y > 0.5f);
+    return glm_row(m->kind, z, y, &dz);
+}
+
+static samc_status glm_evaluate(const samc_model *m, const samc_dataset *ds,
+                                const float *x, double *loss_sum, double *n_correct)
+{
+    eval_rows(m, ds, x, glm_eval_row, loss_sum, n_correct);
+    if (m->kind != SAMC_MODEL_LOGREG) *n_correct = NAN;
     return SAMC_OK;
 }
 
@@ -515,38 +533,35 @@ static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds
     return SAMC_OK;
 }
 
-static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
-                                    const float *x, double *loss_sum, double *n_correct)
+/* One pass over the classes per row, with a running log-sum-exp, so no
+ * buffer is needed (and the threads share nothing but the reductions). */
+static double softmax_eval_row(const samc_model *m, const samc_dataset *ds, size_t r, const row_ref *a,
+                               const float *x, int *right)
 {
     const size_t K = (size_t)m->n_classes, d = m->d;
     const float *bvec = m->bias ? x + K * d : NULL;
-    const long long n = (long long)ds->n;
-    double lsum = 0.0, correct = 0.0;
-    /* One pass over the classes per row, with a running log-sum-exp, so no
-     * buffer is needed (and the threads share nothing but the reductions). */
-#pragma omp parallel for reduction(+ : lsum, correct) schedule(static)
-    for (long long i = 0; i < n; i++) {
-        float buf[SMALL_D];
-        const row_ref a = get_row(ds, NULL, (size_t)i, buf);
-        const size_t y = (size_t)ds->y[i];
-        double zmax = -INFINITY, se = 0.0, zy = 0.0;
-        size_t arg = 0;
-        for (size_t k = 0; k < K; k++) {
-            double z = row_dot(&a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
-            if (k == y) zy = z;
-            if (z > zmax) {
-                se = se * exp(zmax - z) + 1.0;   /* exp(-inf) = 0 on the first */
-                zmax = z;
-                arg = k;
-            } else {
-                se += exp(z - zmax);
-            }
+    const size_t y = (size_t)ds->y[r];
+    double zmax = -INFINITY, se = 0.0, zy = 0.0;
+    size_t arg = 0;
+    for (size_t k = 0; k < K; k++) {
+        double z = row_dot(a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
+        if (k == y) zy = z;
+        if (z > zmax) {
+            se = se * exp(zmax - z) + 1.0;   /* exp(-inf) = 0 on the first */
+            zmax = z;
+            arg = k;
+        } else {
+            se += exp(z - zmax);
         }
-        lsum += zmax + log(se) - zy;
-        if (arg == y) correct += 1.0;
     }
-    *loss_sum = lsum;
-    *n_correct = correct;
+    *right = arg == y;
+    return zmax + log(se) - zy;
+}
+
+static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,
+                                    const float *x, double *loss_sum, double *n_correct)
+{
+    eval_rows(m, ds, x, softmax_eval_row, loss_sum, n_correct);
     return SAMC_OK;
 }
 
