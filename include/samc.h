@@ -834,7 +834,11 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * to the order of float sums); perturb_local = 1: see samc_oracle.reduce.
  * Parameters stay identical on every rank; BatchNorm normalizes by each
  * rank's shard statistics and rank 0's running statistics are broadcast
- * after each step.  Rank 0 alone writes the CSVs and checkpoints, evaluates,
+ * after each step.  With p->data_shard (and data loaded by shard: the rows
+ * of each rank differ) each rank draws its part of every global batch from
+ * its own rows instead, the step counts and the checkpoint's identity of
+ * the data come from the whole set, and the train loss is evaluated over
+ * every shard.  Rank 0 alone writes the CSVs and checkpoints, evaluates,
  * and calls the callbacks; every rank reads the checkpoint on resume.  Stop
  * requests are agreed by all ranks each step; errors during set-up are
  * agreed (every rank returns the lowest failing rank's status and message);
