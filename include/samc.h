@@ -125,11 +125,28 @@ typedef int (*samc_loss_grad_fn)(void *user, const float *x, float *grad,
 typedef int (*samc_reduce_fn)(void *user, double *vals, size_t n_vals,
                               float *vec, size_t n_vec);
 
+/*
+ * m-sharpness in one process (docs/MATH.md section 1): with chunks > 1 the
+ * optimizer splits each step into chunks parts, the way data-parallel ranks
+ * with a local perturbation split it (see reduce above): for j = 0..chunks-1
+ *
+ *   chunk(user, j, &w)
+ *       points loss_grad at part j of the batch and sets w, the part's share
+ *       of the batch (the shares sum to 1); returns 0 (else SAMC_ECALLBACK),
+ *
+ * then passes 1 and 2 on that part with its own perturbation; the step uses
+ * the share-weighted means, as after reduce.  chunk(user, -1, NULL) points
+ * loss_grad back at the whole batch.  chunks <= 1: no split.
+ */
+typedef int (*samc_chunk_fn)(void *user, int j, double *weight);
+
 typedef struct samc_oracle {
     size_t n;                   /* number of parameters */
     samc_loss_grad_fn loss_grad;
     void *user;
     samc_reduce_fn reduce;      /* NULL: one process (see above) */
+    int chunks;                 /* m-sharpness parts (0 or 1: none) */
+    samc_chunk_fn chunk;
 } samc_oracle;
 
 /* Threads for OpenMP loops and for the BLAS (n <= 0: leave the defaults). */
@@ -147,16 +164,22 @@ double samc_nrm2(const float *a, size_t n);
  *   d  = perturbation(x_t, g)  with radius rho_t
  *   gp = grad f_S(x_t + d),    fp = f_S(x_t + d)           (pass 2; not for sgd)
  *   u  = direction(g, gp)
+ *   u := u min(1, clip / ||u||)                            (clip > 0 only)
  *   gamma = eta_t (scheduled) or a Polyak rule below
  *   x_{t+1} = x_t - gamma * m_{t+1},  m_{t+1} = beta m_t + (u + wd x_t)
- *             (heavy ball in the PyTorch convention; beta = 0: plain SGD step)
+ *             (heavy ball in the PyTorch convention; beta = 0: plain SGD step;
+ *             nesterov: x_{t+1} = x_t - gamma (u + wd x_t + beta m_{t+1}))
+ *   or, with base ADAMW, the AdamW update of Loshchilov & Hutter 2019 with
+ *   the decoupled decay x <- x (1 - gamma wd) (docs/MATH.md section 1).
  *
  * Perturbations d (norms are global L2, eps guards each division):
  *   SGD      d = 0 (pass 2 skipped; gp = g, fp = f)
  *   USAM     d = rho g
  *   SAM      d = rho g / ||g||
  *   UNIFIED  d = rho ((1 - lambda) + lambda / ||g||) g    (lambda 0: USAM, 1: SAM)
- *   ASAM     d = rho T^2 g / ||T g||,  T = |x| + asam_eta (elementwise)
+ *   ASAM     d = rho T^2 g / ||T g||,  T = |x| + asam_eta (elementwise) on
+ *            weights, T = 1 on biases and BatchNorm shifts (the roles of
+ *            samc_optim_set_roles; without them every parameter is a weight)
  *   GSAM     d as SAM; u = gp - alpha g_perp,
  *            g_perp = g - (<g,gp> / ||gp||^2) gp           (alpha 0: SAM)
  */
@@ -188,6 +211,14 @@ typedef enum samc_step_rule {
     SAMC_STEP_DECSPS
 } samc_step_rule;
 
+/* The update that takes the direction u: SGD (heavy ball / Nesterov) or AdamW. */
+typedef enum samc_base_kind { SAMC_BASE_SGD = 0, SAMC_BASE_ADAMW } samc_base_kind;
+
+/* Which parameters weight decay applies to: all of them, or only the
+ * weights (biases and BatchNorm scales and shifts exempt; needs the roles of
+ * samc_optim_set_roles). */
+typedef enum samc_wd_groups { SAMC_WD_ALL = 0, SAMC_WD_WEIGHTS } samc_wd_groups;
+
 typedef struct samc_optim_params {
     samc_opt_kind kind;
     double lambda;        /* UNIFIED: mix of unnormalized / normalized, in [0,1] */
@@ -200,10 +231,18 @@ typedef struct samc_optim_params {
     double polyak_cap;    /* gamma_b > 0; INFINITY for none */
     double polyak_lb;     /* l*, a lower bound of f_S */
     double eps;           /* guard added to norms in divisions, > 0 */
+    int nesterov;         /* SGD base with momentum > 0: Nesterov's form */
+    double clip;          /* > 0: clip ||u|| to this before the update; 0: none */
+    samc_wd_groups wd_groups;
+    samc_base_kind base;
+    double adam_beta1, adam_beta2, adam_eps;   /* ADAMW (0.9, 0.999, 1e-8) */
 } samc_optim_params;
 
 /* SGD, no momentum, scheduled step, c = 1, gamma_b = 1, l* = 0, eta_a = 0.01,
- * lambda = 1, alpha = 0, eps = 1e-12. */
+ * lambda = 1, alpha = 0, eps = 1e-12, no clipping, decay on every parameter,
+ * the SGD base (AdamW's betas 0.9, 0.999 and eps 1e-8 when chosen).
+ * ADAMW takes a scheduled step only: the Polyak rules are derived for the SGD
+ * base, and samc_optim_params_check refuses them with it. */
 samc_optim_params samc_optim_default_params(void);
 
 /* Checks every field; on error writes the cause into err (may be NULL). */
@@ -226,6 +265,12 @@ samc_status samc_optim_init(samc_optim **o, size_t n, const samc_optim_params *p
 void samc_optim_free(samc_optim *o);
 const samc_optim_params *samc_optim_get_params(const samc_optim *o);
 
+/* The role of each parameter, roles[i] a samc_tensor_role value (0 weight,
+ * 1 bias, 2 BatchNorm scale, 3 BatchNorm shift; one byte per parameter,
+ * copied), used by ASAM's scaling and the weight-decay groups.  NULL: every
+ * parameter a weight (the default).  Any other value is SAMC_EINVAL. */
+samc_status samc_optim_set_roles(samc_optim *o, const unsigned char *roles, char *err);
+
 /* One step of x (length n) in place.  eta is the scheduled step size (used by
  * SCHEDULED, ignored by the Polyak rules); rho the perturbation radius.
  * info may be NULL.  Returns SAMC_ECALLBACK if the oracle's loss_grad (or
@@ -244,11 +289,14 @@ double samc_polyak_step(const samc_optim_params *p, double numerator,
                         double gp_norm2);
 
 /* Optimizer state for checkpoints: momentum buffer (n floats, NULL if
- * momentum is 0), the DecSPS product c_{k-1} gamma_{k-1}, and the step count. */
+ * momentum is 0; AdamW's first moment), the DecSPS product c_{k-1}
+ * gamma_{k-1}, the step count, and AdamW's second moment (n floats, NULL
+ * for the SGD base). */
 typedef struct samc_optim_state {
     float *momentum;
     double decsps_prev;
     int64_t steps;
+    float *second;
 } samc_optim_state;
 samc_optim_state samc_optim_get_state(samc_optim *o);
 void samc_optim_set_state(samc_optim *o, double decsps_prev, int64_t steps);
@@ -533,6 +581,15 @@ samc_status samc_model_loss_grad(const samc_model *m, const samc_dataset *ds,
                                  const size_t *idx, size_t nb, const float *x,
                                  float *grad, double scale, int add_l2,
                                  double *loss);
+/* Label smoothing of the cross-entropy (softmax and the networks; docs/MATH.md
+ * section 1), as the SAM reference trainer's smoothed loss: the target is
+ * 1 - eps on the label and eps / (K - 1) on each other class, and the loss of
+ * a row is KL(target || softmax(z)), so 0 stays a lower bound (the Polyak
+ * rules' l*).  It applies to every loss the model computes (training, the
+ * evaluations, the measures).  eps in [0, 1); 0 (the default) is the plain
+ * cross-entropy.  Other models refuse eps > 0. */
+samc_status samc_model_set_label_smoothing(samc_model *m, double eps, char *err);
+double samc_model_label_smoothing(const samc_model *m);
 /* Which pass of a SAM step the next samc_model_loss_grad belongs to.  In
  * pass 1 BatchNorm normalizes by batch statistics and updates its running
  * statistics; in pass 2 it normalizes by batch statistics and leaves the
@@ -607,6 +664,12 @@ typedef struct samc_model_batch {
     size_t nb;
     double scale;           /* 1.0 for the batch mean */
     samc_status status;     /* set by each call */
+    int parts;              /* > 1: evaluate the rows in this many consecutive
+                             * parts of floor-split sizes, one after another, each
+                             * weighted by its share of the rows (gradient
+                             * accumulation: the same loss and gradient up to
+                             * rounding, except that BatchNorm normalizes each
+                             * part by its own statistics); 0 or 1: at once */
 } samc_model_batch;
 samc_oracle samc_model_oracle(samc_model_batch *b);
 
@@ -776,6 +839,13 @@ typedef struct samc_train_params {
                              * (m-sharpness); 0: with the averaged one (global) */
     int64_t check_sync;     /* compare a checksum of the parameters across ranks
                              * every this many steps and stop if they differ (0: no) */
+    /* The recipe (docs/MATH.md section 1). */
+    double label_smoothing; /* eps of the smoothed cross-entropy (0: none) */
+    int accumulate;         /* K >= 1: a step's batch is K micro-batches of the
+                             * scheduled size b, evaluated one after another (the
+                             * step of one batch of K b rows) */
+    int m_sharpness;        /* M >= 1: the batch split into M chunks, each perturbed
+                             * by its own gradient (one process; 1: none) */
     int data_shard;         /* 1: each rank holds and samples only its 1/K of the
                              * training rows (samc_trainer_init); 0: every rank
                              * holds all of them */
@@ -1058,10 +1128,18 @@ typedef struct samc_ckpt {
     size_t n_buffers;
     float *momentum;        /* may be NULL when n_momentum == 0 */
     size_t n_momentum;
+    /* The run's recipe, recorded (0 in files written before these fields):
+     * the objective's l2 and label smoothing (what `samc sharpness`
+     * measures), and the step's recipe. */
+    double l2, label_smoothing, clip, adam_beta1, adam_beta2, adam_eps;
+    int accumulate, m_sharpness, nesterov, wd_groups, base;
+    float *second;          /* AdamW's second moment; NULL when n_second == 0 */
+    size_t n_second;
 } samc_ckpt;
 
 /* Binary format (version 1): magic "SAMCCKPT", version, a 512-byte header
- * with the fields above and room to grow, the params, buffers and momentum,
+ * with the fields above and room to grow, the params, buffers, momentum and
+ * second moment,
  * and a crc32 of everything before it; written to PATH.tmp, fsync'd and
  * renamed over PATH, so a crash leaves the old file or the new one. */
 samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err);
@@ -1101,6 +1179,7 @@ typedef struct samc_config {
     char ckpt[1024];         /* sharpness: the checkpoint */
     char format[16];         /* sharpness: table | csv | json */
     char progress[8];        /* train: auto | bar | lines | none */
+    char measure_l2[32];     /* sharpness: run | 0 | VALUE (the measured objective's l2) */
 } samc_config;
 
 /* One flag.  opts is 0 in the library's table (front ends' own tables use it). */

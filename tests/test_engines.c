@@ -210,7 +210,7 @@ static void test_sam_steps(void **state)
             samc_errbuf err;
             assert_int_equal(samc_optim_init(&o, np, &p, err), SAMC_OK);
             octx c = { m[e], &ds, np };
-            samc_oracle orc = { np, oracle, &c, NULL };
+            samc_oracle orc = { .n = np, .loss_grad = oracle, .user = &c };
             for (int t = 0; t < 3; t++)
                 assert_int_equal(samc_optim_step(o, &orc, x[e], 0.02, 0.05, NULL), SAMC_OK);
             samc_optim_free(o);

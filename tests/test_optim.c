@@ -435,7 +435,7 @@ static int nan_oracle(void *u, const float *x, float *g, double *loss, int pass)
 static void test_nan_detected(void **state)
 {
     (void)state;
-    samc_oracle o = { 1, nan_oracle, NULL, NULL };
+    samc_oracle o = { .n = 1, .loss_grad = nan_oracle };
     samc_optim_params p = params(SAMC_OPT_SAM, SAMC_STEP_SCHEDULED);
     float x = 3.0f;
     assert_int_equal(run(&p, &o, &x, 1, 0.1, 0.1, NULL), SAMC_ENAN);
@@ -491,7 +491,7 @@ static void test_reduce_identity(void **state)
             p.momentum = 0.5;
             p.lambda = 0.3;
             quad_reduce qr = { samc_quad_oracle(&qp->q), { 0 }, 0, 0 };
-            samc_oracle plain = qr.q, hooked = { N, qr_loss_grad, &qr, qr_reduce };
+            samc_oracle plain = qr.q, hooked = { .n = N, .loss_grad = qr_loss_grad, .user = &qr, .reduce = qr_reduce };
             float xa[N], xb[N];
             random_x(xa, N, 62);
             memcpy(xb, xa, sizeof xa);
@@ -524,7 +524,7 @@ static void test_failing_callback(void **state)
                 samc_optim_params p = params((samc_opt_kind)k, SAMC_STEP_POLYAK);
                 p.alpha = 0.2;
                 quad_reduce qr = { samc_quad_oracle(&qp->q), { 0 }, fail_pass, 0 };
-                samc_oracle o = { N, qr_loss_grad, &qr, hook ? qr_reduce : NULL };
+                samc_oracle o = { .n = N, .loss_grad = qr_loss_grad, .user = &qr, .reduce = hook ? qr_reduce : NULL };
                 float x[N] = { 1.0f, -2.0f, 0.5f };
                 assert_int_equal(run(&p, &o, x, 1, 0.1, 0.1, NULL), SAMC_ECALLBACK);
                 assert_true(x[0] == 1.0f && x[1] == -2.0f && x[2] == 0.5f);
@@ -532,7 +532,7 @@ static void test_failing_callback(void **state)
                 if (hook) assert_true(qr.rl.flag == 1.0);
             }
     quad_reduce qr = { samc_quad_oracle(&qp->q), { .fail = 1 }, 0, 0 };
-    samc_oracle o = { N, qr_loss_grad, &qr, qr_reduce };
+    samc_oracle o = { .n = N, .loss_grad = qr_loss_grad, .user = &qr, .reduce = qr_reduce };
     samc_optim_params p = params(SAMC_OPT_SAM, SAMC_STEP_SCHEDULED);
     float x[N] = { 1.0f, -2.0f, 0.5f };
     assert_int_equal(run(&p, &o, x, 1, 0.1, 0.1, NULL), SAMC_ECALLBACK);
@@ -562,7 +562,7 @@ static void test_passes(void **state)
     (void)state;
     for (int k = SAMC_OPT_SGD; k <= SAMC_OPT_GSAM; k++) {
         pass_log pl = { { 0, 0, 0 }, 1.0, 0.5 };
-        samc_oracle o = { 1, logging_oracle, &pl, NULL };
+        samc_oracle o = { .n = 1, .loss_grad = logging_oracle, .user = &pl };
         samc_optim_params p = params((samc_opt_kind)k, SAMC_STEP_SCHEDULED);
         float x = 1.0f;
         run(&p, &o, &x, 4, 0.1, 0.1, NULL);

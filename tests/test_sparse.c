@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "model/roles.h"
 #include "optim/sparse_step.h"
 
 /* A random LIBSVM file: n rows over d features, each entry present with
@@ -328,17 +329,23 @@ typedef struct step_case {
     samc_opt_kind kind;
     samc_step_rule rule;
     double l2, wd;
+    double clip;      /* > 0: the direction clipped */
+    int roles;        /* the model's parameter roles given (ASAM's T = 1 on biases; decay groups) */
+    double smooth;    /* softmax label smoothing */
 } step_case;
 
 static const step_case CASES[] = {
-    {"logreg", SAMC_OPT_SGD, SAMC_STEP_SCHEDULED, 0.0, 0.0},
-    {"logreg", SAMC_OPT_SAM, SAMC_STEP_POLYAK, 0.01, 1e-3},
-    {"softmax", SAMC_OPT_SAM, SAMC_STEP_SCHEDULED, 0.01, 0.0},
-    {"linear", SAMC_OPT_USAM, SAMC_STEP_SCHEDULED, 0.01, 0.0},
-    {"logreg", SAMC_OPT_UNIFIED, SAMC_STEP_DECSPS, 0.0, 0.0},
-    {"softmax", SAMC_OPT_GSAM, SAMC_STEP_POLYAK, 0.01, 1e-3},
-    {"logreg", SAMC_OPT_ASAM, SAMC_STEP_SCHEDULED, 0.0, 1e-3},
-    {"logreg", SAMC_OPT_SGD, SAMC_STEP_POLYAK, 0.02, 0.0},
+    {"logreg", SAMC_OPT_SGD, SAMC_STEP_SCHEDULED, 0.0, 0.0, 0.0, 0, 0.0},
+    {"logreg", SAMC_OPT_SAM, SAMC_STEP_POLYAK, 0.01, 1e-3, 0.0, 0, 0.0},
+    {"softmax", SAMC_OPT_SAM, SAMC_STEP_SCHEDULED, 0.01, 0.0, 0.0, 0, 0.0},
+    {"linear", SAMC_OPT_USAM, SAMC_STEP_SCHEDULED, 0.01, 0.0, 0.0, 0, 0.0},
+    {"logreg", SAMC_OPT_UNIFIED, SAMC_STEP_DECSPS, 0.0, 0.0, 0.0, 0, 0.0},
+    {"softmax", SAMC_OPT_GSAM, SAMC_STEP_POLYAK, 0.01, 1e-3, 0.0, 0, 0.0},
+    {"logreg", SAMC_OPT_ASAM, SAMC_STEP_SCHEDULED, 0.0, 1e-3, 0.0, 0, 0.0},
+    {"logreg", SAMC_OPT_SGD, SAMC_STEP_POLYAK, 0.02, 0.0, 0.0, 0, 0.0},
+    {"logreg", SAMC_OPT_SAM, SAMC_STEP_SCHEDULED, 0.01, 1e-2, 0.05, 1, 0.0},   /* clipped, biases not decayed */
+    {"logreg", SAMC_OPT_ASAM, SAMC_STEP_POLYAK, 0.0, 1e-3, 0.0, 1, 0.0},      /* T = 1 on the bias */
+    {"softmax", SAMC_OPT_SAM, SAMC_STEP_POLYAK, 0.01, 0.0, 0.0, 0, 0.1},      /* label smoothing */
 };
 
 typedef struct stepper {
@@ -366,17 +373,27 @@ static void stepper_init(stepper *s, const step_case *c)
     op.lambda = 0.5;
     op.alpha = 0.3;
     op.polyak_cap = 2.0;
+    op.clip = c->clip;
+    op.wd_groups = c->roles ? SAMC_WD_WEIGHTS : SAMC_WD_ALL;
     s->np = samc_model_n_params(s->m);
+    assert_int_equal(samc_model_set_label_smoothing(s->m, c->smooth, err), SAMC_OK);
     assert_int_equal(samc_optim_init(&s->od, s->np, &op, err), SAMC_OK);
     assert_int_equal(samc_optim_init(&s->os, s->np, &op, err), SAMC_OK);
     assert_true(samc_sparse_step_usable(&op, s->m, &s->p.sp.train, NULL));
     assert_int_equal(samc_sparse_step_init(&s->ss, &op, s->m, 1, err), SAMC_OK);
+    if (c->roles) {
+        unsigned char *role = malloc(s->np);
+        samc_model_param_roles(s->m, role);
+        assert_int_equal(samc_optim_set_roles(s->od, role, err), SAMC_OK);
+        samc_sparse_step_set_bias_role(s->ss, 1);
+        free(role);
+    }
     s->xd = malloc(s->np * sizeof *s->xd);
     s->xs = malloc(s->np * sizeof *s->xs);
     random_x(s->xd, s->np, 0.1, 3);
     memcpy(s->xs, s->xd, s->np * sizeof *s->xs);
-    s->bd = (samc_model_batch){ s->m, &s->p.de.train, s->idx, 8, 1.0, SAMC_OK };
-    s->bs = (samc_model_batch){ s->m, &s->p.sp.train, s->idx, 8, 1.0, SAMC_OK };
+    s->bd = (samc_model_batch){ s->m, &s->p.de.train, s->idx, 8, 1.0, SAMC_OK, 1 };
+    s->bs = (samc_model_batch){ s->m, &s->p.sp.train, s->idx, 8, 1.0, SAMC_OK, 1 };
     s->od_orc = samc_model_oracle(&s->bd);
     s->os_orc = samc_model_oracle(&s->bs);
     samc_rng_seed(&s->r, 77);
@@ -481,7 +498,7 @@ static void test_step_settings(void **state)
     assert_int_equal(samc_optim_init(&o, 31, &op, err), SAMC_OK);
     assert_int_equal(samc_sparse_step_init(&ss, &op, m, 0, err), SAMC_OK);
     float x[31] = {0};
-    samc_model_batch b = { m, &p.sp.train, NULL, 8, 1.0, SAMC_OK };
+    samc_model_batch b = { m, &p.sp.train, NULL, 8, 1.0, SAMC_OK, 1 };
     samc_oracle orc = samc_model_oracle(&b);
     samc_step_info info;
     assert_int_equal(samc_sparse_step_run(ss, o, &orc, &b, x, 0.1, 0.05, &info), SAMC_OK);

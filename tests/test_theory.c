@@ -29,7 +29,7 @@ typedef struct ridge {
 static double ridge_f(ridge *r, const float *x)
 {
     double f;
-    samc_model_batch all = { r->m, &r->data.train, NULL, r->n, 1.0, SAMC_OK };
+    samc_model_batch all = { r->m, &r->data.train, NULL, r->n, 1.0, SAMC_OK, 0 };
     samc_oracle o = samc_model_oracle(&all);
     assert_int_equal(o.loss_grad(o.user, x, NULL, &f, 1), 0);
     return f;
@@ -44,7 +44,7 @@ static void ridge_open(ridge *r, const char *spec)
     r->n = ds->n;
     r->d = ds->d;
     assert_int_equal(samc_model_create(&r->m, "linear", r->d, 0, 0.0, 0, err), SAMC_OK);
-    r->batch = (samc_model_batch){ r->m, ds, NULL, r->n, 1.0, SAMC_OK };
+    r->batch = (samc_model_batch){ r->m, ds, NULL, r->n, 1.0, SAMC_OK, 0 };
     size_t n = r->n, d = r->d;
     double *H = calloc(d * d, sizeof *H), *C = malloc(d * d * sizeof *C), *v = malloc(d * sizeof *v);
     r->xstar = calloc(d, sizeof *r->xstar);
@@ -204,7 +204,7 @@ static void test_sublinear_rate_convex(void **state)
     diagq q = { n, malloc(n * sizeof(double)) };
     for (size_t i = 0; i < n; i++) q.h[i] = 1.0 / ((i + 1.0) * (i + 1.0));
     const double L = 1.0, rho = 0.5, R2 = (double)n;
-    samc_oracle o = { n, diag_loss_grad, &q, NULL };
+    samc_oracle o = { .n = n, .loss_grad = diag_loss_grad, .user = &q };
     samc_optim *opt = make_opt(n, SAMC_OPT_USAM, INFINITY, 0.0);
     float *x = calloc(n, sizeof *x);
     double fmin = INFINITY, tm[4] = { 0 };

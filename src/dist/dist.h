@@ -76,10 +76,17 @@ typedef struct samc_dist_batch {
     size_t nb;
     samc_dataset view;          /* rows lo..hi of an augmented batch */
     double share;               /* (rows of this rank) / nb */
+    size_t first, rows;         /* this rank's rows of the global batch */
     int rank, size, local;
+    int chunks;                 /* m-sharpness: parts of this rank's rows (<= 1: none) */
+    int sharded;                /* --data-shard: idx are this rank's own rows (samc_dist_set_shard) */
 } samc_dist_batch;
 
-samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local);
+/* chunks > 1: m-sharpness, each of that many parts of this rank's rows
+ * perturbed by its own gradient (samc_oracle.chunk; with perturb_local 0
+ * only in one process); parts > 1: each evaluation in that many micro-batches
+ * (samc_model_batch.parts). */
+samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local, int chunks, int parts);
 void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb);
 /* --data-shard: this rank's rows idx[0..nb) of its own shard ds, its part of
  * a global batch of nb_all rows (the weights as above). */

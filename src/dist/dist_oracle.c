@@ -10,31 +10,44 @@
  * contributes NaN, so every rank sees the same non-finite loss and stops at
  * the same step.  Local perturbation: the shard's own mean, and the
  * optimizer's reduction hook (samc_oracle.reduce) averages what it needs,
- * weighted by the shares of the rows.
+ * weighted by the shares of the rows.  m-sharpness in one process splits a
+ * rank's rows the same way into the optimizer's chunks (samc_oracle.chunk),
+ * and gradient accumulation splits whatever the model batch holds into
+ * parts (samc_model_batch.parts).
  */
 #include <math.h>
 #include <string.h>
 
 #include "dist/dist.h"
 
-/* Points the model batch at this rank's rows of the global batch. */
-static void shard(samc_dist_batch *b)
+/* Points the model batch at part r of K of rows [first, first + n) of the
+ * global batch, rows first + [floor(r n / K), floor((r+1) n / K)); returns
+ * the part's share of the n rows. */
+static double point_at(samc_dist_batch *b, size_t first, size_t n, int r, int K)
 {
-    const size_t lo = b->nb * (size_t)b->rank / (size_t)b->size;
-    const size_t hi = b->nb * (size_t)(b->rank + 1) / (size_t)b->size;
-    b->share = (double)(hi - lo) / (double)b->nb;
+    const size_t lo = first + n * (size_t)r / (size_t)K, hi = first + n * (size_t)(r + 1) / (size_t)K;
     b->mb.ds = b->ds;
     b->mb.idx = b->idx ? b->idx + lo : NULL;
     b->mb.nb = hi - lo;
-    b->mb.scale = b->local ? 1.0 : b->share;
     if (!b->idx) {   /* rows 0..nb of ds (an augmented batch): a view of rows lo..hi */
         b->view = samc_dataset_rows(b->ds, lo, hi - lo);
         b->mb.ds = &b->view;
     }
+    return n ? (double)(hi - lo) / (double)n : 0.0;
+}
+
+/* Points the model batch at this rank's rows of the global batch. */
+static void shard(samc_dist_batch *b)
+{
+    b->first = b->nb * (size_t)b->rank / (size_t)b->size;
+    b->rows = b->nb * (size_t)(b->rank + 1) / (size_t)b->size - b->first;
+    b->share = point_at(b, 0, b->nb, b->rank, b->size);
+    b->mb.scale = b->local ? 1.0 : b->share;
 }
 
 void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb)
 {
+    b->sharded = 0;
     b->ds = ds;
     b->idx = idx;
     b->nb = nb;
@@ -44,6 +57,8 @@ void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_
         b->mb.nb = nb;
         b->mb.scale = 1.0;
         b->share = 1.0;
+        b->first = 0;
+        b->rows = nb;
         return;
     }
     shard(b);
@@ -60,6 +75,24 @@ void samc_dist_set_shard(samc_dist_batch *b, const samc_dataset *ds, const size_
     b->mb.idx = idx;
     b->mb.nb = nb;
     b->mb.scale = b->local ? 1.0 : b->share;
+    b->first = 0;
+    b->rows = nb;
+    b->sharded = 1;
+}
+
+/* m-sharpness (samc_oracle.chunk): part j of this rank's rows, its own
+ * mean (what a rank with a local perturbation is); j = -1: all of them. */
+static int select_chunk(void *user, int j, double *weight)
+{
+    samc_dist_batch *b = user;
+    if (j < 0) {
+        if (b->sharded) samc_dist_set_shard(b, b->ds, b->idx, b->rows, b->nb);
+        else samc_dist_set_batch(b, b->ds, b->idx, b->nb);
+        return 0;
+    }
+    *weight = point_at(b, b->first, b->rows, j, b->chunks);
+    b->mb.scale = 1.0;
+    return 0;
 }
 
 static int global_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
@@ -84,17 +117,20 @@ static int shard_reduce(void *user, double *vals, size_t n_vals, float *vec, siz
     return 0;
 }
 
-samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local)
+samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local, int chunks, int parts)
 {
     memset(b, 0, sizeof *b);
     b->rank = samc_dist_rank();
     b->size = samc_dist_size();
     b->local = perturb_local;
+    b->chunks = chunks;
     b->mb.model = m;
     b->mb.scale = 1.0;
+    b->mb.parts = parts;
     b->model_orc = samc_model_oracle(&b->mb);
     samc_oracle o = b->model_orc;
     if (perturb_local) o.reduce = shard_reduce, o.user = b;
     else if (b->size > 1) o.loss_grad = global_loss_grad, o.user = b;
+    if (chunks > 1) o.chunks = chunks, o.chunk = select_chunk, o.user = b;   /* b->mb first: the model's user */
     return o;
 }

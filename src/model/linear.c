@@ -22,6 +22,7 @@
  */
 #include "data/sparse.h"
 #include "model/model_internal.h"
+#include "nn/nn.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -441,22 +442,26 @@ static samc_status softmax_setup(samc_model *m, const char *args, char *err)
 
 /* The cross-entropy of logits z[0..K) at class y; with dz, z becomes
  * dloss / dz (softmax minus the one-hot of y). */
-static double softmax_row(double *z, size_t K, size_t y, int dz)
+static double softmax_row(double *z, size_t K, size_t y, double eps, int dz)
 {
     double zmax = -INFINITY;
     for (size_t k = 0; k < K; k++)
         if (z[k] > zmax) zmax = z[k];
     double se = 0.0;
     for (size_t k = 0; k < K; k++) se += exp(z[k] - zmax);
-    const double lse = zmax + log(se), loss = lse - z[y];
+    const double lse = zmax + log(se);
+    double zsum = 0.0;
+    for (size_t k = 0; eps != 0.0 && k < K; k++) zsum += z[k];
+    const double loss = nn_smooth_xent_row(lse, z[y], zsum, (int)K, eps);
+    const double q_y = 1.0 - eps, q_o = eps / (double)(K - 1);   /* the smoothed targets */
     if (dz)
-        for (size_t k = 0; k < K; k++) z[k] = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
+        for (size_t k = 0; k < K; k++) z[k] = exp(z[k] - lse) - (k == y ? q_y : q_o);
     return loss;
 }
 
 double samc_linear_row(const samc_model *m, const samc_dataset *ds, size_t r, double *z)
 {
-    if (m->kind == SAMC_MODEL_SOFTMAX) return softmax_row(z, (size_t)m->n_classes, (size_t)ds->y[r], 1);
+    if (m->kind == SAMC_MODEL_SOFTMAX) return softmax_row(z, (size_t)m->n_classes, (size_t)ds->y[r], m->smoothing, 1);
     double dz;
     const double loss = glm_row(m->kind, z[0], regression_target(m, ds, ds->y[r]), &dz);
     z[0] = dz;
@@ -522,7 +527,7 @@ static samc_status softmax_loss_grad(const samc_model *m, const samc_dataset *ds
         const row_ref a = get_row(ds, idx, t, buf);
         const size_t y = (size_t)target_of(ds, idx, t);
         for (size_t k = 0; k < K; k++) p[k] = row_dot(&a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
-        lsum += softmax_row(p, K, y, grad != NULL);
+        lsum += softmax_row(p, K, y, m->smoothing, grad != NULL);
         if (!grad) continue;
         if (bvec)
             for (size_t k = 0; k < K; k++) g[K * d + k] += p[k];
@@ -541,11 +546,12 @@ static double softmax_eval_row(const samc_model *m, const samc_dataset *ds, size
     const size_t K = (size_t)m->n_classes, d = m->d;
     const float *bvec = m->bias ? x + K * d : NULL;
     const size_t y = (size_t)ds->y[r];
-    double zmax = -INFINITY, se = 0.0, zy = 0.0;
+    double zmax = -INFINITY, se = 0.0, zy = 0.0, zsum = 0.0;
     size_t arg = 0;
     for (size_t k = 0; k < K; k++) {
         double z = row_dot(a, x + k * d, d) + (bvec ? (double)bvec[k] : 0.0);
         if (k == y) zy = z;
+        zsum += z;
         if (z > zmax) {
             se = se * exp(zmax - z) + 1.0;   /* exp(-inf) = 0 on the first */
             zmax = z;
@@ -555,7 +561,7 @@ static double softmax_eval_row(const samc_model *m, const samc_dataset *ds, size
         }
     }
     *right = arg == y;
-    return zmax + log(se) - zy;
+    return nn_smooth_xent_row(zmax + log(se), zy, zsum, (int)K, m->smoothing);
 }
 
 static samc_status softmax_evaluate(const samc_model *m, const samc_dataset *ds,

@@ -8,6 +8,7 @@
  * net.c: mlp, cnn, resnet).
  */
 #include "model/model_internal.h"
+#include "model/roles.h"
 #include "util/err.h"
 
 #include <math.h>
@@ -288,6 +289,58 @@ size_t samc_model_row_floats(const samc_model *m)
     return m ? m->ops->row_floats(m) : 0;
 }
 
+void samc_model_param_roles(const samc_model *m, unsigned char *role)
+{
+    const samc_tensor *t = samc_model_tensors(m);
+    for (size_t k = 0; k < samc_model_n_tensors(m); k++)
+        if (!t[k].buffer) memset(role + t[k].offset, (int)t[k].role, t[k].size);
+}
+
+samc_status samc_model_set_label_smoothing(samc_model *m, double eps, char *err)
+{
+    SAMC_CHECK(m, SAMC_EINVAL, "label smoothing: NULL model");
+    SAMC_CHECK(eps >= 0.0 && eps < 1.0, SAMC_EINVAL, "label smoothing must be in [0, 1), got %g", eps);
+    SAMC_CHECK(eps == 0.0 || m->kind == SAMC_MODEL_SOFTMAX || m->kind == SAMC_MODEL_NET, SAMC_EINVAL,
+               "label smoothing needs a cross-entropy model (softmax or a network), not %s", m->name);
+    m->smoothing = eps;
+    return SAMC_OK;
+}
+
+double samc_model_label_smoothing(const samc_model *m) { return m ? m->smoothing : 0.0; }
+
+/* Rows [lo, hi) of the batch b as a batch of their own: idx + lo, or
+ * (idx NULL) a view of those rows of ds. */
+static const size_t *part_rows(const samc_model_batch *b, size_t lo, size_t hi, samc_dataset *view)
+{
+    if (b->idx) return b->idx + lo;
+    *view = *b->ds;
+    view->x += lo * view->d;
+    view->y += lo;
+    view->n = hi - lo;
+    return NULL;
+}
+
+/* The batch in b->parts parts, one after another (gradient accumulation):
+ * part j, rows [floor(j nb / K), floor((j+1) nb / K)), adds its mean loss
+ * and gradient (with the l2 term) times scale * rows / nb. */
+static int accumulate(samc_model_batch *b, const float *x, float *grad, double *loss)
+{
+    const size_t K = (size_t)b->parts;
+    *loss = 0.0;
+    b->status = SAMC_OK;
+    for (size_t j = 0; j < K && b->status == SAMC_OK; j++) {
+        const size_t lo = b->nb * j / K, hi = b->nb * (j + 1) / K;
+        if (hi == lo) continue;
+        samc_dataset view;
+        const size_t *idx = part_rows(b, lo, hi, &view);
+        double l = 0.0;
+        b->status = samc_model_loss_grad(b->model, idx ? b->ds : &view, idx, hi - lo, x, grad,
+                                         b->scale * (double)(hi - lo) / (double)b->nb, 1, &l);
+        *loss += l;
+    }
+    return b->status == SAMC_OK ? 0 : -1;
+}
+
 /* The oracle callback of samc_model_oracle. */
 static int batch_loss_grad(void *user, const float *x, float *grad, double *loss, int pass)
 {
@@ -299,12 +352,13 @@ static int batch_loss_grad(void *user, const float *x, float *grad, double *loss
         b->status = SAMC_OK;
         return 0;
     }
+    if (b->parts > 1) return accumulate(b, x, grad, loss);
     b->status = samc_model_loss_grad(b->model, b->ds, b->idx, b->nb, x, grad, b->scale, 1, loss);
     return b->status == SAMC_OK ? 0 : -1;
 }
 
 samc_oracle samc_model_oracle(samc_model_batch *b)
 {
-    samc_oracle o = { b && b->model ? b->model->n_params : 0, batch_loss_grad, b, NULL };
+    samc_oracle o = { .n = b && b->model ? b->model->n_params : 0, .loss_grad = batch_loss_grad, .user = b };
     return o;
 }

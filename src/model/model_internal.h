@@ -42,6 +42,7 @@ struct samc_model {
      * model was made by samc_model_create_for from image data; 0 otherwise. */
     int channels, height, width;
     int pass;               /* 1 or 2: samc_model_set_pass (default 1) */
+    double smoothing;       /* label smoothing eps of the cross-entropy (0: none) */
     /* Non-trainable state (BatchNorm running statistics), owned by priv;
      * set by setup, 0 / NULL when none. */
     size_t n_buffers;

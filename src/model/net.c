@@ -170,8 +170,8 @@ static samc_status net_loss_grad(const samc_model *m, const samc_dataset *ds,
     if (st != SAMC_OK) return st;
     gather(net, ds, idx, 0, N, 1);
     const float *z = nn_net_forward(net, x, N, m->pass != 0, m->pass == 1);
-    *loss_sum = nn_softmax_xent(z, nn_net_labels(net), N, K, grad ? nn_net_dlogits(net) : NULL,
-                                gscale, NULL);
+    *loss_sum = nn_softmax_xent_smooth(z, nn_net_labels(net), N, K, m->smoothing, grad ? nn_net_dlogits(net) : NULL,
+                                       gscale, NULL);
     if (grad) nn_net_backward(net, x, grad, N);
     return SAMC_OK;
 }
@@ -189,7 +189,7 @@ static samc_status net_evaluate(const samc_model *m, const samc_dataset *ds,
         gather(net, ds, NULL, t0, N, 1);
         const float *z = nn_net_forward(net, x, N, 0, 0);
         size_t c = 0;
-        lsum += nn_softmax_xent(z, nn_net_labels(net), N, K, NULL, 0.0, &c);
+        lsum += nn_softmax_xent_smooth(z, nn_net_labels(net), N, K, m->smoothing, NULL, 0.0, &c);
         correct += (double)c;
     }
     *loss_sum = lsum;

@@ -23,6 +23,6 @@ static int quad_loss_grad(void *user, const float *x, float *grad, double *loss,
 
 samc_oracle samc_quad_oracle(samc_quad *q)
 {
-    samc_oracle o = { q->n, quad_loss_grad, q, NULL };
+    samc_oracle o = { .n = q->n, .loss_grad = quad_loss_grad, .user = q };
     return o;
 }

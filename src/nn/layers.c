@@ -627,11 +627,26 @@ void nn_bn_backward_eval(const float *x, const float *gamma, const double *mean,
 
 /* ------------------------------------------------------------------- loss */
 
+double nn_smooth_xent_row(double lse, double zy, double zsum, int K, double eps)
+{
+    if (eps == 0.0) return lse - zy;
+    const double o = eps / (K - 1);   /* the target of every other class */
+    const double c = (eps < 1.0 ? (1.0 - eps) * log(1.0 - eps) : 0.0) + eps * log(o);
+    return c + lse - (1.0 - eps - o) * zy - o * zsum;
+}
+
 double nn_softmax_xent(const float *z, const int *label, int N, int K, float *dz,
                        double gscale, size_t *n_correct)
 {
+    return nn_softmax_xent_smooth(z, label, N, K, 0.0, dz, gscale, n_correct);
+}
+
+double nn_softmax_xent_smooth(const float *z, const int *label, int N, int K, double eps, float *dz,
+                              double gscale, size_t *n_correct)
+{
     double lsum = 0.0;
     size_t correct = 0;
+    const double q_y = 1.0 - eps, q_o = eps / (K - 1);
     for (int n = 0; n < N; n++) {
         const float *zr = z + (size_t)n * K;
         const int y = label[n];
@@ -646,12 +661,14 @@ double nn_softmax_xent(const float *z, const int *label, int N, int K, float *dz
         double se = 0.0;
         for (int j = 0; j < K; j++) se += exp((double)zr[j] - zmax);
         const double lse = zmax + log(se);
-        lsum += lse - (double)zr[y];
+        double zsum = 0.0;
+        for (int j = 0; eps != 0.0 && j < K; j++) zsum += (double)zr[j];
+        lsum += nn_smooth_xent_row(lse, (double)zr[y], zsum, K, eps);
         if (arg == y) correct++;
         if (dz) {
             float *dr = dz + (size_t)n * K;
             for (int j = 0; j < K; j++)
-                dr[j] = (float)(gscale * (exp((double)zr[j] - lse) - (j == y ? 1.0 : 0.0)));
+                dr[j] = (float)(gscale * (exp((double)zr[j] - lse) - (j == y ? q_y : q_o)));
         }
     }
     if (n_correct) *n_correct = correct;

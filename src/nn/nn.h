@@ -158,6 +158,15 @@ void nn_bn_backward_eval(const float *x, const float *gamma, const double *mean,
  * is not NULL it receives the number of rows whose arg max is the label. */
 double nn_softmax_xent(const float *z, const int *label, int N, int K, float *dz,
                        double gscale, size_t *n_correct);
+/* The same with label smoothing eps (docs/MATH.md section 1): the target is
+ * q = 1 - eps on the label and eps / (K - 1) on every other class, the row
+ * loss KL(q || softmax(z)) and dz = gscale (softmax(z) - q); eps = 0 is the
+ * plain cross-entropy above, bit for bit. */
+double nn_softmax_xent_smooth(const float *z, const int *label, int N, int K, double eps, float *dz,
+                              double gscale, size_t *n_correct);
+/* One row of that loss from lse = log sum exp(z), z_y and the sum of z
+ * (eps = 0: lse - z_y). */
+double nn_smooth_xent_row(double lse, double zy, double zsum, int K, double eps);
 
 /* --------------------------------------------------------------- networks */
 

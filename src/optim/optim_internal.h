@@ -6,6 +6,7 @@
 
 #include "samc.h"
 
+
 /* DecSPS step for step index k; *prev holds c_{k-1} gamma_{k-1} and is updated. */
 double samc_decsps_step(const samc_optim_params *p, double numerator, double gp_norm2,
                         int64_t k, double *prev);

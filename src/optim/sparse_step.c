@@ -57,6 +57,7 @@ struct samc_sparse_step {
     double *z;             /* K outputs of a row */
     size_t *S, cap, ns;
     double *th, *g, *h, *pp, *pt;   /* on S: theta, G, G' -> H, P, the point of pass 2 */
+    int bias_role;         /* the biases have their role: ASAM's T = 1, no decay with SAMC_WD_WEIGHTS */
     int64_t count;
 };
 
@@ -68,6 +69,7 @@ int samc_sparse_step_usable(const samc_optim_params *p, const samc_model *m,
     else if (!samc_dataset_is_sparse(train)) w = "the data is dense";
     else if (p->momentum > 0.0) w = "momentum needs its buffer updated in every coordinate";
     else if (p->kind == SAMC_OPT_ASAM && m->l2 > 0.0) w = "ASAM with l2: T^2 theta is not a multiple of theta";
+    else if (p->base != SAMC_BASE_SGD) w = "AdamW keeps its moments in every coordinate";
     if (why) *why = w;
     return w == NULL;
 }
@@ -106,6 +108,8 @@ void samc_sparse_step_free(samc_sparse_step *s)
 }
 
 int64_t samc_sparse_step_count(const samc_sparse_step *s) { return s ? s->count : 0; }
+
+void samc_sparse_step_set_bias_role(samc_sparse_step *s, int on) { s->bias_role = on; }
 
 int samc_sparse_step_env_mode(void)
 {
@@ -242,13 +246,14 @@ static double perturbation(samc_sparse_step *s, double gn, double rho)
     const samc_optim_params *p = &s->p;
     if (p->kind == SAMC_OPT_ASAM) {   /* lambda = 0: g = G */
         double tg2 = 0.0;
+        const size_t nw = s->bias_role ? s->K * s->nj : s->ns;   /* T = 1 on the biases */
         for (size_t i = 0; i < s->ns; i++) {
-            const double t = fabs(s->th[i]) + p->asam_eta;
+            const double t = i < nw ? fabs(s->th[i]) + p->asam_eta : 1.0;
             tg2 += t * t * s->g[i] * s->g[i];
         }
         const double c = rho / (sqrt(tg2) + p->eps);
         for (size_t i = 0; i < s->ns; i++) {
-            const double t = fabs(s->th[i]) + p->asam_eta;
+            const double t = i < nw ? fabs(s->th[i]) + p->asam_eta : 1.0;
             s->pp[i] = c * t * t * s->g[i];
         }
         return 0.0;
@@ -294,24 +299,38 @@ static double gsam_direction(samc_sparse_step *s, const sp_vals *q)
     return (1.0 + al * beta) * q->a - al * lam;
 }
 
-/* theta' = (1 - gamma (bc + wd)) theta - gamma U (U in h), as scale and v. */
+/* u clipped to norm clip (factor min(1, clip / (||u|| + 1e-6)), as the
+ * dense step), u = U + bc theta with U in h; returns the new bc. */
+static double clip_direction(samc_sparse_step *s, double bc, double X2)
+{
+    if (!(s->p.clip > 0.0)) return bc;
+    const double U2 = dot_s(s->h, s->h, s->ns), Ux = dot_s(s->h, s->th, s->ns);
+    const double f = s->p.clip / (sqrt(U2 + 2.0 * bc * Ux + bc * bc * X2) + 1e-6);
+    if (!(f < 1.0)) return bc;
+    for (size_t i = 0; i < s->ns; i++) s->h[i] *= f;
+    return bc * f;
+}
+
+/* theta' = (1 - gamma (bc + wd)) theta - gamma U (U in h; the biases without
+ * wd when the decay groups exempt them), as scale and v. */
 static void update(samc_sparse_step *s, float *v, double gamma, double bc)
 {
     const double rf = 1.0 - gamma * (bc + s->p.weight_decay), s2 = s->scale * rf;
-    if (!(fabs(s2) >= 1e-10 && fabs(s2) <= 1e10)) {   /* rescale v first: O(d), rare */
+    const double rf_bias = s->bias_role && s->p.wd_groups == SAMC_WD_WEIGHTS ? 1.0 - gamma * bc : rf;
+    const size_t nw = s->K * s->nj;
+    const int rescale = !(fabs(s2) >= 1e-10 && fabs(s2) <= 1e10);
+    if (rescale) {   /* fold the scale into v first: O(d), rare */
         for (size_t i = 0; i < s->n; i++) v[i] = (float)(s2 * (double)v[i]);
-        for (size_t i = 0; i < s->ns; i++) v[s->S[i]] = (float)((double)v[s->S[i]] - gamma * s->h[i]);
         s->scale = 1.0;
         s->fresh = 1;
-        return;
     }
     for (size_t i = 0; i < s->ns; i++) {
         const size_t j = s->S[i];
-        const double old = v[j];
-        v[j] = (float)(old - gamma * s->h[i] / s2);
+        const double old = v[j], th = (i < nw ? rf : rf_bias) * s->th[i] - gamma * s->h[i];
+        v[j] = (float)(rescale ? th : i < nw || rf_bias == rf ? old - gamma * s->h[i] / s2 : th / s2);
         s->nv2 += (double)v[j] * (double)v[j] - old * old;
     }
-    s->scale = s2;
+    if (!rescale) s->scale = s2;
 }
 
 static double step_size(const samc_optim_params *p, double numer, double D, double eta,
@@ -350,7 +369,8 @@ static samc_status sparse_step(samc_sparse_step *s, samc_optim *o, const samc_mo
     samc_optim_state os = samc_optim_get_state(o);
     const double numer = q.fp - s->p.polyak_lb - q.gpd;
     const double gamma = step_size(&s->p, numer, q.D, eta, os.steps, &os.decsps_prev);
-    const double bc = s->p.kind == SAMC_OPT_GSAM && s->p.alpha != 0.0 ? gsam_direction(s, &q) : q.a;
+    double bc = s->p.kind == SAMC_OPT_GSAM && s->p.alpha != 0.0 ? gsam_direction(s, &q) : q.a;
+    bc = clip_direction(s, bc, q.X2);
     update(s, v, gamma, bc);
     samc_optim_set_state(o, os.decsps_prev, os.steps + 1);
     s->count++;

@@ -24,7 +24,8 @@
 typedef struct samc_sparse_step samc_sparse_step;
 
 /* 1 if the O(nnz) step applies to these settings, model and data: a linear
- * model, sparse rows, no momentum, and for ASAM l2 = 0.  Else 0 and *why
+ * model, sparse rows, no momentum, the SGD base, and for ASAM l2 = 0.
+ * Else 0 and *why
  * (may be NULL) says which setting needs the dense step. */
 int samc_sparse_step_usable(const samc_optim_params *p, const samc_model *m,
                             const samc_dataset *train, const char **why);
@@ -43,6 +44,11 @@ void samc_sparse_step_free(samc_sparse_step *s);
 samc_status samc_sparse_step_run(samc_sparse_step *s, samc_optim *o, const samc_oracle *orc,
                                  const samc_model_batch *b, float *x, double eta, double rho,
                                  samc_step_info *info);
+
+/* The biases have their role (samc_optim_set_roles was given the model's
+ * roles): ASAM's T = 1 on them, and weight decay skips them with
+ * SAMC_WD_WEIGHTS, as in samc_optim_step. */
+void samc_sparse_step_set_bias_role(samc_sparse_step *s, int on);
 
 /* theta into x, scale 1 (s NULL: nothing). */
 void samc_sparse_step_sync(samc_sparse_step *s, float *x);

@@ -13,8 +13,16 @@
  *        344   uint64    aug rng [4]    376 double decsps_prev
  *        384   int64     optim_steps    392 double elapsed_s
  *        400   uint64    n_params       408 uint64 n_buffers
- *        416   uint64    n_momentum     424 ... zero up to H
- *          H   n_params, n_buffers, n_momentum float32
+ *        416   uint64    n_momentum     424 double label_smoothing
+ *        432   int32     accumulate     436 int32  m_sharpness
+ *        440   int32     nesterov       444 int32  wd_groups
+ *        448   int32     base           456 double clip
+ *        464   double    adam_beta1     472 double adam_beta2
+ *        480   double    adam_eps       488 double l2
+ *        496   uint64    n_second       504 ... zero up to H
+ *          H   n_params, n_buffers, n_momentum, n_second float32
+ * (a file written before the recipe fields has zeros there: the defaults,
+ * with accumulate and m_sharpness 0 read as 1).
  *        end   uint32    crc32 (zlib) of every byte before it
  * Written to PATH.tmp, flushed, fsync'd and renamed over PATH.
  */
@@ -65,6 +73,18 @@ static const field fields[] = {
     { "n_params", 400, 8, offsetof(samc_ckpt, n_params), K_SIZE64 },
     { "n_buffers", 408, 8, offsetof(samc_ckpt, n_buffers), K_SIZE64 },
     { "n_momentum", 416, 8, offsetof(samc_ckpt, n_momentum), K_SIZE64 },
+    RAW("label_smoothing", 424, label_smoothing),
+    { "accumulate", 432, 4, offsetof(samc_ckpt, accumulate), K_INT32 },
+    { "m_sharpness", 436, 4, offsetof(samc_ckpt, m_sharpness), K_INT32 },
+    { "nesterov", 440, 4, offsetof(samc_ckpt, nesterov), K_INT32 },
+    { "wd_groups", 444, 4, offsetof(samc_ckpt, wd_groups), K_INT32 },
+    { "base", 448, 4, offsetof(samc_ckpt, base), K_INT32 },
+    RAW("clip", 456, clip),
+    RAW("adam_beta1", 464, adam_beta1),
+    RAW("adam_beta2", 472, adam_beta2),
+    RAW("adam_eps", 480, adam_eps),
+    RAW("l2", 488, l2),
+    { "n_second", 496, 8, offsetof(samc_ckpt, n_second), K_SIZE64 },
 };
 #undef RAW
 #define N_FIELDS (sizeof fields / sizeof *fields)
@@ -117,12 +137,13 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 {
     unsigned char hdr[CKPT_HEADER];
     encode_header(hdr, c);
-    const uint64_t nb = c->n_buffers, nm = c->n_momentum;
+    const uint64_t nb = c->n_buffers, nm = c->n_momentum, n2 = c->n_second;
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, hdr, sizeof hdr);
     crc = crc_floats(crc, c->params, c->n_params);
     crc = crc_floats(crc, c->buffers, c->n_buffers);
     crc = crc_floats(crc, c->momentum, c->n_momentum);
+    crc = crc_floats(crc, c->second, c->n_second);
     uint32_t crc32v = (uint32_t)crc;
 
     size_t len = strlen(path) + 5;
@@ -139,6 +160,7 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
           && fwrite(c->params, sizeof(float), c->n_params, f) == c->n_params
           && (nb == 0 || fwrite(c->buffers, sizeof(float), c->n_buffers, f) == c->n_buffers)
           && (nm == 0 || fwrite(c->momentum, sizeof(float), c->n_momentum, f) == c->n_momentum)
+          && (n2 == 0 || fwrite(c->second, sizeof(float), c->n_second, f) == c->n_second)
           && fwrite(&crc32v, 4, 1, f) == 1
           && fflush(f) == 0 && fsync(fileno(f)) == 0;
     int saved_errno = errno;
@@ -157,9 +179,9 @@ samc_status samc_ckpt_save(const char *path, const samc_ckpt *c, char *err)
 void samc_ckpt_free(samc_ckpt *c)
 {
     if (!c) return;
-    SAMC_FREE_ALL(c->params, c->buffers, c->momentum);
-    c->params = c->buffers = c->momentum = NULL;
-    c->n_params = c->n_buffers = c->n_momentum = 0;
+    SAMC_FREE_ALL(c->params, c->buffers, c->momentum, c->second);
+    c->params = c->buffers = c->momentum = c->second = NULL;
+    c->n_params = c->n_buffers = c->n_momentum = c->n_second = 0;
 }
 
 /* Reads n floats into a new array (NULL for n == 0): NULL on success, else
@@ -186,18 +208,21 @@ static const char *read_ckpt(FILE *f, samc_ckpt *c)
     samc_ckpt hd;
     memset(&hd, 0, sizeof hd);
     decode_header(hdr, &hd);
-    const uint64_t np = hd.n_params, nb = hd.n_buffers, nm = hd.n_momentum;
-    if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS || (nm != 0 && nm != np))
+    const uint64_t np = hd.n_params, nb = hd.n_buffers, nm = hd.n_momentum, n2 = hd.n_second;
+    if (np == 0 || np > CKPT_MAX_FLOATS || nb > CKPT_MAX_FLOATS || (nm != 0 && nm != np) || (n2 != 0 && n2 != np))
         return "implausible parameter count";
+    if (hd.accumulate == 0) hd.accumulate = 1;   /* a file from before the recipe fields */
+    if (hd.m_sharpness == 0) hd.m_sharpness = 1;
     /* the counts must match the file's size before anything is allocated:
      * a short file must not make us malloc what its header claims */
-    const uint64_t want = (uint64_t)CKPT_HEADER + 4 * (np + nb + nm) + 4;
+    const uint64_t want = (uint64_t)CKPT_HEADER + 4 * (np + nb + nm + n2) + 4;
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size != want)
         return (uint64_t)sb.st_size < want ? "truncated data" : "trailing bytes after the checksum";
     const char *why = read_floats(f, np, &c->params);
     if (!why) why = read_floats(f, nb, &c->buffers);
     if (!why) why = read_floats(f, nm, &c->momentum);
+    if (!why) why = read_floats(f, n2, &c->second);
     if (why) return why;
     if (fread(&crc_file, 4, 1, f) != 1) return "truncated data";
     if (fgetc(f) != EOF) return "trailing bytes after the checksum";
@@ -206,10 +231,12 @@ static const char *read_ckpt(FILE *f, samc_ckpt *c)
     crc = crc_floats(crc, c->params, (size_t)np);
     crc = crc_floats(crc, c->buffers, (size_t)nb);
     crc = crc_floats(crc, c->momentum, (size_t)nm);
+    crc = crc_floats(crc, c->second, (size_t)n2);
     if ((uint32_t)crc != crc_file) return "checksum mismatch (corrupt file)";
     hd.params = c->params;
     hd.buffers = c->buffers;
     hd.momentum = c->momentum;
+    hd.second = c->second;
     *c = hd;
     return NULL;
 }

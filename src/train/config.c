@@ -30,6 +30,7 @@ void samc_config_defaults(samc_config *c)
     snprintf(c->out, sizeof c->out, "out");
     snprintf(c->format, sizeof c->format, "table");
     snprintf(c->progress, sizeof c->progress, "auto");
+    snprintf(c->measure_l2, sizeof c->measure_l2, "run");
 }
 
 samc_config *samc_config_new(void)
@@ -327,6 +328,39 @@ static samc_status set_perturb(samc_config *c, const char *v, char *err)
 }
 static void get_perturb(const samc_config *c, char *b, size_t n) { snprintf(b, n, "%s", c->p.perturb_local ? "local" : "global"); }
 
+/* One of n names into *dst (its index), for the flags that pick a name. */
+static samc_status set_pick(int *dst, const char *flag, const char *const *names, int n, const char *v, char *err)
+{
+    for (int k = 0; k < n; k++)
+        if (!strcmp(v, names[k])) {
+            *dst = k;
+            return 0;
+        }
+    return samc_errf(err, SAMC_EINVAL, "--%s: expected %s or %s, got '%s'", flag, names[0], names[1], v);
+}
+static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_names[] = { "all", "weights" };
+/* The setter and getter of a flag that picks one of two names into an enum field. */
+#define PICK_FLAG(NAME, FLAG, NAMES, FIELD, TYPE)                                          \
+    static samc_status set_##NAME(samc_config *c, const char *v, char *err)                \
+    {                                                                                      \
+        int k = 0;                                                                         \
+        samc_status st = set_pick(&k, FLAG, NAMES, 2, v, err);                             \
+        if (st == SAMC_OK) c->FIELD = (TYPE)k;                                             \
+        return st;                                                                         \
+    }                                                                                      \
+    static void get_##NAME(const samc_config *c, char *b, size_t n) { snprintf(b, n, "%s", NAMES[c->FIELD]); }
+PICK_FLAG(base, "base", base_names, p.optim.base, samc_base_kind)
+PICK_FLAG(wd_groups, "wd-groups", wd_group_names, p.optim.wd_groups, samc_wd_groups)
+#undef PICK_FLAG
+static samc_status set_measure_l2(samc_config *c, const char *v, char *err)
+{
+    double x;
+    if (strcmp(v, "run") && (parse_num(v, &x, 0) || x < 0))
+        return samc_errf(err, SAMC_EINVAL, "--measure-l2: expected run, 0 or a number >= 0, got '%s'", v);
+    return set_string(c->measure_l2, sizeof c->measure_l2, "measure-l2", v, err);
+}
+static void get_measure_l2(const samc_config *c, char *b, size_t n) { snprintf(b, n, "%s", c->measure_l2); }
+
 static samc_status set_progress(samc_config *c, const char *v, char *err)
 {
     if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
@@ -393,6 +427,30 @@ static const flag flags[] = {
         "weight decay: u += wd x in the update" }, F_DOUBLE, OFF(p.optim.weight_decay), NULL, NULL },
     { { "l2", "X", SAMC_CMD_TRAIN, 0,
         "L2 term (l2/2)||theta||^2 added to the objective" }, F_DOUBLE, OFF(p.l2), NULL, NULL },
+    { { "wd-groups", "GROUPS", SAMC_CMD_TRAIN, 0,
+        "which parameters --weight-decay applies to: all | weights (biases and\n"
+        "  BatchNorm scales and shifts exempt)" }, F_CUSTOM, 0, set_wd_groups, get_wd_groups },
+    { { "nesterov", NULL, SAMC_CMD_TRAIN, 0,
+        "Nesterov's form of --momentum (as torch.optim.SGD(nesterov=True))" }, F_ON, OFF(p.optim.nesterov), NULL, NULL },
+    { { "clip-norm", "X", SAMC_CMD_TRAIN, 0,
+        "clip the update direction (the pass-2 gradient, after averaging) to norm X\n"
+        "  before momentum and weight decay; the perturbation and the Polyak step use\n"
+        "  the unclipped gradients (0: none)" }, F_DOUBLE, OFF(p.optim.clip), NULL, NULL },
+    { { "base", "NAME", SAMC_CMD_TRAIN, 0,
+        "the update that takes the SAM direction: sgd (momentum, nesterov) | adamw\n"
+        "  (decoupled --weight-decay; needs --lr NUMBER: the Polyak rules are for sgd)" }, F_CUSTOM, 0, set_base, get_base },
+    { { "adam-beta1", "X", SAMC_CMD_TRAIN, 0, "adamw: first-moment decay" }, F_DOUBLE, OFF(p.optim.adam_beta1), NULL, NULL },
+    { { "adam-beta2", "X", SAMC_CMD_TRAIN, 0, "adamw: second-moment decay" }, F_DOUBLE, OFF(p.optim.adam_beta2), NULL, NULL },
+    { { "adam-eps", "X", SAMC_CMD_TRAIN, 0, "adamw: denominator guard" }, F_DOUBLE, OFF(p.optim.adam_eps), NULL, NULL },
+    { { "label-smoothing", "EPS", SAMC_CMD_TRAIN, 0,
+        "softmax and networks: smoothed cross-entropy, target 1-EPS on the label and\n"
+        "  EPS/(K-1) on each other class (the loss is KL(target || softmax))" }, F_DOUBLE, OFF(p.label_smoothing), NULL, NULL },
+    { { "accumulate", "K", SAMC_CMD_TRAIN, 0,
+        "a step's batch is K micro-batches of --batch rows taken one after another\n"
+        "  (the step of one batch of K x b; BatchNorm normalizes per micro-batch)" }, F_INT, OFF(p.accumulate), NULL, NULL },
+    { { "m-sharpness", "M", SAMC_CMD_TRAIN, 0,
+        "split each batch into M chunks, each perturbed by its own gradient (as\n"
+        "  --perturb local across ranks, in one process; 1: none)" }, F_INT, OFF(p.m_sharpness), NULL, NULL },
     { { "polyak-cap", "X", SAMC_CMD_TRAIN, 0,
         "gamma_b, the cap of the Polyak step (inf: none)" }, F_DOUBLE_INF, OFF(p.optim.polyak_cap), NULL, NULL },
     { { "polyak-lb", "X", SAMC_CMD_TRAIN, 0,
@@ -438,6 +496,9 @@ static const flag flags[] = {
         "seed of the ascent starts and probes" }, F_U64, OFF(p.measure.sharp.seed), NULL, NULL },
     { { "format", "FMT", SAMC_CMD_SHARPNESS, 0,
         "table | csv | json" }, F_CUSTOM, 0, set_format, get_format },
+    { { "measure-l2", "run|0|X", SAMC_CMD_SHARPNESS, 0,
+        "the l2 term of the measured objective: run (the checkpoint's --l2, the objective\n"
+        "  the run trained, with its --label-smoothing) | 0 (the data loss) | X" }, F_CUSTOM, 0, set_measure_l2, get_measure_l2 },
     { { "checkpoint-every", "N|Nm|Ns", SAMC_CMD_TRAIN, 0,
         "OUT/last.ckpt also every N steps, N minutes or N seconds (always at epoch ends)" }, F_CUSTOM, 0, set_ckpt_every, get_ckpt_every },
     { { "keep", "N", SAMC_CMD_TRAIN, 0,

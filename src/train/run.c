@@ -109,7 +109,9 @@ static samc_status measure_checkpoint(const samc_config *c, const samc_ckpt *ck,
                "%.200s was trained on other data than --data %.100s gives (%llu rows there, %zu here"
                "): give the run's --data, --data-dir, --normalize and --train-rows",
                c->ckpt, c->data, (unsigned long long)ck->data_n, data->train.n);
-    samc_status st = samc_model_create_for(m, ck->model, &data->train, 0.0, 1, err);
+    const double l2 = strcmp(c->measure_l2, "run") ? strtod(c->measure_l2, NULL) : ck->l2;
+    samc_status st = samc_model_create_for(m, ck->model, &data->train, l2, 1, err);
+    if (st == SAMC_OK) st = samc_model_set_label_smoothing(*m, ck->label_smoothing, err);
     if (st != SAMC_OK) return st;
     SAMC_CHECK(samc_model_n_params(*m) == ck->n_params && samc_model_n_buffers(*m) == ck->n_buffers, SAMC_EINVAL,
                "%.200s holds %zu parameters and %zu buffers of model %.100s, but that model on %.100s has %zu and %zu",

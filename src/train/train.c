@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "samc.h"
+#include "train/train_internal.h"
 #include "util/err.h"
 
 samc_train_params samc_train_default_params(void)
@@ -37,6 +38,9 @@ samc_train_params samc_train_default_params(void)
     p.ckpt_every_steps = 0;
     p.ckpt_every_s = 600.0;
     p.keep = 0;
+    p.label_smoothing = 0.0;
+    p.accumulate = 1;
+    p.m_sharpness = 1;
     return p;
 }
 
@@ -60,9 +64,27 @@ samc_status samc_train_params_check(const samc_train_params *p, char *err)
     CHECK(p->ckpt_every_steps >= 0 && p->ckpt_every_s >= 0, "checkpoint intervals must be >= 0");
     CHECK(p->keep >= 0 && p->keep <= 1000, "--keep must be in [0, 1000]");
     CHECK(p->check_sync >= 0, "--check-sync must be >= 0");
+    CHECK(p->label_smoothing >= 0.0 && p->label_smoothing < 1.0, "--label-smoothing must be in [0, 1), got %g",
+          p->label_smoothing);
+    CHECK(p->accumulate >= 1 && p->accumulate <= 65536, "--accumulate must be in [1, 65536], got %d", p->accumulate);
+    CHECK(p->m_sharpness >= 1 && p->m_sharpness <= 65536, "--m-sharpness must be in [1, 65536], got %d", p->m_sharpness);
 #undef CHECK
     if (p->measure_every > 0) return samc_measure_params_check(&p->measure, err);
     return SAMC_OK;
+}
+
+size_t train_batch_at(const samc_train_params *p, int epoch, size_t n)
+{
+    const size_t b = samc_batch_at(&p->batch, epoch, n);
+    if (p->accumulate <= 1) return b;
+    return b > n / (size_t)p->accumulate ? n : b * (size_t)p->accumulate;
+}
+
+int64_t train_steps_in_epoch(const samc_train_params *p, int epoch, size_t n)
+{
+    if (p->accumulate <= 1) return samc_batch_steps_in_epoch(&p->batch, epoch, n);
+    const size_t b = train_batch_at(p, epoch, n);
+    return n == 0 ? 0 : (int64_t)((n + b - 1) / b);
 }
 
 int64_t samc_train_total_steps(const samc_train_params *p, size_t n)
@@ -70,7 +92,7 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n)
     if (p->steps > 0) return p->steps;
     int64_t T = 0;
     for (int e = 0; e < p->epochs; e++)
-        T += samc_batch_steps_in_epoch(&p->batch, e, n);
+        T += train_steps_in_epoch(p, e, n);
     return T;
 }
 

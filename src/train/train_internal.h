@@ -32,4 +32,9 @@ int config_switch_value(const char *v);
  * or "# name             value" (table: the run's configuration table). */
 void config_print_train_flags(const samc_config *c, FILE *f, int table);
 
+/* The rows of a step in epoch `epoch` over n samples: the batch schedule's
+ * b times p->accumulate, at most n; and the steps of that epoch, ceil(n / that). */
+size_t train_batch_at(const samc_train_params *p, int epoch, size_t n);
+int64_t train_steps_in_epoch(const samc_train_params *p, int epoch, size_t n);
+
 #endif

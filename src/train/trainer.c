@@ -24,6 +24,7 @@
 
 #include "samc.h"
 #include "dist/dist.h"
+#include "model/roles.h"
 #include "optim/sparse_step.h"
 #include "train/train_internal.h"
 #include "util/err.h"
@@ -94,7 +95,7 @@ static samc_status alone(const samc_trainer *t, samc_status st, const char *err)
 
 static int64_t steps_in(const samc_trainer *t, int epoch)
 {
-    return samc_batch_steps_in_epoch(&t->p.batch, epoch, t->n);
+    return train_steps_in_epoch(&t->p, epoch, t->n);
 }
 
 /* ---------------------------------------------------------------- position */
@@ -102,7 +103,7 @@ static int64_t steps_in(const samc_trainer *t, int epoch)
 /* The order of the epoch at pos (drawn once per epoch). */
 static void draw_epoch(samc_trainer *t)
 {
-    t->b = samc_batch_at(&t->p.batch, t->pos.epoch, t->n);
+    t->b = train_batch_at(&t->p, t->pos.epoch, t->n);
     t->after_draw = t->pos.shuffle_rng;
     for (size_t i = 0; i < t->n_local; i++) t->perm[i] = i;
     if (t->b < t->n && t->shard) {   /* shards of unequal rows: the stream advances alike on every rank */
@@ -150,6 +151,20 @@ static samc_ckpt ckpt_of(const samc_trainer *t, const train_pos *pos)
     c.n_buffers = samc_model_n_buffers(t->model);
     c.momentum = os.momentum;
     c.n_momentum = os.momentum ? t->np : 0;
+    c.second = os.second;
+    c.n_second = os.second ? t->np : 0;
+    const samc_optim_params *o = &t->p.optim;
+    c.l2 = t->p.l2;
+    c.label_smoothing = t->p.label_smoothing;
+    c.accumulate = t->p.accumulate;
+    c.m_sharpness = t->p.m_sharpness;
+    c.nesterov = o->nesterov;
+    c.wd_groups = (int)o->wd_groups;
+    c.base = (int)o->base;
+    c.clip = o->clip;
+    c.adam_beta1 = o->adam_beta1;
+    c.adam_beta2 = o->adam_beta2;
+    c.adam_eps = o->adam_eps;
     return c;
 }
 
@@ -208,6 +223,7 @@ static samc_status restore(samc_trainer *t, char *err)
     else if (c.n_buffers != samc_model_n_buffers(t->model)) why = "its model buffers do not match";
     else if (c.data_n != t->n || c.data_crc != t->crc) why = "it was made on other training data";
     else if ((c.n_momentum != 0) != (os.momentum != NULL)) why = "its momentum setting differs";
+    else if ((c.n_second != 0) != (os.second != NULL)) why = "its base update (sgd / adamw) differs";
     if (why) {
         samc_errf(err, SAMC_EINVAL, "cannot resume from %.300s: %s (model %.60s, data %.60s)", path, why,
                   c.model, c.data);
@@ -217,6 +233,7 @@ static samc_status restore(samc_trainer *t, char *err)
     memcpy(t->x, c.params, t->np * sizeof *t->x);
     if (c.n_buffers) memcpy(samc_model_buffers(t->model), c.buffers, c.n_buffers * sizeof(float));
     if (os.momentum) memcpy(os.momentum, c.momentum, t->np * sizeof(float));
+    if (os.second) memcpy(os.second, c.second, t->np * sizeof(float));
     samc_optim_set_state(t->opt, c.decsps_prev, c.optim_steps);
     t->pos = (train_pos){ c.step, c.epoch, c.epoch_step, c.shuffle_rng, c.aug_rng };
     t->t0 = c.elapsed_s;   /* the elapsed time, made a start time once set-up is done */
@@ -255,7 +272,20 @@ static samc_status check_inputs(const samc_train_params *p, const samc_data *dat
     SAMC_CHECK(!p->augment || !p->data_shard || samc_dist_size() == 1, SAMC_EINVAL,
                "--augment with --data-shard is not supported (the augmentation stream is the global batch's)");
     SAMC_CHECK(strlen(dir) < 4096, SAMC_EINVAL, "output directory name too long");
+    SAMC_CHECK(p->m_sharpness <= 1 || p->perturb_local || samc_dist_size() == 1, SAMC_EINVAL,
+               "--m-sharpness with more than one rank needs --perturb local (each rank then splits its own rows)");
     return SAMC_OK;
+}
+
+/* The model's parameter roles to the optimizer (ASAM's scaling, the decay groups). */
+static samc_status set_roles(samc_trainer *t, char *err)
+{
+    unsigned char *role = malloc(t->np);
+    SAMC_CHECK(role, SAMC_ENOMEM, "out of memory for %zu parameter roles", t->np);
+    samc_model_param_roles(t->model, role);
+    samc_status st = samc_optim_set_roles(t->opt, role, err);
+    free(role);
+    return st;
 }
 
 /* Everything one rank sets up: streams, optimizer, buffers, the checkpoint
@@ -268,13 +298,16 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     samc_rng_seed(&t->pos.shuffle_rng, t->p.seed ^ 0x53485546464c45ULL);
     samc_rng_seed(&t->pos.aug_rng, t->p.seed ^ 0x4155474d454e54ULL);
     samc_status st = samc_optim_init(&t->opt, t->np, &t->p.optim, err);
+    if (st == SAMC_OK) st = samc_model_set_label_smoothing(t->model, t->p.label_smoothing, err);
+    if (st == SAMC_OK) st = set_roles(t, err);
     if (st != SAMC_OK) return st;
     const int mode = samc_sparse_step_env_mode();
     SAMC_CHECK(mode != -2, SAMC_EINVAL, "SAMC_SPARSE_STEP must be auto, on or off");
-    if (mode >= 0 && t->size == 1 && !t->p.augment &&
-        samc_sparse_step_usable(&t->p.optim, t->model, &t->data->train, NULL) &&
-        (st = samc_sparse_step_init(&t->sparse, &t->p.optim, t->model, mode, err)) != SAMC_OK)
-        return st;
+    if (mode >= 0 && t->size == 1 && !t->p.augment && t->p.m_sharpness <= 1 &&
+        samc_sparse_step_usable(&t->p.optim, t->model, &t->data->train, NULL)) {
+        if ((st = samc_sparse_step_init(&t->sparse, &t->p.optim, t->model, mode, err)) != SAMC_OK) return st;
+        samc_sparse_step_set_bias_role(t->sparse, 1);   /* set_roles gave the optimizer the model's */
+    }
     SAMC_CHECK((t->perm = malloc(t->n_local * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n_local);
     SAMC_CHECK(!t->shard || (t->shard_idx = malloc(t->n * sizeof *t->shard_idx)), SAMC_ENOMEM, "out of memory");
     if (resume && (st = restore(t, err)) != SAMC_OK) return st;
@@ -321,7 +354,7 @@ samc_status samc_trainer_init(samc_trainer **out, const samc_train_params *p, co
     t->first_step = t->last_ckpt_step = t->pos.step;
     t->t0 = samc_now_s() - t->t0;
     t->last_ckpt_s = samc_now_s();
-    t->orc = samc_dist_oracle(&t->batch, model, p->perturb_local);
+    t->orc = samc_dist_oracle(&t->batch, model, p->perturb_local, p->m_sharpness, p->accumulate);
     samc_dist_comm_reset();
     *out = t;
     return SAMC_OK;
