@@ -893,6 +893,10 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * call samc_trainer_end_epoch still gets correct positions (the next step
  * starts the next epoch), only no evaluation and no epoch-end checkpoint.
  * The model is not const: BatchNorm running statistics change as it trains.
+ * On sparse training rows with a linear model, in one process, a step takes
+ * O(nonzeros of the batch) where the settings allow (docs/MATH.md section
+ * 7; SAMC_SPARSE_STEP=auto|on|off in the environment, default auto); its
+ * values equal samc_optim_step's to rounding.
  *
  * Data parallel: in a build with -DSAMC_MPI (make MPI=1) init, step,
  * end_epoch and finish are collectives over MPI_COMM_WORLD: every rank

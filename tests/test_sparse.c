@@ -277,9 +277,27 @@ static void test_shards(void **state)
         }
         assert_int_equal(row, 37);
     }
-    int fd = mkstemp(bad);
+    char csv[] = "/tmp/samc_sparse_csv_XXXXXX";   /* a dense reader: blocks of rows */
+    int fd = mkstemp(csv);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 10; i++) fprintf(f, "%d,%d,%d\n", i % 2, i, 10 * i);
+    fclose(f);
+    snprintf(spec, sizeof spec, "csv:%s", csv);
+    for (size_t s = 0, row = 0; s < 3; s++) {
+        samc_data_options o = samc_data_default_options();
+        o.shard = s;
+        o.shards = 3;
+        samc_data a;
+        assert_int_equal(samc_data_load_ex(&a, spec, &o, err), SAMC_OK);
+        assert_int_equal(a.train.n, 10 * (s + 1) / 3 - 10 * s / 3);
+        for (size_t i = 0; i < a.train.n; i++, row++) assert_true(a.train.x[2 * i] == (float)row);
+        samc_data_free(&a);
+    }
+    unlink(csv);
+    fd = mkstemp(bad);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
     for (int i = 0; i < 40; i++) fprintf(f, i == 31 ? "1 2:1 1:1\n" : "1 1:0.5 2:0.25\n");
     fclose(f);
     snprintf(spec, sizeof spec, "libsvm:%s", bad);
