@@ -1,7 +1,8 @@
 # samc -- build the library (static + shared), the samc program and the tests.
 #   make            library and program
 #   make test       build and run the test suite (ends with "N passed, N failed")
-#   make bench      samc vs PyTorch on the same SAM step (bench/run.sh)
+#   make bench      samc vs PyTorch on the same SAM step (bench/run.sh), samc vs sklearn
+#                   on sparse rows (bench/sparse.sh)
 #   make clean
 CC      ?= cc
 # the Python the package's tests run with (Debian's, with python3-cffi, -numpy, -pytest)
@@ -61,8 +62,10 @@ build/bench/%: bench/%.c build/libsamc.a
 	@mkdir -p build/bench
 	$(CC) $(CFLAGS) -o $@ $< build/libsamc.a $(LDLIBS)
 
-bench: all build/bench/sam_step build/bench/sgemm_peak build/bench/mem_budget
+bench: all build/bench/sam_step build/bench/sgemm_peak build/bench/mem_budget \
+       build/bench/gen_sparse build/bench/sparse_load
 	@bash bench/run.sh
+	@bash bench/sparse.sh
 
 test: all $(TEST_BIN)
 	@PYTHON=$(PYTHON) bash tests/run.sh $(TEST_BIN)

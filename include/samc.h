@@ -392,10 +392,20 @@ void samc_batch_schedule_format(const samc_batch_schedule *s, char *buf, size_t 
 /* --------------------------------------------------------------- 6. data sets */
 
 /*
- * A data set is dense: n rows of d float features, row-major, and one target
- * per row.  For classification the target is a class index 0..n_classes-1
- * (labels read from a file are sorted and numbered; `labels` keeps the
- * original values); for regression n_classes is 0 and y holds the values.
+ * A data set is n rows of d float features and one target per row, held
+ * dense (x: n x d, row-major) or, for LIBSVM files, sparse (x NULL; the rows
+ * in CSR form, below).  For classification the target is a class index
+ * 0..n_classes-1 (labels read from a file are sorted and numbered; `labels`
+ * keeps the original values); for regression n_classes is 0 and y holds the
+ * values.
+ *
+ * Sparse rows (CSR, compressed sparse rows): row i holds the entries k in
+ * [ptr[i], ptr[i+1]), value val[k] in column col32[k] (when d <= 2^32) or
+ * col64[k] (otherwise; exactly one of the two is set), columns strictly
+ * ascending within a row.  The offsets index the arrays as they are, so a
+ * view of rows [a, b) is ptr + a with n = b - a (samc_dataset_rows).  The
+ * linear models (linear, logreg, softmax) compute on these rows directly, in
+ * O(nnz) per batch; the networks densify each batch's rows.
  */
 typedef struct samc_dataset {
     size_t n, d;
@@ -404,6 +414,11 @@ typedef struct samc_dataset {
     int n_classes;     /* 0 when targets are not a small set of integers */
     double *labels;    /* n_classes original label values, ascending */
     int channels, height, width; /* image rows: d = C*H*W, CHW order; 0 if not images */
+    /* sparse rows (x == NULL): see above */
+    size_t *ptr;       /* n + 1 offsets */
+    uint32_t *col32;   /* column indices, d <= 2^32 */
+    uint64_t *col64;   /* column indices, d > 2^32 */
+    float *val;        /* values */
 } samc_dataset;
 
 /* A train set, an optional test set (test.n == 0: none) and an optional
@@ -456,10 +471,19 @@ typedef struct samc_data_options {
                            * than the set has is an error */
     size_t val;           /* rows split off the END of the train set into
                            * data->val (0: none); must leave one train row */
+    size_t shard, shards; /* shards > 1: keep only part `shard` (0-based) of
+                           * shards of the train rows -- LIBSVM reads only the
+                           * lines starting in that share of the file's bytes,
+                           * the other readers keep rows [floor(s n/K),
+                           * floor((s+1) n/K)); labels are left as read (not
+                           * indexed) for the ranks to agree on them; not with
+                           * train_rows, val or normalize */
     int normalize;        /* 1: standardize with train statistics (after the
                            * val split): per channel for images, per feature
                            * otherwise; applied to train, val and test.  A
-                           * zero-variance channel or feature gets std 1. */
+                           * zero-variance channel or feature gets std 1.
+                           * Centering makes sparse rows dense: they are
+                           * densified first (n x d floats). */
 } samc_data_options;
 
 /* data_dir NULL, train_rows 0, val 0, normalize 0. */
@@ -472,7 +496,8 @@ samc_status samc_data_load_ex(samc_data *data, const char *spec,
                               const samc_data_options *opt, char *err);
 
 /* Readers used by samc_data_load, usable on their own.  d_min pads the
- * feature count (for a test file read after its train file). */
+ * feature count (for a test file read after its train file).  LIBSVM files
+ * are read into sparse rows (CSR). */
 samc_status samc_read_libsvm(samc_dataset *ds, const char *path, size_t d_min, char *err);
 samc_status samc_read_csv(samc_dataset *ds, const char *path, int label_col,
                           int header, char *err);   /* label_col -1: last */
@@ -501,6 +526,18 @@ samc_status samc_read_npy(samc_dataset *ds, const char *x_path, const char *y_pa
  * (may be NULL) through the same table.  Called by samc_data_load. */
 samc_status samc_data_index_labels(samc_dataset *train, samc_dataset *test,
                                    int max_classes, char *err);
+/* 1 if ds holds its rows sparse (CSR). */
+int samc_dataset_is_sparse(const samc_dataset *ds);
+/* Stored entries of the rows (n * d for a dense set). */
+size_t samc_dataset_nnz(const samc_dataset *ds);
+/* A view of rows [first, first + n) of ds (shares its arrays: never free
+ * it); first + n <= ds->n. */
+samc_dataset samc_dataset_rows(const samc_dataset *ds, size_t first, size_t n);
+/* Row r of ds as d dense floats into out (either storage). */
+void samc_dataset_row_dense(const samc_dataset *ds, size_t r, float *out);
+/* Turn a sparse data set into a dense one in place (no-op when dense);
+ * SAMC_ENOMEM (ds unchanged) when n x d floats do not fit. */
+samc_status samc_dataset_densify(samc_dataset *ds);
 /* Pad a data set with zero feature columns up to d (no-op if d <= ds->d). */
 samc_status samc_dataset_widen(samc_dataset *ds, size_t d);
 void samc_dataset_free(samc_dataset *ds);
@@ -838,6 +875,9 @@ typedef struct samc_train_params {
                              * step of one batch of K b rows) */
     int m_sharpness;        /* M >= 1: the batch split into M chunks, each perturbed
                              * by its own gradient (one process; 1: none) */
+    int data_shard;         /* 1: each rank holds and samples only its 1/K of the
+                             * training rows (samc_trainer_init); 0: every rank
+                             * holds all of them */
 } samc_train_params;
 
 samc_train_params samc_train_default_params(void);
@@ -882,6 +922,10 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * call samc_trainer_end_epoch still gets correct positions (the next step
  * starts the next epoch), only no evaluation and no epoch-end checkpoint.
  * The model is not const: BatchNorm running statistics change as it trains.
+ * On sparse training rows with a linear model, in one process, a step takes
+ * O(nonzeros of the batch) where the settings allow (docs/MATH.md section
+ * 7; SAMC_SPARSE_STEP=auto|on|off in the environment, default auto); its
+ * values equal samc_optim_step's to rounding.
  *
  * Data parallel: in a build with -DSAMC_MPI (make MPI=1) init, step,
  * end_epoch and finish are collectives over MPI_COMM_WORLD: every rank
@@ -893,7 +937,11 @@ int64_t samc_train_total_steps(const samc_train_params *p, size_t n);
  * to the order of float sums); perturb_local = 1: see samc_oracle.reduce.
  * Parameters stay identical on every rank; BatchNorm normalizes by each
  * rank's shard statistics and rank 0's running statistics are broadcast
- * after each step.  Rank 0 alone writes the CSVs and checkpoints, evaluates,
+ * after each step.  With p->data_shard (and data loaded by shard: the rows
+ * of each rank differ) each rank draws its part of every global batch from
+ * its own rows instead, the step counts and the checkpoint's identity of
+ * the data come from the whole set, and the train loss is evaluated over
+ * every shard.  Rank 0 alone writes the CSVs and checkpoints, evaluates,
  * and calls the callbacks; every rank reads the checkpoint on resume.  Stop
  * requests are agreed by all ranks each step; errors during set-up are
  * agreed (every rank returns the lowest failing rank's status and message);

@@ -14,13 +14,14 @@ set -euo pipefail
 #          python3-cffi, python3-numpy, python3-pytest (the Python package and
 #          its tests), python3-scipy (the float64 sparse reference of the
 #          sparse tests), python3-torch (an export loaded into the PyTorch
-#          definitions by load_state_dict)
+#          definitions by load_state_dict), time (/usr/bin/time: the peak RSS
+#          of each rank in tests/cli_sparse.sh)
 # bench/run.sh installs PyTorch, the peer it compares with, itself.
 pkgs=(build-essential pkg-config zlib1g-dev libopenblas-dev libdnnl-dev
       libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
       liblinear-tools dataset-fashion-mnist
       gnuplot-nox valgrind python3 procps
-      python3-cffi python3-numpy python3-pytest python3-scipy python3-torch)
+      python3-cffi python3-numpy python3-pytest python3-scipy python3-torch time)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -96,6 +96,9 @@ static void test_libsvm_small_exact(void **state)
     assert_int_equal(samc_read_libsvm(&ds, path, 0, err), SAMC_OK);
     assert_int_equal(ds.n, 4);
     assert_int_equal(ds.d, 4);
+    assert_true(samc_dataset_is_sparse(&ds));
+    assert_int_equal(samc_dataset_nnz(&ds), 4);
+    assert_int_equal(samc_dataset_densify(&ds), SAMC_OK);
     const float x[] = {0.5f, 0, -2, 0,  0, 0.1f, 0, 0,  0, 0, 0, 0,  0, 0, 0, 3.25f};
     const float y[] = {1, -1, 3, 2};
     assert_floats(ds.x, x, 16);
@@ -109,6 +112,7 @@ static void test_libsvm_small_exact(void **state)
     /* d_min pads the feature count with zero columns. */
     assert_int_equal(samc_read_libsvm(&ds, path, 6, err), SAMC_OK);
     assert_int_equal(ds.d, 6);
+    assert_int_equal(samc_dataset_densify(&ds), SAMC_OK);
     assert_true(ds.x[0] == 0.5f && ds.x[2] == -2.0f && ds.x[4] == 0 && ds.x[5] == 0);
     assert_true(ds.x[3 * 6 + 3] == 3.25f && ds.x[3 * 6 + 4] == 0);
     samc_dataset_free(&ds);
@@ -135,6 +139,7 @@ static void test_libsvm_long_line(void **state)
     unlink(path);
     assert_int_equal(ds.n, 2);
     assert_int_equal(ds.d, 2 * nf);
+    assert_int_equal(samc_dataset_densify(&ds), SAMC_OK);
     for (size_t j = 1; j <= nf; j++) {
         if (ds.x[2 * j - 1] != (float)(j % 7)) fail_msg("feature %zu", 2 * j);
         if (ds.x[2 * j - 2] != 0) fail_msg("feature %zu not zero", 2 * j - 1);
@@ -155,6 +160,7 @@ static void test_libsvm_heart_scale(void **state)
     assert_int_equal(samc_read_libsvm(&ds, HEART_SCALE, 0, err), SAMC_OK);
     assert_int_equal(ds.n, 270);
     assert_int_equal(ds.d, 13);
+    assert_int_equal(samc_dataset_densify(&ds), SAMC_OK);
     /* First line: +1 1:0.708333 2:1 3:1 4:-0.320755 5:-0.105023 6:-1 7:1
      *             8:-0.419847 9:-1 10:-0.225806 12:1 13:-1 */
     const float r0[] = {0.708333f, 1, 1, -0.320755f, -0.105023f, -1, 1, -0.419847f,
@@ -456,6 +462,7 @@ static void test_data_load_train_test(void **state)
     assert_int_equal(data.train.d, 5);
     assert_int_equal(data.test.d, 5);
     assert_int_equal(data.test.n, 2);
+    assert_int_equal(samc_dataset_densify(&data.test), SAMC_OK);
     const float tx[] = {0, 0, 7, 0, 0, -1, 0, 0, 0, 0};
     assert_floats(data.test.x, tx, 10);
     assert_int_equal(data.test.n_classes, 2);
@@ -467,6 +474,8 @@ static void test_data_load_train_test(void **state)
     assert_int_equal(samc_data_load(&data, spec, err), SAMC_OK);
     assert_int_equal(data.train.d, 7);
     assert_int_equal(data.test.d, 7);
+    assert_int_equal(samc_dataset_densify(&data.train), SAMC_OK);
+    assert_int_equal(samc_dataset_densify(&data.test), SAMC_OK);
     const float r0[] = {1, 0, 0, 0, 2, 0, 0};
     assert_floats(data.train.x, r0, 7);
     assert_true(data.train.x[2 * 7 + 3] == 4 && data.train.x[2 * 7 + 6] == 0);

@@ -690,6 +690,7 @@ static void test_heart_scale_newton(void **state)
     samc_errbuf err = "";
     samc_status st = samc_read_libsvm(&ds, HEART_SCALE, 0, err);
     if (st != SAMC_OK) fail_msg("samc_read_libsvm: %s", err);
+    assert_int_equal(samc_dataset_densify(&ds), SAMC_OK);
     st = samc_data_index_labels(&ds, NULL, 100, err);
     if (st != SAMC_OK) fail_msg("samc_data_index_labels: %s", err);
     assert_int_equal(ds.n, 270);

@@ -21,6 +21,7 @@ typedef struct samc_data_source {
     const samc_data_options *opt; /* never NULL */
     char test_path[SAMC_DATA_PATH_MAX]; /* the file of the test labels, named in a
                                    * label error ("" if none) */
+    int sharded;                  /* the reader kept only opt's share of the train rows */
 } samc_data_source;
 
 typedef struct samc_data_reader {

@@ -16,6 +16,10 @@ void samc_dataset_free(samc_dataset *ds)
     free(ds->x);
     free(ds->y);
     free(ds->labels);
+    free(ds->ptr);
+    free(ds->col32);
+    free(ds->col64);
+    free(ds->val);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -34,7 +38,7 @@ samc_status samc_dataset_widen(samc_dataset *ds, size_t d)
 {
     if (!ds) return SAMC_EINVAL;
     if (d <= ds->d) return SAMC_OK;
-    if (ds->n == 0) {
+    if (ds->n == 0 || samc_dataset_is_sparse(ds)) {   /* sparse rows: the entries stay */
         ds->d = d;
         ds->channels = ds->height = ds->width = 0; /* no longer C*H*W */
         return SAMC_OK;

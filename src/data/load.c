@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "data/data_internal.h"
+#include "data/sparse.h"
 
 #define SAMC_DATA_MAX_CLASSES 1000
 
@@ -59,6 +60,7 @@ static samc_status keep_rows(samc_dataset *ds, size_t k, char *err)
 {
     SAMC_CHECK(k <= ds->n, SAMC_EINVAL,
                "the train set has %zu rows, fewer than the %zu asked for", ds->n, k);
+    if (samc_dataset_is_sparse(ds)) return samc_csr_keep(ds, k);
     float *x = realloc(ds->x, k * ds->d * sizeof *x + 1);
     float *y = realloc(ds->y, k * sizeof *y + 1);
     if (x) ds->x = x;   /* shrinking: a failed realloc keeps the larger block */
@@ -75,13 +77,16 @@ static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, c
                train->n);
     size_t keep = train->n - k, d = train->d, bytes = 0;
     memset(val, 0, sizeof *val);
-    SAMC_CHECK(samc_data_size(k, d, sizeof(float), &bytes), SAMC_ENOMEM,
+    int sparse = samc_dataset_is_sparse(train);
+    SAMC_CHECK(sparse || samc_data_size(k, d, sizeof(float), &bytes), SAMC_ENOMEM,
                "out of memory for a validation set of %zu rows", k);
-    val->x = malloc(bytes ? bytes : 1);
+    if (sparse) SAMC_CHECK(samc_csr_copy_rows(train, keep, k, val) == SAMC_OK, SAMC_ENOMEM,
+                           "out of memory for a validation set of %zu rows", k);
+    else val->x = malloc(bytes ? bytes : 1);
     val->y = malloc(k * sizeof(float));
     if (train->n_classes > 0 && train->labels)
         val->labels = malloc((size_t)train->n_classes * sizeof(double));
-    if (!val->x || !val->y || (train->n_classes > 0 && train->labels && !val->labels)) {
+    if ((!sparse && !val->x) || !val->y || (train->n_classes > 0 && train->labels && !val->labels)) {
         samc_dataset_free(val);
         return samc_errf(err, SAMC_ENOMEM, "out of memory for a validation set of %zu rows", k);
     }
@@ -96,6 +101,7 @@ static samc_status split_val(samc_dataset *train, samc_dataset *val, size_t k, c
     val->height = train->height;
     val->width = train->width;
 
+    if (sparse) return samc_csr_keep(train, keep);
     train->n = keep; /* shrink; a failed realloc keeps the larger block */
     if (d > 0) {
         float *x = realloc(train->x, keep * d * sizeof(float));
@@ -125,6 +131,11 @@ static samc_status normalize(samc_data *data, char *err)
     samc_dataset *tr = &data->train;
     size_t d = tr->d;
     if (tr->n == 0 || d == 0) return SAMC_OK;
+    samc_dataset *sets[] = {tr, &data->val, &data->test};
+    for (int i = 0; i < 3; i++)   /* centering fills every entry */
+        SAMC_CHECK(samc_dataset_densify(sets[i]) == SAMC_OK, SAMC_ENOMEM,
+                   "out of memory normalizing: %zu x %zu floats (the sparse rows made dense)",
+                   sets[i]->n, d);
     int image = tr->channels > 0 && tr->height > 0 && tr->width > 0 &&
                 (size_t)tr->channels * (size_t)tr->height * (size_t)tr->width == d;
     size_t per = image ? (size_t)tr->height * (size_t)tr->width : 1;
@@ -162,7 +173,8 @@ static samc_status normalize(samc_data *data, char *err)
 
 samc_data_options samc_data_default_options(void)
 {
-    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .normalize = 0};
+    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .shard = 0, .shards = 0,
+                           .normalize = 0};
     return o;
 }
 
@@ -173,10 +185,10 @@ samc_status samc_data_load(samc_data *data, const char *spec, char *err)
 
 /* Index the labels (a label error names the test file) and widen train and
  * test to one feature count. */
-static samc_status common_labels_width(samc_data *data, const char *test_path, char *err)
+static samc_status common_labels_width(samc_data *data, const char *test_path, int index, char *err)
 {
     samc_errbuf e = "";
-    samc_status st = samc_data_index_labels(&data->train, &data->test, SAMC_DATA_MAX_CLASSES, e);
+    samc_status st = index ? samc_data_index_labels(&data->train, &data->test, SAMC_DATA_MAX_CLASSES, e) : SAMC_OK;
     if (st != SAMC_OK)
         return samc_errf(err, st, "%s%s%s", test_path, *test_path ? ": " : "", e);
     /* only where d differs: widening drops an image shape */
@@ -188,6 +200,18 @@ static samc_status common_labels_width(samc_data *data, const char *test_path, c
     return SAMC_OK;
 }
 
+/* Keep rows [floor(s n/K), floor((s+1) n/K)) of a dense set (a reader that
+ * read them all). */
+static samc_status keep_block(samc_dataset *ds, size_t s, size_t K, char *err)
+{
+    const size_t lo = ds->n * s / K, hi = ds->n * (s + 1) / K;
+    SAMC_CHECK(hi > lo, SAMC_EINVAL, "--data-shard: %zu training rows leave none for part %zu of %zu", ds->n, s + 1, K);
+    SAMC_CHECK(!samc_dataset_is_sparse(ds), SAMC_EINVAL, "--data-shard: sparse rows not read by shard");
+    memmove(ds->x, ds->x + lo * ds->d, (hi - lo) * ds->d * sizeof *ds->x);
+    memmove(ds->y, ds->y + lo, (hi - lo) * sizeof *ds->y);
+    return keep_rows(ds, hi - lo, err);
+}
+
 samc_status samc_data_load_ex(samc_data *data, const char *spec,
                               const samc_data_options *opt, char *err)
 {
@@ -195,10 +219,14 @@ samc_status samc_data_load_ex(samc_data *data, const char *spec,
     memset(data, 0, sizeof *data);
     samc_data_options defaults = samc_data_default_options();
     if (!opt) opt = &defaults;
+    const int sharded = opt->shards > 1;
+    SAMC_CHECK(!sharded || (opt->shard < opt->shards && !opt->train_rows && !opt->val && !opt->normalize),
+               SAMC_EINVAL, "--data-shard takes no --train-rows, --val or --normalize");
     samc_data_source src = {.data = data, .spec = spec, .opt = opt};
     const samc_data_reader *r = find_reader(spec, &src.arg);
     samc_status st = r ? r->load(&src, err) : unknown_spec(spec, err);
-    if (st == SAMC_OK) st = common_labels_width(data, src.test_path, err);
+    if (st == SAMC_OK) st = common_labels_width(data, src.test_path, !sharded, err);
+    if (st == SAMC_OK && sharded && !src.sharded) st = keep_block(&data->train, opt->shard, opt->shards, err);
     if (st == SAMC_OK && opt->train_rows > 0) st = keep_rows(&data->train, opt->train_rows, err);
     if (st == SAMC_OK && opt->val > 0) st = split_val(&data->train, &data->val, opt->val, err);
     if (st == SAMC_OK && opt->normalize) st = normalize(data, err);

@@ -44,6 +44,15 @@ samc_status samc_dist_agree(samc_status st, char *err);
  * stderr and end the whole job (MPI_Abort; exit(1) in the default build). */
 void samc_dist_abort(const char *msg);
 
+/* --data-shard (dist_data.c): after every rank read its share of the train
+ * rows (labels not yet indexed), agree on the feature count (train and test
+ * widened to the largest) and number the labels by the union of the ranks'
+ * (or leave regression targets); every rank returns the same status. */
+samc_status samc_dist_shard_agree(samc_data *data, char *err);
+/* The rows of the whole train set and a checksum of the ranks' checksums
+ * (their sum mod 2^32), the same on every rank. */
+void samc_dist_shard_identity(size_t n, uint32_t crc, size_t *n_all, uint32_t *crc_all);
+
 /* Seconds spent inside collectives since the last reset, and their count. */
 double samc_dist_comm_seconds(void);
 long samc_dist_comm_calls(void);
@@ -70,6 +79,7 @@ typedef struct samc_dist_batch {
     size_t first, rows;         /* this rank's rows of the global batch */
     int rank, size, local;
     int chunks;                 /* m-sharpness: parts of this rank's rows (<= 1: none) */
+    int sharded;                /* --data-shard: idx are this rank's own rows (samc_dist_set_shard) */
 } samc_dist_batch;
 
 /* chunks > 1: m-sharpness, each of that many parts of this rank's rows
@@ -78,5 +88,9 @@ typedef struct samc_dist_batch {
  * (samc_model_batch.parts). */
 samc_oracle samc_dist_oracle(samc_dist_batch *b, samc_model *m, int perturb_local, int chunks, int parts);
 void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb);
+/* --data-shard: this rank's rows idx[0..nb) of its own shard ds, its part of
+ * a global batch of nb_all rows (the weights as above). */
+void samc_dist_set_shard(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb,
+                         size_t nb_all);
 
 #endif

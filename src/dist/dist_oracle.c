@@ -30,10 +30,7 @@ static double point_at(samc_dist_batch *b, size_t first, size_t n, int r, int K)
     b->mb.idx = b->idx ? b->idx + lo : NULL;
     b->mb.nb = hi - lo;
     if (!b->idx) {   /* rows 0..nb of ds (an augmented batch): a view of rows lo..hi */
-        b->view = *b->ds;
-        b->view.x += lo * b->view.d;
-        b->view.y += lo;
-        b->view.n = hi - lo;
+        b->view = samc_dataset_rows(b->ds, lo, hi - lo);
         b->mb.ds = &b->view;
     }
     return n ? (double)(hi - lo) / (double)n : 0.0;
@@ -50,6 +47,7 @@ static void shard(samc_dist_batch *b)
 
 void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb)
 {
+    b->sharded = 0;
     b->ds = ds;
     b->idx = idx;
     b->nb = nb;
@@ -66,13 +64,30 @@ void samc_dist_set_batch(samc_dist_batch *b, const samc_dataset *ds, const size_
     shard(b);
 }
 
+void samc_dist_set_shard(samc_dist_batch *b, const samc_dataset *ds, const size_t *idx, size_t nb,
+                         size_t nb_all)
+{
+    b->ds = ds;
+    b->idx = idx;
+    b->nb = nb_all;
+    b->share = (double)nb / (double)nb_all;
+    b->mb.ds = ds;
+    b->mb.idx = idx;
+    b->mb.nb = nb;
+    b->mb.scale = b->local ? 1.0 : b->share;
+    b->first = 0;
+    b->rows = nb;
+    b->sharded = 1;
+}
+
 /* m-sharpness (samc_oracle.chunk): part j of this rank's rows, its own
  * mean (what a rank with a local perturbation is); j = -1: all of them. */
 static int select_chunk(void *user, int j, double *weight)
 {
     samc_dist_batch *b = user;
     if (j < 0) {
-        samc_dist_set_batch(b, b->ds, b->idx, b->nb);
+        if (b->sharded) samc_dist_set_shard(b, b->ds, b->idx, b->rows, b->nb);
+        else samc_dist_set_batch(b, b->ds, b->idx, b->nb);
         return 0;
     }
     *weight = point_at(b, b->first, b->rows, j, b->chunks);

@@ -55,10 +55,7 @@ typedef struct rows_ctx {
 
 static void set_rows(rows_ctx *c, size_t first, size_t nb)
 {
-    c->view = *c->ds;
-    c->view.x = c->ds->x + first * c->ds->d;
-    c->view.y = c->ds->y + first;
-    c->view.n = nb;
+    c->view = samc_dataset_rows(c->ds, first, nb);
     c->b.nb = nb;
 }
 

@@ -199,7 +199,7 @@ static int target_ok(const samc_model *m, float y)
 static samc_status check_rows_t(const samc_model *m, const samc_dataset *ds,
                                 const size_t *idx, size_t nb, int targets)
 {
-    if (ds->d != m->d || !ds->x || (targets && !ds->y)) return SAMC_EINVAL;
+    if (ds->d != m->d || (!ds->x && !ds->val) || (targets && !ds->y)) return SAMC_EINVAL;
     if (!idx && nb > ds->n) return SAMC_EINVAL;
     for (size_t t = 0; t < nb; t++) {
         size_t r = idx ? idx[t] : t;

@@ -104,6 +104,11 @@ struct samc_model_ops {
 extern const samc_model_ops samc_model_linear_ops;
 extern const samc_model_ops samc_model_logreg_ops;
 extern const samc_model_ops samc_model_softmax_ops;
+/* The per-row loss of a convex model (linear.c) from its outputs z[0..K)
+ * (K = 1 for linear and logreg) on row r of ds; z becomes dloss / dz.  For
+ * kernels outside linear.c (src/optim/sparse_step.c) that compute z. */
+double samc_linear_row(const samc_model *m, const samc_dataset *ds, size_t r, double *z);
+
 /* The networks, defined in net.c (over src/nn). */
 extern const samc_model_ops samc_model_mlp_ops;
 extern const samc_model_ops samc_model_cnn_ops;

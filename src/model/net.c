@@ -196,7 +196,7 @@ static void gather(nn_net *net, const samc_dataset *ds, const size_t *idx, size_
     int *lab = nn_net_labels(net);
     for (int t = 0; t < N; t++) {
         const size_t r = idx ? idx[t0 + (size_t)t] : t0 + (size_t)t;
-        memcpy(in + (size_t)t * d, ds->x + r * d, d * sizeof *in);
+        samc_dataset_row_dense(ds, r, in + (size_t)t * d);   /* dense or sparse rows */
         if (labels) lab[t] = (int)ds->y[r];
     }
 }

@@ -36,6 +36,7 @@
 #include <zlib.h>
 
 #include "samc.h"
+#include "data/sparse.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -252,8 +253,14 @@ samc_status samc_ckpt_load(const char *path, samc_ckpt *c, char *err)
     return samc_errf(err, strcmp(why, "out of memory") ? SAMC_EFORMAT : SAMC_ENOMEM, "%.400s: %s", path, why);
 }
 
+/* Sparse rows are checksummed as the dense bytes they stand for up to this
+ * many values (so a run on a small LIBSVM set resumes from a checkpoint of
+ * the dense reader), else by their CSR arrays (docs/MATH.md section 7). */
+#define SAMC_CKPT_DENSE_CRC_MAX ((size_t)1 << 24)
+
 uint32_t samc_ckpt_data_crc(const samc_dataset *ds)
 {
+    if (samc_dataset_is_sparse(ds)) return samc_csr_crc(ds, SAMC_CKPT_DENSE_CRC_MAX);
     uLong c = crc32(0L, Z_NULL, 0);
     c = crc32_z(c, (const Bytef *)ds->x, ds->n * ds->d * sizeof(float));
     c = crc32_z(c, (const Bytef *)ds->y, ds->n * sizeof(float));

@@ -519,6 +519,9 @@ static const flag flags[] = {
     { { "perturb", "MODE", SAMC_CMD_TRAIN, 0,
         "data parallel (mpirun -np K, an MPI build): global = perturb with the pass-1 gradient\n"
         "  averaged over the ranks (= one process); local = each rank with its own (m-sharpness)" }, F_CUSTOM, 0, set_perturb, get_perturb },
+    { { "data-shard", NULL, SAMC_CMD_TRAIN, 0,
+        "data parallel: each rank holds and samples only its 1/K of the training rows (LIBSVM:\n"
+        "  reads only its share of the file); default: every rank holds all" }, F_ON, OFF(p.data_shard), NULL, NULL },
     { { "check-sync", "N", SAMC_CMD_TRAIN, 0,
         "data parallel: every N steps check that all ranks hold the same parameters (0: never)" }, F_I64, OFF(p.check_sync), NULL, NULL },
 };

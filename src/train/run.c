@@ -32,7 +32,12 @@ samc_status samc_config_load_data(const samc_config *c, samc_data *data, FILE *l
     }
     samc_data_options o = c->dopt;
     o.data_dir = c->data_dir[0] ? c->data_dir : NULL;
-    return samc_data_load_ex(data, c->data, &o, err);
+    const int shard = c->p.data_shard && samc_dist_size() > 1;
+    if (shard) o.shard = (size_t)samc_dist_rank(), o.shards = (size_t)samc_dist_size();
+    samc_status st = samc_data_load_ex(data, c->data, &o, err);
+    if (!shard) return st;
+    st = samc_dist_agree(st, err);   /* then the shards agree on features and labels */
+    return st == SAMC_OK ? samc_dist_shard_agree(data, err) : st;
 }
 
 /* The configuration table a run prints before it starts. */

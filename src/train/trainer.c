@@ -25,6 +25,7 @@
 #include "samc.h"
 #include "dist/dist.h"
 #include "model/roles.h"
+#include "optim/sparse_step.h"
 #include "train/train_internal.h"
 #include "util/err.h"
 
@@ -53,7 +54,11 @@ struct samc_trainer {
     char dir[4096];
     samc_train_callbacks cb;
     samc_optim *opt;
+    samc_sparse_step *sparse;   /* the O(nnz) step (NULL: samc_optim_step alone) */
     size_t n, np;
+    int shard;              /* --data-shard: this rank holds n_local of the n rows */
+    size_t n_local, *shard_idx;
+    double shard_loss, shard_acc;   /* the train set's evaluation over all shards */
     int rank, size, lead;
     int64_t T, first_step;
     uint32_t crc;
@@ -100,8 +105,14 @@ static void draw_epoch(samc_trainer *t)
 {
     t->b = train_batch_at(&t->p, t->pos.epoch, t->n);
     t->after_draw = t->pos.shuffle_rng;
-    for (size_t i = 0; i < t->n; i++) t->perm[i] = i;
-    if (t->b < t->n) samc_rng_shuffle(&t->after_draw, t->perm, t->n);
+    for (size_t i = 0; i < t->n_local; i++) t->perm[i] = i;
+    if (t->b < t->n && t->shard) {   /* shards of unequal rows: the stream advances alike on every rank */
+        samc_rng own;
+        samc_rng_seed(&own, samc_rng_next(&t->after_draw));
+        samc_rng_shuffle(&own, t->perm, t->n_local);
+    } else if (t->b < t->n) {
+        samc_rng_shuffle(&t->after_draw, t->perm, t->n_local);
+    }
     t->drawn = t->pos.epoch;
 }
 
@@ -178,6 +189,7 @@ static samc_status save_numbered(samc_trainer *t, const samc_ckpt *c, char *err)
  * numbered: also a ckpt-STEP copy. */
 static samc_status save_pos(samc_trainer *t, const char *name, const train_pos *pos, int numbered, char *err)
 {
+    samc_sparse_step_sync(t->sparse, t->x);
     if (!t->lead) return SAMC_OK;
     if (t->fs) fflush(t->fs);
     samc_ckpt c = ckpt_of(t, pos);
@@ -257,6 +269,8 @@ static samc_status check_inputs(const samc_train_params *p, const samc_data *dat
     SAMC_CHECK(data->train.n > 0, SAMC_EINVAL, "the training set is empty");
     SAMC_CHECK(!p->augment || data->train.channels > 0, SAMC_EINVAL,
                "--augment needs image data (this data set has no image shape)");
+    SAMC_CHECK(!p->augment || !p->data_shard || samc_dist_size() == 1, SAMC_EINVAL,
+               "--augment with --data-shard is not supported (the augmentation stream is the global batch's)");
     SAMC_CHECK(strlen(dir) < 4096, SAMC_EINVAL, "output directory name too long");
     SAMC_CHECK(p->m_sharpness <= 1 || p->perturb_local || samc_dist_size() == 1, SAMC_EINVAL,
                "--m-sharpness with more than one rank needs --perturb local (each rank then splits its own rows)");
@@ -287,7 +301,15 @@ static samc_status set_up(samc_trainer *t, int resume, char *err)
     if (st == SAMC_OK) st = samc_model_set_label_smoothing(t->model, t->p.label_smoothing, err);
     if (st == SAMC_OK) st = set_roles(t, err);
     if (st != SAMC_OK) return st;
-    SAMC_CHECK((t->perm = malloc(t->n * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n);
+    const int mode = samc_sparse_step_env_mode();
+    SAMC_CHECK(mode != -2, SAMC_EINVAL, "SAMC_SPARSE_STEP must be auto, on or off");
+    if (mode >= 0 && t->size == 1 && !t->p.augment && t->p.m_sharpness <= 1 &&
+        samc_sparse_step_usable(&t->p.optim, t->model, &t->data->train, NULL)) {
+        if ((st = samc_sparse_step_init(&t->sparse, &t->p.optim, t->model, mode, err)) != SAMC_OK) return st;
+        samc_sparse_step_set_bias_role(t->sparse, 1);   /* set_roles gave the optimizer the model's */
+    }
+    SAMC_CHECK((t->perm = malloc(t->n_local * sizeof *t->perm)), SAMC_ENOMEM, "out of memory for %zu samples", t->n_local);
+    SAMC_CHECK(!t->shard || (t->shard_idx = malloc(t->n * sizeof *t->shard_idx)), SAMC_ENOMEM, "out of memory");
     if (resume && (st = restore(t, err)) != SAMC_OK) return st;
     return t->lead ? open_files(t, resume, err) : SAMC_OK;
 }
@@ -317,6 +339,9 @@ samc_status samc_trainer_init(samc_trainer **out, const samc_train_params *p, co
     if (!t->lead) memset(&t->cb, 0, sizeof t->cb);
     t->measures = p->measure_every > 0 ? p->measure.which : 0;
     t->crc = samc_ckpt_data_crc(&data->train);
+    t->n_local = t->n;
+    t->shard = p->data_shard && t->size > 1;   /* the whole set's rows and identity */
+    if (t->shard) samc_dist_shard_identity(t->n_local, t->crc, &t->n, &t->crc);
     t->drawn = -1;
     t->aug.batch = data->train;
     t->aug.batch.x = t->aug.batch.y = NULL;
@@ -343,9 +368,12 @@ void samc_trainer_free(samc_trainer *t)
     if (t->fs) fclose(t->fs);
     if (t->fm) fclose(t->fm);
     free(t->perm);
+    free(t->shard_idx);
     free(t->aug.batch.x);
     free(t->aug.batch.y);
     free(t->aug.gather);
+    samc_sparse_step_sync(t->sparse, t->x);
+    samc_sparse_step_free(t->sparse);
     samc_optim_free(t->opt);
     free(t);
 }
@@ -375,7 +403,7 @@ static samc_status aug_prepare(aug_buf *a, const samc_dataset *tr, const size_t 
         a->cap = nb;
     }
     for (size_t i = 0; i < nb; i++) {
-        memcpy(a->gather + i * d, tr->x + idx[i] * d, d * sizeof(float));
+        samc_dataset_row_dense(tr, idx[i], a->gather + i * d);
         a->batch.y[i] = tr->y[idx[i]];
     }
     samc_augment_crop_flip(tr, a->gather, a->batch.x, nb, 4, 1, rng);
@@ -390,6 +418,13 @@ static samc_status prepare_batch(samc_trainer *t, size_t *nb, char *err)
     const size_t k = (size_t)t->pos.epoch_step, b = t->b;
     const size_t *idx = t->perm + k * b;
     *nb = k * b + b <= t->n ? b : t->n - k * b;
+    if (t->shard) {   /* this rank's share of the global batch, from its own rows */
+        const size_t r = (size_t)t->rank, K = (size_t)t->size;
+        const size_t full = b * (r + 1) / K - b * r / K, c = *nb * (r + 1) / K - *nb * r / K;
+        for (size_t i = 0; i < c; i++) t->shard_idx[i] = t->perm[(k * full + i) % t->n_local];
+        samc_dist_set_shard(&t->batch, tr, t->shard_idx, c, *nb);
+        return SAMC_OK;
+    }
     if (!t->p.augment) {
         samc_dist_set_batch(&t->batch, tr, idx, *nb);
         return SAMC_OK;
@@ -465,7 +500,8 @@ static samc_status take_step(samc_trainer *t, size_t nb, samc_step_info *info, c
     train_schedules(&t->p, t->pos.step, t->T, t->pos.epoch, &eta, &t->rho);
     const size_t n_buf = samc_model_n_buffers(t->model);
     const double ts = samc_now_s();
-    samc_status st = samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
+    samc_status st = t->sparse ? samc_sparse_step_run(t->sparse, t->opt, &t->orc, &t->batch.mb, t->x, eta, t->rho, info)
+                               : samc_optim_step(t->opt, &t->orc, t->x, eta, t->rho, info);
     if (st == SAMC_OK && t->size > 1 && n_buf) samc_dist_bcast_f(samc_model_buffers(t->model), n_buf, 0);
     t->step_s += samc_now_s() - ts;
     t->samples += (double)nb;
@@ -538,7 +574,8 @@ static samc_status evaluate(samc_trainer *t, samc_train_epoch *e, double *mv, ch
                              .total = t->T, .batch = t->b, .lr = t->lr, .rho = t->rho, .test_loss = NAN,
                              .test_acc = NAN, .val_loss = NAN, .val_acc = NAN, .measures = t->measures,
                              .measure = mv };
-    samc_model_evaluate(t->model, tr, t->x, &e->train_loss, &e->train_acc);
+    if (t->shard) e->train_loss = t->shard_loss, e->train_acc = t->shard_acc;
+    else samc_model_evaluate(t->model, tr, t->x, &e->train_loss, &e->train_acc);
     if (te->n > 0) samc_model_evaluate(t->model, te, t->x, &e->test_loss, &e->test_acc);
     if (va->n > 0) samc_model_evaluate(t->model, va, t->x, &e->val_loss, &e->val_acc);
     e->elapsed_s = samc_now_s() - t->t0;
@@ -582,6 +619,16 @@ samc_status samc_trainer_end_epoch(samc_trainer *t, char *err)
 {
     SAMC_CHECK(samc_trainer_epoch_over(t), SAMC_EINVAL, "step %lld does not end an epoch", (long long)t->pos.step);
     t->pending = 0;
+    samc_sparse_step_sync(t->sparse, t->x);   /* the evaluation reads x */
+    if (t->shard) {   /* the train set's loss and accuracy: every shard's, weighted by its rows */
+        double v[2] = { NAN, NAN };
+        samc_model_evaluate(t->model, &t->data->train, t->x, &v[0], &v[1]);
+        v[0] *= (double)t->n_local / (double)t->n;
+        v[1] *= (double)t->n_local / (double)t->n;
+        samc_dist_sum_d(v, 2);
+        t->shard_loss = v[0];
+        t->shard_acc = v[1];
+    }
     if (t->lead) {
         samc_status st = alone(t, lead_end_epoch(t, err), err);
         if (st != SAMC_OK) return st;
