@@ -136,18 +136,12 @@ static samc_status train_prepare(samc_config *c, int argc, char **argv, const ch
                                  char *err)
 {
     const char *config = NULL;
-    char path[1100];
     for (int i = 0; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "--resume")) *resume = argv[i + 1];
         if (!strcmp(argv[i], "--config")) config = argv[i + 1];
     }
-    samc_status st;
-    if (*resume) {
-        snprintf(path, sizeof path, "%s/config.txt", *resume);
-        if ((st = samc_config_read(c, SAMC_CMD_TRAIN, path, NULL, err)) != SAMC_OK) return st;
-        samc_config_set_by_name(c, SAMC_CMD_TRAIN, "out", *resume, err);
-    }
-    if (config && (st = samc_config_read(c, SAMC_CMD_TRAIN, config, NULL, err)) != SAMC_OK) return st;
+    samc_status st = samc_config_read_bases(c, *resume, config, err);
+    if (st != SAMC_OK) return st;
     if ((st = parse_args(c, SAMC_CMD_TRAIN, argc, argv, err)) != SAMC_OK) return st;
     return samc_run_prepare(r, c, *resume, c->p.quiet ? NULL : stdout, err);
 }

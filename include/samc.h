@@ -1259,6 +1259,10 @@ void samc_config_print_help(FILE *f, unsigned cmd);
  * list keys.  Messages name the file and line. */
 samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path,
                              const char *const *keys, char *err);
+/* The layers under a train run's own flags, in order: resume/config.txt
+ * (and --out = resume) when resume is not NULL, then the file config when it
+ * is not NULL.  Every front end then sets the flags given, which win. */
+samc_status samc_config_read_bases(samc_config *c, const char *resume, const char *config, char *err);
 /* c->out/config.txt, every train flag, written through a temporary. */
 samc_status samc_config_write(const samc_config *c, char *err);
 /* The data keys (data, data-dir, normalize, train-rows, val) of the

@@ -63,6 +63,7 @@ const samc_flag *samc_config_find(unsigned cmds, const char *name, size_t len);
 samc_status samc_config_set(samc_config *c, const samc_flag *f, const char *value, char *err);
 void samc_config_get(const samc_config *c, const samc_flag *f, char *buf, size_t len);
 samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path, const char *const *keys, char *err);
+samc_status samc_config_read_bases(samc_config *c, const char *resume, const char *config, char *err);
 samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err);
 
 typedef struct samc_run samc_run;

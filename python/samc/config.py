@@ -70,6 +70,13 @@ class Config:
             karr = ffi.new("const char *[]", held + [ffi.NULL])
         check(lib.samc_config_read(self.ptr, self.cmds, str(path).encode(), karr, err), err)
 
+    def read_bases(self, resume=None, config=None):
+        """The layers under the flags given: resume/config.txt (and out =
+        resume), then the file config, as `samc train` reads them."""
+        err = errbuf()
+        enc = lambda v: ffi.NULL if v is None else str(v).encode()
+        check(lib.samc_config_read_bases(self.ptr, enc(resume), enc(config), err), err)
+
     def as_dict(self, cmds=None):
         """Every flag of the commands (those of this configuration) with its
         value string."""

@@ -65,11 +65,7 @@ def _config(resume, config, flags):
     """Flags resolved as the CLI does: defaults < OUT/config.txt (resume) <
     the file config < flags."""
     c = Config(CMD_TRAIN)
-    if resume is not None:
-        c.read(os.path.join(str(resume), "config.txt"))
-        c.set("out", str(resume))
-    if config is not None:
-        c.read(str(config))
+    c.read_bases(resume, config)
     c.update(flags)
     return c
 

@@ -71,6 +71,18 @@ samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path, co
     return rc;
 }
 
+samc_status samc_config_read_bases(samc_config *c, const char *resume, const char *config, char *err)
+{
+    samc_status st;
+    if (resume) {
+        char path[4200];
+        snprintf(path, sizeof path, "%.4000s/config.txt", resume);
+        if ((st = samc_config_read(c, SAMC_CMD_TRAIN, path, NULL, err)) != SAMC_OK) return st;
+        if ((st = samc_config_set_by_name(c, SAMC_CMD_TRAIN, "out", resume, err)) != SAMC_OK) return st;
+    }
+    return config ? samc_config_read(c, SAMC_CMD_TRAIN, config, NULL, err) : SAMC_OK;
+}
+
 samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err)
 {
     static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
