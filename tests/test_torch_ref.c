@@ -3,8 +3,8 @@
  * reference values computed by PyTorch (tools/make_torch_fixtures.py, see
  * tests/data/torch/README.md).
  *
- * For each fixture (softmax, mlp:16,8, cnn, resnet:8, wrn:10-2 on a batch
- * of 5 rows):
+ * For each fixture (softmax, mlp:16,8, cnn, resnet:8, wrn:10-2, resnet18 on
+ * a batch of 5 rows):
  * the parameter count and layout, evaluation-mode logits from given BatchNorm
  * running statistics, the train-mode loss and gradient and the running
  * statistics after that pass, and the parameters after 3 steps of SGD with
@@ -44,6 +44,21 @@
 #define RTOL_STEP 1e-3
 
 #define N_STEPS 3
+
+/* Tolerances of the quantities after the optimizer steps: the defaults above,
+ * or those of the fixture's records "OPT_step_tol" (8 values: rtol, atol of
+ * params_OPT, of the step losses f / fp, of the step size, of the per-tensor
+ * displacements) and "buffers_sam_tol" (rtol, atol).  resnet18 has them:
+ * for 3 steps of an 18-layer net whose BatchNorm sees 5 rows, PyTorch's own
+ * float32 run disagrees with its float64 run beyond the defaults on every
+ * seed (the loss is so sharp along the SAM ascent direction that float32
+ * rounding of the gradient is amplified at x + d and grows step by step), so
+ * no float32 implementation can meet them.  The script measures that
+ * disagreement per optimizer and stores 4 times it (never less than the
+ * default); the single-pass checks keep the defaults. */
+typedef struct step_tol {
+    double params[2], step_loss[2], step[2], seg[2];
+} step_tol;
 
 /* ------------------------------------------------------------ the reader */
 
@@ -256,6 +271,25 @@ typedef struct opt_case {
     double momentum, alpha;
 } opt_case;
 
+/* The step tolerances of optimizer opt in fixture f: its record
+ * "OPT_step_tol", or the defaults. */
+static step_tol fix_step_tol(const fixture *f, const char *opt)
+{
+    step_tol t = { { RTOL_PARAMS, ATOL_PARAMS }, { RTOL_STEP_LOSS, ATOL_STEP_LOSS },
+                   { RTOL_STEP, 0.0 }, { RTOL_SEG, ATOL_SEG } };
+    char name[96];
+    snprintf(name, sizeof name, "%s_step_tol", opt);
+    if (!fix_find(f, name)) return t;
+    const float *v = fix_need(f, name, 8);
+    double *dst[4] = { t.params, t.step_loss, t.step, t.seg };
+    for (int k = 0; k < 4; k++) {
+        assert_true(v[2 * k] > 0.0f && v[2 * k + 1] >= 0.0f);
+        dst[k][0] = v[2 * k];
+        dst[k][1] = v[2 * k + 1];
+    }
+    return t;
+}
+
 static const opt_case OPTS[] = {
     { "sgd", SAMC_OPT_SGD, SAMC_STEP_SCHEDULED, 0.9, 0.0 },
     { "sam", SAMC_OPT_SAM, SAMC_STEP_SCHEDULED, 0.0, 0.0 },
@@ -354,6 +388,12 @@ static void run_fixture(const char *file, const char *spec)
                   fix_need(&fx, "buffers_after", nbuf), NULL, nbuf, RTOL_BUF, ATOL_BUF);
 
     /* three steps of each optimizer on the same batch */
+    double buf_tol[2] = { RTOL_BUF, ATOL_BUF };
+    if (fix_find(&fx, "buffers_sam_tol")) {
+        const float *v = fix_need(&fx, "buffers_sam_tol", 2);
+        buf_tol[0] = v[0];
+        buf_tol[1] = v[1];
+    }
     samc_model_batch batch = { .model = m, .ds = &ds, .nb = ds.n, .scale = 1.0 };
     samc_oracle orc = samc_model_oracle(&batch);
     float *x = malloc(n * sizeof *x);
@@ -369,6 +409,7 @@ static void run_fixture(const char *file, const char *spec)
         p.polyak_c = 1.0;
         p.polyak_cap = 1.0;
         p.polyak_lb = 0.0;
+        const step_tol tol = fix_step_tol(&fx, oc->name);
         samc_optim *o = NULL;
         assert_int_equal(samc_optim_init(&o, n, &p, err), SAMC_OK);
         memcpy(x, x0, n * sizeof *x);
@@ -383,26 +424,26 @@ static void run_fixture(const char *file, const char *spec)
             samc_step_info info;
             st = samc_optim_step(o, &orc, x, 0.1, 0.05, &info);
             if (st != SAMC_OK) fail_msg("%s %s step %d: %s", spec, oc->name, t, samc_strerror(st));
-            if (!(fabs(info.loss - f_ref[t]) <= ATOL_STEP_LOSS + RTOL_STEP_LOSS * fabs(f_ref[t])))
+            if (!(fabs(info.loss - f_ref[t]) <= tol.step_loss[1] + tol.step_loss[0] * fabs(f_ref[t])))
                 fail_msg("%s: %s step %d: loss %.9g, expected %.9g", path, oc->name, t, info.loss,
                          (double)f_ref[t]);
-            if (!(fabs(info.loss_perturbed - fp_ref[t]) <= ATOL_STEP_LOSS + RTOL_STEP_LOSS * fabs(fp_ref[t])))
+            if (!(fabs(info.loss_perturbed - fp_ref[t]) <= tol.step_loss[1] + tol.step_loss[0] * fabs(fp_ref[t])))
                 fail_msg("%s: %s step %d: perturbed loss %.9g, expected %.9g", path, oc->name, t,
                          info.loss_perturbed, (double)fp_ref[t]);
-            if (!(fabs(info.step - step_ref[t]) <= RTOL_STEP * fabs(step_ref[t])))
+            if (!(fabs(info.step - step_ref[t]) <= tol.step[1] + tol.step[0] * fabs(step_ref[t])))
                 fail_msg("%s: %s step %d: step size %.9g, expected %.9g", path, oc->name, t,
                          info.step, (double)step_ref[t]);
         }
         samc_optim_free(o);
         snprintf(name, sizeof name, "params_%s", oc->name);
-        check_vec(name, path, x, fix_need(&fx, name, nchk), idx, nchk, RTOL_PARAMS, ATOL_PARAMS);
+        check_vec(name, path, x, fix_need(&fx, name, nchk), idx, nchk, tol.params[0], tol.params[1]);
         snprintf(name, sizeof name, "%s_seg_disp", oc->name);
         seg_norms(segn, x, x0, seg, n_seg);
         check_seg("displacement after 3 steps", path, segn, fix_need(&fx, name, n_seg), n_seg,
-                  RTOL_SEG, ATOL_SEG);
+                  tol.seg[0], tol.seg[1]);
         if (oc->kind == SAMC_OPT_SAM && oc->rule == SAMC_STEP_SCHEDULED && nbuf)
             check_vec("buffers_sam (pass 2 must not update running stats)", path, bufs,
-                      fix_need(&fx, "buffers_sam", nbuf), NULL, nbuf, RTOL_BUF, ATOL_BUF);
+                      fix_need(&fx, "buffers_sam", nbuf), NULL, nbuf, buf_tol[0], buf_tol[1]);
     }
 
     free(x);
@@ -469,6 +510,7 @@ static void test_mlp(void **state) { (void)state; run_fixture("mlp.bin", "mlp:16
 static void test_cnn(void **state) { (void)state; run_fixture("cnn.bin", "cnn"); }
 static void test_resnet8(void **state) { (void)state; run_fixture("resnet8.bin", "resnet:8"); }
 static void test_wrn10_2(void **state) { (void)state; run_fixture("wrn10_2.bin", "wrn:10-2"); }
+static void test_resnet18(void **state) { (void)state; run_fixture("resnet18.bin", "resnet18"); }
 
 int main(void)
 {
@@ -479,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_cnn),
         cmocka_unit_test(test_resnet8),
         cmocka_unit_test(test_wrn10_2),
+        cmocka_unit_test(test_resnet18),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

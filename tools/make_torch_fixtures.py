@@ -7,11 +7,12 @@ it with the Debian interpreter, not a pyenv one):
 
     /usr/bin/python3 tools/make_torch_fixtures.py [--out tests/data/torch] [--check]
 
-writes tests/data/torch/{softmax,mlp,cnn,resnet8,wrn10_2}.bin, read by
-tests/test_torch_ref.c (and, with --only resnet18, resnet18.bin, whose seed
-search takes long on a shared machine and which the C test does not read yet).  --check only runs the self-tests and prints the cases
-without writing anything; --only NAME,... makes only those cases.  The output is deterministic (torch.manual_seed, a
-fixed seed search, everything computed in float64 on the CPU).
+writes tests/data/torch/{softmax,mlp,cnn,resnet8,wrn10_2,resnet18}.bin, read
+by tests/test_torch_ref.c.  --check only runs the self-tests and prints the
+cases without writing anything; --only NAME,... makes only those cases (e.g.
+--only resnet18: about 25 s per seed tried).  The output is deterministic
+(torch.manual_seed, a fixed seed search, everything computed in float64 on the
+CPU).
 
 Cases (batch of 5 rows, x ~ N(0, 1), random labels, one batch for everything):
     softmax   "softmax"   input 2x3x3, K = 3  (the convex model: checks the
@@ -34,6 +35,31 @@ repeated in float32 and compared with the tolerances of the C test, and the
 ReLU / max-pool kinks and the Polyak cap are kept away from every point the
 optimizers visit (the seed search below), so that a float32 implementation
 agrees with the fixture to those tolerances.
+
+Measured step tolerance (resnet18).  For three steps of resnet18 on 5 rows,
+PyTorch's own float32 run disagrees with its float64 run beyond the default
+tolerances of the step quantities (params_OPT, OPT_loss, OPT_loss_perturbed,
+OPT_step, OPT_seg_disp, buffers_sam) on every seed tried (8 of 8, at 3x8x16
+and 3x16x16), and its ReLU inputs come within 2e-7 of the kink on every seed,
+so no float32 implementation can meet those tolerances.  The single-pass
+quantities (logits_eval, loss, grad, buffers_after) do agree at the defaults,
+and so does SGD's step loss; the SAM family does not: the loss is very sharp
+along the ascent direction (at seed 1 it rises from 1.40 at x to 4.70 at
+x + d), so the float32 rounding of the gradient, hence of d, is amplified in
+fp and in the gradient at x + d already at step 1, and grows with each step
+(the running statistics follow the diverging iterates).  So for a case marked
+"measured" the script takes, per optimizer and group of step quantities
+(parameters, step losses f / fp, step size, per-tensor displacements; and
+buffers_sam), the disagreement q of the float32 run with the float64 one in
+units of the default tolerance, max |a32 - a64| / (atol + rtol |a64|), and
+writes max(1, 4 q) times the default (rtol, atol) of each group into the
+records OPT_step_tol and buffers_sam_tol.  A seed is accepted when the
+single-pass checks pass at the defaults (no kink margin is demanded; the
+float32 rerun decides) and the other criteria below hold.  The C test uses
+these records when present, the defaults otherwise.  For sam and gsam the
+measured tolerances are loose (see tests/data/torch/README.md): those checks
+catch gross errors only; the single-pass checks and sgd / sam_polyak carry
+the precision.
 
 File format ("SAMCFIX1"): 8 magic bytes, then records until end of file:
     uint32 name length, name bytes (no NUL), uint32 count, count float32
@@ -63,6 +89,10 @@ File format ("SAMCFIX1"): 8 magic bytes, then records until end of file:
     OPT_loss, OPT_loss_perturbed, OPT_step   [3] per step: f (pass 1),
                    fp (pass 2; = f for sgd), the step size gamma taken
     buffers_sam    running stats after the 3 SAM steps
+    OPT_step_tol [8], buffers_sam_tol [2]   (only for cases with a measured
+                   step tolerance, see above) rtol, atol of: params_OPT,
+                   OPT_loss and OPT_loss_perturbed, OPT_step, OPT_seg_disp;
+                   of buffers_sam
   OPT in sgd (lr 0.1, momentum 0.9: buf = 0.9 buf + g, x -= lr buf),
          sam (rho 0.05, lr 0.1: d = rho g / (||g|| + 1e-12), u = gp),
          gsam (rho 0.05, alpha 0.3, lr 0.1: u = gp - alpha (g - <g,gp>/||gp||^2 gp)),
@@ -505,18 +535,22 @@ def run_case(make_model, shape, K, seed, dtype):
 # ------------------------------------------------------------- the cases
 
 CASES = [
-    # name, spec, shape, K, model factory, kink margin demanded
-    ("softmax", "softmax", (2, 3, 3), 3, lambda: Softmax(18, 3), 0.0),
-    ("mlp", "mlp:16,8", (1, 6, 6), 3, lambda: MLP(36, (16, 8), 3), 1e-3),
-    ("cnn", "cnn", (1, 8, 8), 4, lambda: CNN(1, 8, 8, 4), 3e-5),
-    ("resnet8", "resnet:8", (3, 8, 8), 3, lambda: ResNet(8, 3, 3), 2e-5),
+    # name, spec, shape, K, model factory, kink margin demanded, measured
+    # step tolerance (see measure_step_tol; False: the default tolerances)
+    ("softmax", "softmax", (2, 3, 3), 3, lambda: Softmax(18, 3), 0.0, False),
+    ("mlp", "mlp:16,8", (1, 6, 6), 3, lambda: MLP(36, (16, 8), 3), 1e-3, False),
+    ("cnn", "cnn", (1, 8, 8), 4, lambda: CNN(1, 8, 8, 4), 3e-5, False),
+    ("resnet8", "resnet:8", (3, 8, 8), 3, lambda: ResNet(8, 3, 3), 2e-5, False),
     # the papers' models, small: wrn:10-2 (one block per stage, every block
     # with a 1x1 shortcut), resnet18 on 8x16 images (its last stage 1x2, so
     # BatchNorm there sees 10 values per channel).  Their ReLU inputs (some
     # 3e4 and 3e5 per pass, 26 passes) come within 1e-5 of 0 for nearly every
-    # seed, hence the smaller demanded margins; the float32 rerun decides
-    ("wrn10_2", "wrn:10-2", (3, 8, 8), 3, lambda: WideResNet(10, 2, 3, 3), 1e-6),
-    ("resnet18", "resnet18", (3, 8, 16), 3, lambda: ResNet18(3, 3), 2e-7),
+    # seed, hence the smaller demanded margins; the float32 rerun decides.
+    # resnet18's come within 2e-7 on every seed (no margin demanded), and
+    # its 3 steps are not reproducible in float32 to the default tolerances
+    # (module docstring): its step tolerance is measured.
+    ("wrn10_2", "wrn:10-2", (3, 8, 8), 3, lambda: WideResNet(10, 2, 3, 3), 1e-6, False),
+    ("resnet18", "resnet18", (3, 8, 16), 3, lambda: ResNet18(3, 3), 0.0, True),
 ]
 
 
@@ -526,36 +560,97 @@ def close(a, b, rtol, atol):
     return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
 
 
-def float32_agrees(r64, r32):
-    """The float64 reference against the same computation in float32, with
-    the tolerances of the C test: what a float32 implementation can meet."""
-    bad = []
+STEP_GROUPS = ("params", "step_loss", "step", "seg")   # per optimizer
+DEFAULT_STEP_TOL = {"params": TOL_PARAMS, "step_loss": TOL_STEP_LOSS, "step": TOL_STEP,
+                    "seg": TOL_SEG, "buf_sam": TOL_BUF}
+STEP_TOL_FACTOR = 4.0         # measured step tolerance = this times the disagreement
+
+
+def as64(a):
+    return np.asarray(a.double() if torch.is_tensor(a) else a, dtype=np.float64)
+
+
+def single_pass_checks(r64, r32):
+    """(name, float32 value, float64 value, (rtol, atol)) of the quantities of
+    one pass at the initial point."""
     gmax = r64["grad"].abs().max().item()
-    checks = [
+    return [
         ("logits_eval", r32["logits_eval"], r64["logits_eval"], TOL_LOGITS),
         ("loss", r32["loss"], r64["loss"], TOL_LOSS),
         ("grad", r32["grad"], r64["grad"], (TOL_GRAD[0], TOL_GRAD[1] * gmax)),
         ("buffers_after", r32["buffers_after"], r64["buffers_after"], TOL_BUF),
-        ("buffers_sam", r32["buffers_sam"], r64["buffers_sam"], TOL_BUF),
-    ] + [("params_" + o, r32["params_" + o], r64["params_" + o], TOL_PARAMS) for o in OPTS]
+        ("grad_seg_norm", seg_norms(r32["grad"].double().numpy(), r64["segs"]),
+         seg_norms(r64["grad"].numpy(), r64["segs"]), TOL_SEG),
+    ]
+
+
+def step_checks(r64, r32):
+    """(key, name, float32 value, float64 value) of the quantities after the
+    optimizer steps; key is (OPT, group) with group in STEP_GROUPS, or
+    ("sam", "buf_sam")."""
     p0 = r64["params32"].astype(np.float64)
+    out = [(("sam", "buf_sam"), "buffers_sam", r32["buffers_sam"], r64["buffers_sam"])]
     for o in OPTS:
-        for key, tol in (("f", TOL_STEP_LOSS), ("fp", TOL_STEP_LOSS), ("gamma", TOL_STEP)):
-            checks.append(("%s_%s" % (o, key), [i[key] for i in r32[o + "_info"]],
-                           [i[key] for i in r64[o + "_info"]], tol))
-        checks.append((o + "_seg_disp",
-                       seg_norms(r32["params_" + o].double().numpy() - p0, r64["segs"]),
-                       seg_norms(r64["params_" + o].numpy() - p0, r64["segs"]), TOL_SEG))
-    checks.append(("grad_seg_norm", seg_norms(r32["grad"].double().numpy(), r64["segs"]),
-                   seg_norms(r64["grad"].numpy(), r64["segs"]), TOL_SEG))
-    for name, a, b, (rt, at) in checks:
-        if not close(a.double() if torch.is_tensor(a) else a,
-                     b.double() if torch.is_tensor(b) else b, rt, at):
-            bad.append(name)
-    return bad
+        out.append(((o, "params"), "params_" + o, r32["params_" + o], r64["params_" + o]))
+        for key, group in (("f", "step_loss"), ("fp", "step_loss"), ("gamma", "step")):
+            out.append(((o, group), "%s_%s" % (o, key), [i[key] for i in r32[o + "_info"]],
+                        [i[key] for i in r64[o + "_info"]]))
+        out.append(((o, "seg"), o + "_seg_disp",
+                    seg_norms(r32["params_" + o].double().numpy() - p0, r64["segs"]),
+                    seg_norms(r64["params_" + o].numpy() - p0, r64["segs"])))
+    return out
 
 
-def acceptable(spec_margin, r64, r32):
+def default_step_tol():
+    tol = {(o, g): DEFAULT_STEP_TOL[g] for o in OPTS for g in STEP_GROUPS}
+    tol[("sam", "buf_sam")] = DEFAULT_STEP_TOL["buf_sam"]
+    return tol
+
+
+def disagreement(a, b, rtol, atol):
+    """max |a - b| / (atol + rtol |b|): the float32 error in units of a tolerance
+    (1 means just at it)."""
+    err = np.abs(as64(a) - as64(b))
+    lim = atol + rtol * np.abs(as64(b))
+    q = np.where(err == 0, 0.0, err / np.where(lim > 0, lim, np.inf))
+    q = np.where((lim == 0) & (err > 0), np.inf, q)
+    return float(q.max()) if q.size else 0.0
+
+
+def measure_step_tol(r64, r32):
+    """Per optimizer and group of step quantities (and for buffers_sam): the
+    disagreement q of the float32 run with the float64 one in units of the
+    default tolerance, and the tolerance max(1, STEP_TOL_FACTOR * q) times
+    the default one.  Returns (q, tol), dicts keyed as step_checks."""
+    q = {k: 0.0 for k in default_step_tol()}
+    for key, _, a, b in step_checks(r64, r32):
+        q[key] = max(q[key], disagreement(a, b, *DEFAULT_STEP_TOL[key[1]]))
+    tol = {}
+    for key, qk in q.items():
+        k = max(1.0, STEP_TOL_FACTOR * qk)
+        tol[key] = (DEFAULT_STEP_TOL[key[1]][0] * k, DEFAULT_STEP_TOL[key[1]][1] * k)
+    return q, tol
+
+
+def step_tol_records(tol):
+    """The records OPT_step_tol [8] (rtol, atol per group of STEP_GROUPS) and
+    buffers_sam_tol [2]."""
+    recs = [(o + "_step_tol", [t for g in STEP_GROUPS for t in tol[(o, g)]]) for o in OPTS]
+    return recs + [("buffers_sam_tol", list(tol[("sam", "buf_sam")]))]
+
+
+def float32_agrees(r64, r32, step_tol=None):
+    """The float64 reference against the same computation in float32, with
+    the tolerances of the C test (step_tol: the step groups' tolerances when
+    they are measured, see measure_step_tol): what a float32 implementation
+    can meet."""
+    tol = step_tol or default_step_tol()
+    checks = single_pass_checks(r64, r32)
+    checks += [(name, a, b, tol[key]) for key, name, a, b in step_checks(r64, r32)]
+    return [name for name, a, b, (rt, at) in checks if not close(as64(a), as64(b), rt, at)]
+
+
+def acceptable(spec_margin, r64, r32, step_tol=None):
     why = []
     if r64["margin"] < spec_margin:
         why.append("kink margin %.2g" % r64["margin"])
@@ -568,7 +663,7 @@ def acceptable(spec_margin, r64, r32):
         why.append("tiny gradient")
     if not (0.3 < r64["loss"] < 3.0):
         why.append("loss %.3g" % r64["loss"])
-    bad = float32_agrees(r64, r32)
+    bad = float32_agrees(r64, r32, step_tol)
     if bad:
         why.append("float32 disagrees: " + ",".join(bad))
     return why
@@ -669,6 +764,8 @@ def records_of(r):
         recs.append((opt + "_loss_perturbed", [i["fp"] for i in infos]))
         recs.append((opt + "_step", [i["gamma"] for i in infos]))
     recs.append(("buffers_sam", r["buffers_sam"].numpy()))
+    if r.get("step_tol"):
+        recs += step_tol_records(r["step_tol"])
     return recs
 
 
@@ -804,7 +901,7 @@ def main():
     selftest()
     print("torch", torch.__version__)
     only = [c for c in args.only.split(",") if c]
-    for name, spec, shape, K, mk, margin in CASES:
+    for name, spec, shape, K, mk, margin, measured in CASES:
         if only and name not in only:
             continue
         for seed in range(1, 2000):
@@ -817,12 +914,13 @@ def main():
             finally:
                 DEMANDED[0] = 0.0
             r32 = run_case(mk, shape, K, seed, torch.float32)
-            why = acceptable(margin, r64, r32)
+            q, step_tol = measure_step_tol(r64, r32) if measured else (None, None)
+            why = acceptable(margin, r64, r32, step_tol)
             if not why:
                 break
         else:
             sys.exit("%s: no acceptable seed (last: %s)" % (name, "; ".join(why)))
-        r64.update(shape=shape, K=K)
+        r64.update(shape=shape, K=K, step_tol=step_tol)
         recs = records_of(r64)
         n = len(r64["params32"])
         info = r64["sam_polyak_info"]
@@ -831,6 +929,10 @@ def main():
               % (name, spec, seed, n, r64["buf32"].numel(), r64["loss"],
                  r64["grad"].norm().item(), r64["margin"],
                  " ".join("%.4g" % i["gamma"] for i in info)))
+        for (o, g), qk in sorted((q or {}).items()):
+            print("   %-10s %-9s float32 vs float64: %8.3g x default (rtol %g, atol %g)"
+                  " -> tolerance rtol %.3g, atol %.3g"
+                  % (o, g, qk, DEFAULT_STEP_TOL[g][0], DEFAULT_STEP_TOL[g][1], *step_tol[(o, g)]))
         if not args.check:
             os.makedirs(args.out, exist_ok=True)
             path = os.path.join(args.out, name + ".bin")
