@@ -75,9 +75,9 @@ PY
     "${M[@]}" --stop-at 17 --out "$T/sh-b" >/dev/null 2>&1
     timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train --resume "$T/sh-b" --stop-at 0 >/dev/null 2>&1
     check "--data-shard: stopped and resumed, the rows of the uninterrupted run" cmp "$T/sh-a/steps.csv" "$T/sh-b/steps.csv"
-    rss() {   # the larger of the two ranks' peak RSS (a second try if the job did not start)
+    rss() {   # the larger of the two ranks' peak RSS (up to three tries if the job did not start)
         local r
-        for _ in 1 2; do
+        for _ in 1 2 3; do
             r=$(timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 /usr/bin/time -f "rss %M" $MS train "${D[@]}" \
                 --steps 2 "$@" 2>&1 >/dev/null | sed -n 's/^rss //p' | sort -n | tail -1)
             [ -n "$r" ] && break
