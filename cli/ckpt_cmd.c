@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ckpt_cmd.h"
 #include "flags.h"
@@ -16,7 +15,7 @@
 enum { CK_ALL = CK_EVAL | CK_PREDICT | CK_EXPORT };
 
 /* A flag (its help in f.help), and whether it is a data flag (those go to
- * cli_run_data). */
+ * the run's configuration, over its config.txt). */
 typedef struct ck_flag {
     cli_flag f;
     int data;
@@ -125,23 +124,19 @@ samc_status ckpt_cmd_parse(unsigned cmd, int argc, char **argv, ckpt_args *a, ch
     return SAMC_OK;
 }
 
-samc_status cli_run_data(const char *ckpt, int n, const char *const *names, const char *const *values,
-                         samc_data *data, double *l2, char *err)
+/* The checkpoint's run set up as `samc sharpness` sets it up: the data keys of
+ * the config.txt beside it, then the data flags given; its data loaded and
+ * the checkpoint's model rebuilt on it (the run's l2 and label smoothing,
+ * from the checkpoint). */
+static samc_status open_model(const ckpt_args *a, ckpt_run *r, samc_config *c, char *err)
 {
-    static const char *const l2_key[] = { "l2", NULL };
     const unsigned cmds = SAMC_CMD_TRAIN | SAMC_CMD_SHARPNESS;
-    samc_config *c = samc_config_new();
-    memset(data, 0, sizeof *data);
-    SAMC_CHECK(c, SAMC_ENOMEM, "out of memory");
-    char path[1100];
-    const char *slash = strrchr(ckpt, '/');
-    snprintf(path, sizeof path, "%.*s%sconfig.txt", slash ? (int)(slash - ckpt) : 0, ckpt, slash ? "/" : "");
-    samc_status st = samc_config_read_run_data(c, ckpt, err);
-    if (st == SAMC_OK && access(path, F_OK) == 0) st = samc_config_read(c, SAMC_CMD_TRAIN, path, l2_key, err);
-    for (int i = 0; st == SAMC_OK && i < n; i++) st = samc_config_set_by_name(c, cmds, names[i], values[i], err);
-    *l2 = c->p.l2;
-    if (st == SAMC_OK) st = samc_config_load_data(c, data, NULL, err);
-    samc_config_free(c);
+    samc_status st = samc_config_set_by_name(c, SAMC_CMD_SHARPNESS, "checkpoint", a->ckpt, err);
+    if (st == SAMC_OK) st = samc_config_read_run_data(c, a->ckpt, err);
+    for (int i = 0; st == SAMC_OK && i < a->n_data; i++)
+        st = samc_config_set_by_name(c, cmds, a->data_name[i], a->data_value[i], err);
+    if (st == SAMC_OK) st = samc_config_load_data(c, &r->data, NULL, err);
+    if (st == SAMC_OK) st = samc_config_checkpoint_model(c, &r->ck, &r->data, &r->m, err);
     return st;
 }
 
@@ -151,8 +146,9 @@ samc_status ckpt_run_open(const ckpt_args *a, ckpt_run *r, char *err)
     samc_status st = samc_ckpt_load(a->ckpt, &r->ck, err);
     if (st != SAMC_OK) return st;
     if (a->threads > 0) samc_set_threads(a->threads);
-    st = cli_run_data(a->ckpt, a->n_data, a->data_name, a->data_value, &r->data, &r->l2, err);
-    if (st == SAMC_OK) st = samc_ckpt_model(&r->m, &r->ck, &r->data.train, r->l2, a->ckpt, r->data.name, err);
+    samc_config *c = samc_config_new();
+    st = c ? open_model(a, r, c, err) : samc_errf(err, SAMC_ENOMEM, "out of memory");
+    samc_config_free(c);
     if (st != SAMC_OK) ckpt_run_close(r);
     return st;
 }

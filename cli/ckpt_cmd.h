@@ -24,7 +24,7 @@ typedef struct ckpt_args {
     const char *output;     /* --output */
     int threads;            /* --threads (0: all cores) */
     int logits;             /* predict --logits: the logits, not probabilities */
-    int n_data;             /* the data flags, in order: passed to cli_run_data */
+    int n_data;             /* the data flags, in order, over the run's config.txt */
     const char *data_name[CK_MAX_DATA_FLAGS];
     const char *data_value[CK_MAX_DATA_FLAGS];
 } ckpt_args;
@@ -34,7 +34,6 @@ typedef struct ckpt_run {
     samc_ckpt ck;
     samc_data data;
     samc_model *m;          /* its buffers hold the checkpoint's */
-    double l2;              /* the run's --l2 (its loss includes the term) */
 } ckpt_run;
 
 /* `samc NAME --help` text when argv asks for it: 1 (printed), else 0. */
@@ -60,12 +59,6 @@ int ckpt_predicted(ck_kind kind, const float *z, size_t ncol);
 
 /* s ends with suffix. */
 int ck_ends_with(const char *s, const char *suffix);
-
-/* The data of a checkpoint's run -- the data keys and l2 of config.txt
- * beside ckpt (when there is one), then the n flags names[i] = values[i] (a
- * switch: value NULL), loaded into data; *l2 the run's l2. */
-samc_status cli_run_data(const char *ckpt, int n, const char *const *names, const char *const *values,
-                         samc_data *data, double *l2, char *err);
 
 /* An output file written whole or not at all: out_open opens PATH.tmp,
  * out_commit flushes, syncs and renames it over PATH (on failure, or by
