@@ -27,6 +27,7 @@ static const ck_flag ck_flags[] = {
     { { "data-dir", "DIR", CK_ALL, 0, "where fashion-mnist / mnist files are looked for" }, 1 },
     { { "train-rows", "N", CK_ALL, 0, "the run's --train-rows" }, 1 },
     { { "val", "N", CK_ALL, 0, "the run's --val" }, 1 },
+    { { "test-rows", "N", CK_EVAL | CK_PREDICT, 0, "the run's --test-rows (0: the whole test set)" }, 1 },
     { { "normalize", NULL, CK_ALL, 0, "the run's --normalize" }, 1 },
     { { "threads", "N", CK_EVAL | CK_PREDICT, 0, "OpenMP and BLAS threads (0: all cores)" }, 0 },
     { { "format", "FMT", CK_EVAL, 0, "table | csv | json (default table)" }, 0 },

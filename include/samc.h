@@ -471,6 +471,8 @@ typedef struct samc_data_options {
                            * than the set has is an error */
     size_t val;           /* rows split off the END of the train set into
                            * data->val (0: none); must leave one train row */
+    size_t test_rows;     /* keep only the first test_rows rows of the test
+                           * set (0: all); more rows than it has is an error */
     size_t shard, shards; /* shards > 1: keep only part `shard` (0-based) of
                            * shards of the train rows -- LIBSVM reads only the
                            * lines starting in that share of the file's bytes,
@@ -486,7 +488,7 @@ typedef struct samc_data_options {
                            * densified first (n x d floats). */
 } samc_data_options;
 
-/* data_dir NULL, train_rows 0, val 0, normalize 0. */
+/* data_dir NULL, train_rows 0, val 0, test_rows 0, normalize 0. */
 samc_data_options samc_data_default_options(void);
 
 /* samc_data_load with options (opt NULL: defaults); samc_data_load(d, s, e)
@@ -1265,8 +1267,8 @@ samc_status samc_config_read(samc_config *c, unsigned cmds, const char *path,
 samc_status samc_config_read_bases(samc_config *c, const char *resume, const char *config, char *err);
 /* c->out/config.txt, every train flag, written through a temporary. */
 samc_status samc_config_write(const samc_config *c, char *err);
-/* The data keys (data, data-dir, normalize, train-rows, val) of the
- * config.txt beside checkpoint ckpt_path, when there is one: a checkpoint
+/* The data keys (data, data-dir, normalize, train-rows, val, test-rows)
+ * of the config.txt beside checkpoint ckpt_path, when there is one: a checkpoint
  * is measured on the data its run trained on unless flags say otherwise. */
 samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err);
 

@@ -89,6 +89,14 @@ check "predict on a linear least-squares run: the predictions" bash -c "
     $R train --data synth:ridge,n=50,d=5,kappa=10,test=20 --model linear --no-bias --steps 5 --out '$T/lin' --quiet &&
     $SAMC predict --checkpoint '$T/lin/final.ckpt' --output '$T/lin/p.csv' && head -1 '$T/lin/p.csv' | grep -qx prediction &&
     test \$(wc -l <'$T/lin/p.csv') = 21 && $SAMC eval --checkpoint '$T/lin/final.ckpt' | grep -q '^rows *20'"
+check "--test-rows: the run's first N test rows in metrics.csv and in eval; eval --test-rows 0 takes all" bash -c "
+    $R train --data synth:logreg,n=60,d=4,test=20 --model logreg --steps 5 --test-rows 7 --out '$T/tr7' --quiet &&
+    grep -qx 'test-rows = 7' '$T/tr7/config.txt' &&
+    $SAMC eval --checkpoint '$T/tr7/final.ckpt' --format csv >'$T/tr7/e.csv' && grep -q '^rows,,,7$' '$T/tr7/e.csv' &&
+    $SAMC eval --checkpoint '$T/tr7/final.ckpt' --test-rows 0 | grep -q '^rows *20' &&
+    test \$(awk -F, '\$1==\"accuracy\"{print \$4}' '$T/tr7/e.csv') = \$(tail -n 1 '$T/tr7/metrics.csv' | cut -d, -f9)"
+fails "--test-rows beyond the test set" "test set has 20 rows" \
+    $SAMC train --data synth:logreg,n=60,d=4,test=20 --model logreg --steps 1 --test-rows 21 --out "$T/tr21"
 
 # bad input: one line, non-zero exit, nothing half-written
 ck="$T/cnn/run/final.ckpt"

@@ -393,6 +393,7 @@ static void test_mnist_dirs(void **state)
     samc_data_options o = samc_data_default_options();
     assert_null(o.data_dir);
     assert_int_equal(o.val, 0);
+    assert_int_equal(o.test_rows, 0);
     assert_int_equal(o.normalize, 0);
 
     o.data_dir = "/nonexistent/samc-fmnist";
@@ -1047,6 +1048,20 @@ static void test_val_split(void **state)
     assert_int_equal(data.train.n, 1);
     assert_int_equal(data.val.n, 9);
     samc_data_free(&data);
+
+    /* test_rows keeps the first test rows; more than the set has is refused */
+    o.val = 0;
+    o.test_rows = 3;
+    if (samc_data_load_ex(&data, spec, &o, err) != SAMC_OK) fail_msg("%s", err);
+    assert_int_equal(data.train.n, 10);
+    assert_int_equal(data.test.n, 3);
+    assert_floats(data.test.x, full.test.x, 3 * d);
+    assert_floats(data.test.y, full.test.y, 3);
+    samc_data_free(&data);
+    o.test_rows = 5;
+    assert_int_equal(samc_data_load_ex(&data, spec, &o, err), SAMC_EINVAL);
+    assert_msg(err, "test set has 4 rows", NULL);
+    assert_data_empty(&data);
     samc_data_free(&full);
     remove_dir(dir);
 }

@@ -55,11 +55,11 @@ static samc_status unknown_spec(const char *spec, char *err)
 
 /* ------------------------------------------------- validation split, scaling */
 
-/* Keep the first k rows of ds (the rest is freed). */
-static samc_status keep_rows(samc_dataset *ds, size_t k, char *err)
+/* Keep the first k rows of ds, the `what` set (the rest is freed). */
+static samc_status keep_rows(samc_dataset *ds, size_t k, const char *what, char *err)
 {
     SAMC_CHECK(k <= ds->n, SAMC_EINVAL,
-               "the train set has %zu rows, fewer than the %zu asked for", ds->n, k);
+               "the %s set has %zu rows, fewer than the %zu asked for", what, ds->n, k);
     if (samc_dataset_is_sparse(ds)) return samc_csr_keep(ds, k);
     float *x = realloc(ds->x, k * ds->d * sizeof *x + 1);
     float *y = realloc(ds->y, k * sizeof *y + 1);
@@ -173,7 +173,7 @@ static samc_status normalize(samc_data *data, char *err)
 
 samc_data_options samc_data_default_options(void)
 {
-    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .shard = 0, .shards = 0,
+    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .test_rows = 0, .shard = 0, .shards = 0,
                            .normalize = 0};
     return o;
 }
@@ -209,7 +209,7 @@ static samc_status keep_block(samc_dataset *ds, size_t s, size_t K, char *err)
     SAMC_CHECK(!samc_dataset_is_sparse(ds), SAMC_EINVAL, "--data-shard: sparse rows not read by shard");
     memmove(ds->x, ds->x + lo * ds->d, (hi - lo) * ds->d * sizeof *ds->x);
     memmove(ds->y, ds->y + lo, (hi - lo) * sizeof *ds->y);
-    return keep_rows(ds, hi - lo, err);
+    return keep_rows(ds, hi - lo, "train", err);
 }
 
 samc_status samc_data_load_ex(samc_data *data, const char *spec,
@@ -227,7 +227,8 @@ samc_status samc_data_load_ex(samc_data *data, const char *spec,
     samc_status st = r ? r->load(&src, err) : unknown_spec(spec, err);
     if (st == SAMC_OK) st = common_labels_width(data, src.test_path, !sharded, err);
     if (st == SAMC_OK && sharded && !src.sharded) st = keep_block(&data->train, opt->shard, opt->shards, err);
-    if (st == SAMC_OK && opt->train_rows > 0) st = keep_rows(&data->train, opt->train_rows, err);
+    if (st == SAMC_OK && opt->train_rows > 0) st = keep_rows(&data->train, opt->train_rows, "train", err);
+    if (st == SAMC_OK && opt->test_rows > 0) st = keep_rows(&data->test, opt->test_rows, "test", err);
     if (st == SAMC_OK && opt->val > 0) st = split_val(&data->train, &data->val, opt->val, err);
     if (st == SAMC_OK && opt->normalize) st = normalize(data, err);
     if (st != SAMC_OK) samc_data_free(data);

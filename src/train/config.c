@@ -391,6 +391,8 @@ static const flag flags[] = {
         "use only the first N training rows (0: all; before --val and --normalize)" }, F_SIZE, OFF(dopt.train_rows), NULL, NULL },
     { { "val", "N", SAMC_CMD_TRAIN, 0,
         "hold out the last N training rows as a validation set" }, F_SIZE, OFF(dopt.val), NULL, NULL },
+    { { "test-rows", "N", SAMC_CMD_TRAIN, 0,
+        "use only the first N test rows for the per-epoch test columns (0: all)" }, F_SIZE, OFF(dopt.test_rows), NULL, NULL },
     { { "normalize", NULL, CMD_BOTH, 0,
         "standardize inputs with train statistics (per channel for images)" }, F_ON, OFF(dopt.normalize), NULL, NULL },
     { { "augment", NULL, SAMC_CMD_TRAIN, 0,

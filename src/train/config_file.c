@@ -85,7 +85,7 @@ samc_status samc_config_read_bases(samc_config *c, const char *resume, const cha
 
 samc_status samc_config_read_run_data(samc_config *c, const char *ckpt_path, char *err)
 {
-    static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", NULL };
+    static const char *const keys[] = { "data", "data-dir", "normalize", "train-rows", "val", "test-rows", NULL };
     char path[4200];
     const char *slash = strrchr(ckpt_path, '/');
     if (slash) snprintf(path, sizeof path, "%.*s/config.txt", (int)(slash - ckpt_path), ckpt_path);
