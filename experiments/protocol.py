@@ -125,10 +125,11 @@ def ps_runs():
 
 
 def all_runs():
-    """Every run known now, in the order they are taken: seed by seed, the cnn
-    first (cheap), then the grid and the resnet."""
+    """Every run known now, in the order they are taken: the cnn's (cheap)
+    first, then seed by seed, [PS] (whose grid the tuned runs wait for) before
+    the resnet's [IB] runs."""
     runs = list(ib_runs()) + list(ps_runs())
-    order = lambda nr: (int(nr[0].rsplit("-s", 1)[1]), 0 if "-cnn-" in nr[0] else 1)
+    order = lambda nr: ("-cnn-" not in nr[0], int(nr[0].rsplit("-s", 1)[1]), not nr[0].startswith("ps-"))
     return sorted(runs, key=order)
 
 
@@ -402,8 +403,12 @@ def cmd_budget(a):
     print("%-14s %5s %5s %12s %12s" % ("group", "runs", "done", "estimate h", "measured h"))
     for g, (n, d, e, w) in groups.items():
         print("%-14s %5d %5d %12.2f %12.2f" % (g, n, d, e / 3600, w / 3600))
-    print("known runs %d, estimated %.1f h on one core = %.1f h of 2-core time (%.1f h done); the [PS] runs "
-          "tuned per rho are counted once their grid is in" % (len(runs), tot / 3600, tot / 7200, done / 7200))
+    # the [PS] runs still waiting for their grid: 5 per (optimizer, rho)
+    waiting = sum(5 for o in PS_OPTS for r in PS_RHOS if ps_best_lr(o, r)[0] is None)
+    w = waiting * estimate("ps-", ps_flags("sam", "0.1", "0.1", "const", 0))
+    print("known runs %d, estimated %.1f h on one core; %d [PS] runs wait for their grid, %.1f h more; "
+          "in all %.1f h of 2-core time, %.1f h of it done" % (len(runs), tot / 3600, waiting, w / 3600,
+                                                              (tot + w) / 7200, done / 7200))
 
 
 def main():
