@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # experiments/all.sh -- every experiment of docs/RESULTS.md, then its tables
-# (docs/results/) and figures (docs/figures/).  Expected running time on 2
-# cores: about 1.5 hours (ib_batch.sh 50 min with the resnet and 9 min with the
-# CNN, ps_images.sh 27 min, the convex ones 3 min).  Interrupted, it resumes where it stopped when run again.
+# (docs/results/) and figures (docs/figures/).  The convex scripts take about 3
+# minutes on 2 cores; the protocol campaign (protocol.py) about 9 hours of
+# 2-core time, committed run by run: `python3 protocol.py budget` tells what is
+# left.  Interrupted, everything resumes where it stopped when run again.
 set -u
 cd "$(dirname "$0")"
-for s in rates.sh ps_ridge.sh ps_logreg.sh ib_batch.sh ps_images.sh; do
+for s in rates.sh ps_ridge.sh ps_logreg.sh; do
     echo "== experiments/$s"
     bash "$s" || { echo "experiments: $s failed" >&2; exit 1; }
 done
-echo "== experiments/ib_batch.sh with the CNN"
-MODEL=cnn ROWS=20000 bash ib_batch.sh || { echo "experiments: ib_batch.sh (cnn) failed" >&2; exit 1; }
+echo "== experiments/protocol.py: the [IB] and [PS] protocols"
+/usr/bin/python3 protocol.py run "$@" && /usr/bin/python3 protocol.py tables
