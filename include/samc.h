@@ -739,6 +739,9 @@ typedef struct samc_sharpness_params {
     int adaptive;       /* scale the ball by |w| */
     int steps;          /* ascent steps per restart (20) */
     int restarts;       /* (1) */
+    int zero_start;     /* 1: the first restart starts at delta = 0 (the
+                         * measure without random initialization); 0: every
+                         * restart starts at a random point of the ball (0) */
     uint64_t seed;
 } samc_sharpness_params;
 

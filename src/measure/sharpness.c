@@ -10,8 +10,9 @@
  * point) if fewer than 75% of the steps since the last checkpoint increased
  * f, or if neither the step nor the best value changed since then.
  * Every restart starts at a uniform random point of the ball (at a
- * stationary point the gradient gives no direction); delta = 0 is the
- * starting candidate, so the result is >= 0.
+ * stationary point the gradient gives no direction), or, with zero_start,
+ * the first one at delta = 0; delta = 0 is the starting candidate, so the
+ * result is >= 0.
  * Ball coordinates: delta = T u with T = |w| (adaptive) or 1, u in the
  * L-inf or L2 ball of radius rho; the gradient in u is T g.
  * Oracle calls use pass 0 (evaluation mode).
@@ -25,7 +26,7 @@
 
 samc_sharpness_params samc_sharpness_default_params(void)
 {
-    samc_sharpness_params p = { SAMC_BALL_LINF, 2e-4, 0, 20, 1, 0 };
+    samc_sharpness_params p = { SAMC_BALL_LINF, 2e-4, 0, 20, 1, 0, 0 };
     return p;
 }
 
@@ -114,13 +115,15 @@ static void ascent_step(ascent *a, double eta, int k)
     }
 }
 
-/* One restart from a random point of the ball: the best value into *best,
- * its point into a->ub.  SAMC_ENAN when the loss is not finite. */
-static samc_status restart(ascent *a, samc_rng *rng, double *best_out)
+/* One restart from a random point of the ball (from 0 when zero): the best
+ * value into *best, its point into a->ub.  SAMC_ENAN when the loss is not
+ * finite. */
+static samc_status restart(ascent *a, samc_rng *rng, int zero, double *best_out)
 {
     const samc_sharpness_params *p = a->p;
     const size_t n = a->n, bytes = n * sizeof(float);
-    random_point(p, rng, a->u, n);
+    if (zero) memset(a->u, 0, bytes);
+    else random_point(p, rng, a->u, n);
     double f;
     if (eval_at(a, a->u, &f, a->gu) != 0) return SAMC_ENAN;
     double best = f, best_at_ck = f, eta = 2.0 * p->rho, eta_at_ck = eta;
@@ -191,7 +194,7 @@ samc_status samc_sharpness_worst(const samc_oracle *o, const float *w,
     samc_rng_seed(&rng, p->seed);
     for (int r = 0; r < p->restarts; r++) {
         double b;
-        if ((st = restart(&a, &rng, &b)) != SAMC_OK) goto out;
+        if ((st = restart(&a, &rng, r == 0 && p->zero_start, &b)) != SAMC_OK) goto out;
         if (b > best_all) {
             best_all = b;
             memcpy(ubest, a.ub, n * sizeof(float));

@@ -338,7 +338,8 @@ static samc_status set_pick(int *dst, const char *flag, const char *const *names
         }
     return samc_errf(err, SAMC_EINVAL, "--%s: expected %s or %s, got '%s'", flag, names[0], names[1], v);
 }
-static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_names[] = { "all", "weights" };
+static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_names[] = { "all", "weights" },
+                        *const start_names[] = { "random", "zero" };
 /* The setter and getter of a flag that picks one of two names into an enum field. */
 #define PICK_FLAG(NAME, FLAG, NAMES, FIELD, TYPE)                                          \
     static samc_status set_##NAME(samc_config *c, const char *v, char *err)                \
@@ -351,6 +352,7 @@ static const char *const base_names[] = { "sgd", "adamw" }, *const wd_group_name
     static void get_##NAME(const samc_config *c, char *b, size_t n) { snprintf(b, n, "%s", NAMES[c->FIELD]); }
 PICK_FLAG(base, "base", base_names, p.optim.base, samc_base_kind)
 PICK_FLAG(wd_groups, "wd-groups", wd_group_names, p.optim.wd_groups, samc_wd_groups)
+PICK_FLAG(ascent_start, "ascent-start", start_names, p.measure.sharp.zero_start, int)
 #undef PICK_FLAG
 static samc_status set_measure_l2(samc_config *c, const char *v, char *err)
 {
@@ -489,6 +491,9 @@ static const flag flags[] = {
         "projected-ascent steps per restart" }, F_INT, OFF(p.measure.sharp.steps), NULL, NULL },
     { { "restarts", "N", CMD_BOTH, 0,
         "ascent restarts" }, F_INT, OFF(p.measure.sharp.restarts), NULL, NULL },
+    { { "ascent-start", "WHERE", CMD_BOTH, 0,
+        "random (every restart at a random point of the ball) | zero (the first at delta = 0)" },
+      F_CUSTOM, 0, set_ascent_start, get_ascent_start },
     { { "samples", "N", CMD_BOTH, 0,
         "measure on the first N training samples" }, F_SIZE, OFF(p.measure.n_samples), NULL, NULL },
     { { "measure-batch", "M", CMD_BOTH, 0,
