@@ -5,6 +5,7 @@
     protocol.py run [--jobs J] [--until HH:MM | --hours H] [--only PREFIX]
                                    work through the runs not yet in docs/results/runs/
     protocol.py tables             docs/results/protocol_*.csv and the figures
+    protocol.py check              every committed run's config.txt follows the protocol
     protocol.py remeasure [--only PREFIX]
                                    the measures again, on the finished runs whose
                                    final.ckpt is here (after a change of them)
@@ -344,6 +345,74 @@ def cmd_remeasure(a):
             "test_acc_full", "worst_linf", "hessian_top") if k in r)), flush=True)
 
 
+def read_config(path):
+    c = {}
+    for line in open(path):
+        k, sep, v = line.partition(" = ")
+        if sep and not line.startswith("#"):
+            c[k.strip()] = v.strip()
+    return c
+
+
+def protocol_errors(name, c):
+    """What in config.txt c of run NAME departs from the protocol (a list)."""
+    want = {"data": "fashion-mnist", "normalize": "on", "augment": "on", "momentum": "0", "base": "sgd",
+            "nesterov": "off", "l2": "0", "accumulate": "1", "m-sharpness": "1", "label-smoothing": "0"}
+    kind, seed = name.split("-", 1)[0], name.rsplit("-s", 1)[1]
+    want["seed"] = seed if int(seed) in SEEDS else "one of 0, 1, 2"
+    if kind == "ib":
+        _, tag, opt, v, _ = name.split("-")
+        want.update({"model": IB_MODELS[tag][0], "lr": "0.1", "weight-decay": "0", "opt": opt,
+                     "rho-schedule": "const"})
+        if opt != "sgd":
+            want["rho"] = "0.05"
+        if opt == "gsam":
+            want["alpha"] = "0.02"
+        stage = IB_STAGE
+        if v == "B":
+            spec = c.get("batch-schedule", "")
+            stage = int(spec.split("@")[1].split(",")[0]) if spec.startswith("exp:2@") else 0
+            want.update({"batch": "16", "batch-schedule": "exp:2@%d,max=256" % stage, "lr-schedule": "const"})
+        else:
+            want.update({"batch": "128", "batch-schedule": "const",
+                         "lr-schedule": {"const": "const", "C": "cosine:0.001", "L": "linear:0.001"}[v]})
+        want["epochs"] = str(5 * stage)
+        errs = [] if stage >= 8 else ["batch stages of %d epochs (at least 8)" % stage]
+    else:
+        _, opt, meth = name.split("-")[:3]
+        rho = name.split("-rho")[1].split("-")[0]
+        want.update({"model": "resnet:20", "opt": opt, "rho": rho, "weight-decay": "0.0005", "batch": "128",
+                     "batch-schedule": "const", "lr-schedule": "cosine" if meth == "cosine" else "const"})
+        if meth == "polyak":
+            want.update({"lr": "polyak", "polyak-cap": "1", "polyak-lb": "0"})
+        errs = [] if rho in PS_RHOS else ["rho %s is not one of %s" % (rho, ", ".join(PS_RHOS))]
+    errs += ["%s = %s, not %s" % (k, c.get(k, "(missing)"), v) for k, v in want.items() if c.get(k) != v]
+    return errs
+
+
+def cmd_check(a):
+    """Every committed run: its config.txt follows the protocol and result.txt
+    has its measures.  Exit 1 on any departure."""
+    bad = n = 0
+    for name in sorted(os.listdir(RUNS)) if os.path.isdir(RUNS) else []:
+        d = os.path.join(RUNS, name)
+        if not os.path.exists(os.path.join(d, "result.txt")):
+            continue
+        n += 1
+        errs = protocol_errors(name, read_config(os.path.join(d, "config.txt")))
+        r = result(name)
+        need = ["test_acc_full"] + (["worst_linf", "hessian_top", "min_full_grad_norm"] if name.startswith("ib-") else [])
+        if not r.get("diverged"):
+            errs += ["result.txt lacks %s" % k for k in need if k not in r]
+        if not os.path.exists(os.path.join(d, "metrics.csv")):
+            errs.append("no metrics.csv")
+        for e in errs:
+            print("protocol: %s: %s" % (name, e))
+        bad += bool(errs)
+    print("protocol: %d runs checked, %d depart from the protocol" % (n, bad))
+    sys.exit(1 if bad else 0)
+
+
 def claim(name):
     try:
         os.makedirs(os.path.join(OUT, ".claims", name))
@@ -442,6 +511,7 @@ def main():
     r.add_argument("--until", help="HH:MM, local time: no run starts after it")
     r.add_argument("--hours", type=float)
     r.add_argument("--only", default="", help="only the runs whose name starts so (e.g. ib-cnn)")
+    sub.add_parser("check")
     m = sub.add_parser("remeasure")
     m.add_argument("--only", default="")
     sub.add_parser("budget")
@@ -449,6 +519,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "run":
         cmd_run(a)
+    elif a.cmd == "check":
+        cmd_check(a)
     elif a.cmd == "remeasure":
         cmd_remeasure(a)
     elif a.cmd == "budget":
