@@ -490,9 +490,9 @@ def cmd_budget(a):
         r = result(n)
         if r is not None:
             k[1] += 1
-            k[3] += r.get("wall_s", 0)
+            k[3] += r.get("train_s", 0)   # metrics.csv's time_s: the training, over every resume
             done += e
-    print("%-14s %5s %5s %12s %12s" % ("group", "runs", "done", "estimate h", "measured h"))
+    print("%-14s %5s %5s %12s %12s" % ("group", "runs", "done", "estimate h", "training h"))
     for g, (n, d, e, w) in groups.items():
         print("%-14s %5d %5d %12.2f %12.2f" % (g, n, d, e / 3600, w / 3600))
     # the [PS] runs still waiting for their grid: 5 per (optimizer, rho)
