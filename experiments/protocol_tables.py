@@ -135,7 +135,29 @@ def ps_tables(P, res_dir, fig_dir):
                 g = [r for r in grid if r[0] == opt and r[1] == rho and r[2] == lr]
                 cells.append("-" if not g else "diverged" if g[0][5] else "%.1f / %.1f" % (100 * g[0][3], 100 * g[0][4]))
             print("| %s | %s | %s |" % (opt.upper(), rho, " | ".join(cells)))
-    # the plateau: the tuned constant runs' test accuracy per epoch
+    # the plateau: the tuned constant runs' test accuracy per epoch, and the
+    # mean over their last 5 epochs against the 5 before
+    print("\n[PS] has the tuned constant run stopped rising? per-epoch test accuracy (%d rows), %%, "
+          "mean of epochs 11-15 / 16-20, seeds in\n" % P.TEST_ROWS)
+    print("| optimizer | rho | lr | epochs 11-15 | epochs 16-20 | change |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for opt in P.PS_OPTS:
+        for rho in P.PS_RHOS:
+            best = P.ps_best_lr(opt, rho)[0]
+            if not best:
+                continue
+            a, b = [], []
+            for s in P.SEEDS:
+                m = os.path.join(P.RUNS, P.ps_name(opt, rho, "const", s, best), "metrics.csv")
+                if os.path.exists(m):
+                    rows = [l.split(",") for l in open(m).read().splitlines()]
+                    k = rows[0].index("test_acc")
+                    acc = [float(r[k]) for r in rows[1:]]
+                    a.append(sum(acc[-10:-5]) / 5)
+                    b.append(sum(acc[-5:]) / 5)
+            if a:
+                print("| %s | %s | %s | %s | %s | %+.2f |" % (opt.upper(), rho, best, cell(a, 100), cell(b, 100),
+                                                           100 * (sum(b) - sum(a)) / len(a)))
     for opt in P.PS_OPTS:
         runs = []
         for rho in P.PS_RHOS:
