@@ -133,68 +133,42 @@ static void test_worst_l2_at_minimum(void **state)
 
 /* Diagonal H, away from the minimum: per coordinate the maximum of
  * g_i d_i + h_i d_i^2/2 on |d_i| <= r_i is r_i |g_i| + h_i r_i^2 / 2, with
- * r_i = rho (plain) or rho |w_i| (adaptive). */
+ * r_i = rho (plain) or rho |w_i| (adaptive), from a random start and from
+ * delta = 0 (zero_start).  At an exact stationary point the gradient at 0
+ * gives the zero start no direction, so it stays at 0 there, where a random
+ * start finds the curvature. */
 static void test_worst_linf_closed_form(void **state)
 {
     (void)state;
     enum { N = 8 };
     double lam[N] = { 3, 2.5, 2, 1, 0.7, 0.3, 0.1, 0.05 }, b[N] = { 0.5, -0.2, 0, 0.1, 0.3, -0.4, 0.05, 0 };
-    double *H = make_H(N, lam, 0, 1);
-    samc_quad q = { N, H, b, 0.0 };
-    samc_oracle o = samc_quad_oracle(&q);
-    float w[N] = { 0.2f, -0.5f, 1.0f, 0.3f, -0.1f, 0.8f, 2.0f, -1.5f }, best[N];
-    for (int adaptive = 0; adaptive <= 1; adaptive++) {
-        samc_sharpness_params p = samc_sharpness_default_params();
-        p.rho = 0.05;
-        p.adaptive = adaptive;
-        double expect = 0;
-        for (int i = 0; i < N; i++) {
-            double g = lam[i] * w[i] - b[i], r = adaptive ? p.rho * fabs(w[i]) : p.rho;
-            expect += r * fabs(g) + lam[i] * r * r / 2;
+    double b0[N] = { 0 }, *H = make_H(N, lam, 0, 1);
+    samc_quad q = { N, H, b, 0.0 }, q0 = { N, H, b0, 0.0 };   /* q0: minimum at 0, gradient exactly 0 */
+    samc_oracle o = samc_quad_oracle(&q), o0 = samc_quad_oracle(&q0);
+    float w[N] = { 0.2f, -0.5f, 1.0f, 0.3f, -0.1f, 0.8f, 2.0f, -1.5f }, zero[N] = { 0 }, best[N];
+    assert_int_equal(samc_sharpness_default_params().zero_start, 0);
+    for (int z = 0; z <= 1; z++)
+        for (int adaptive = 0; adaptive <= 1; adaptive++) {
+            samc_sharpness_params p = samc_sharpness_default_params();
+            p.rho = 0.05;
+            p.adaptive = adaptive;
+            p.zero_start = z;
+            double expect = 0;
+            for (int i = 0; i < N; i++) {
+                double g = lam[i] * w[i] - b[i], r = adaptive ? p.rho * fabs(w[i]) : p.rho;
+                expect += r * fabs(g) + lam[i] * r * r / 2;
+            }
+            double s, at_min;
+            assert_int_equal(samc_sharpness_worst(&o, w, &p, &s, best, NULL), SAMC_OK);
+            print_message("worst L-inf (adaptive %d, zero start %d): %.8g, closed form %.8g\n", adaptive, z, s, expect);
+            assert_close(s, expect, 1e-4, 1e-9);
+            for (int i = 0; i < N; i++) /* never outside the (scaled) ball */
+                assert_true(fabs(best[i]) <= (adaptive ? p.rho * fabs(w[i]) : p.rho) * (1 + 1e-6));
+            if (adaptive) continue;   /* |w| = 0: the adaptive ball is a point */
+            assert_int_equal(samc_sharpness_worst(&o0, zero, &p, &at_min, NULL, NULL), SAMC_OK);
+            if (z) assert_true(at_min == 0.0);
+            else assert_true(at_min > 0.5 * p.rho * p.rho * lam[N - 1]);
         }
-        double s;
-        assert_int_equal(samc_sharpness_worst(&o, w, &p, &s, best, NULL), SAMC_OK);
-        print_message("worst L-inf (adaptive %d): %.8g, closed form %.8g\n", adaptive, s, expect);
-        assert_close(s, expect, 1e-4, 1e-9);
-        for (int i = 0; i < N; i++) /* never outside the (scaled) ball */
-            assert_true(fabs(best[i]) <= (adaptive ? p.rho * fabs(w[i]) : p.rho) * (1 + 1e-6));
-    }
-    free(H);
-}
-
-/* zero_start: the ascent from delta = 0 (the measure without random
- * initialization) reaches the closed form of the test above, for any seed;
- * at a stationary point the gradient at 0 gives it no direction, so it
- * stays at 0 there, where a random start finds the curvature. */
-static void test_worst_zero_start(void **state)
-{
-    (void)state;
-    enum { N = 8 };
-    double lam[N] = { 3, 2.5, 2, 1, 0.7, 0.3, 0.1, 0.05 }, b[N] = { 0.5, -0.2, 0, 0.1, 0.3, -0.4, 0.05, 0 };
-    double *H = make_H(N, lam, 0, 1);
-    samc_quad q = { N, H, b, 0.0 };
-    samc_oracle o = samc_quad_oracle(&q);
-    float w[N] = { 0.2f, -0.5f, 1.0f, 0.3f, -0.1f, 0.8f, 2.0f, -1.5f }, zero[N] = { 0 };
-    double b0[N] = { 0 };
-    samc_quad q0 = { N, H, b0, 0.0 };   /* its minimum at 0, where the gradient is exactly 0 */
-    samc_oracle o0 = samc_quad_oracle(&q0);
-    samc_sharpness_params p = samc_sharpness_default_params();
-    assert_int_equal(p.zero_start, 0);
-    p.rho = 0.05;
-    double expect = 0, s[2], at_min[2];
-    for (int i = 0; i < N; i++) expect += p.rho * fabs(lam[i] * w[i] - b[i]) + lam[i] * p.rho * p.rho / 2;
-    for (int z = 0; z <= 1; z++) {
-        p.zero_start = z;
-        for (int seed = 0; seed <= 1; seed++) {
-            p.seed = (uint64_t)seed + 11;
-            assert_int_equal(samc_sharpness_worst(&o, w, &p, &s[seed], NULL, NULL), SAMC_OK);
-            assert_close(s[seed], expect, 1e-6, 1e-9);
-        }
-        assert_int_equal(samc_sharpness_worst(&o0, zero, &p, &at_min[z], NULL, NULL), SAMC_OK);
-    }
-    print_message("at the minimum: random start %.6g, zero start %.6g\n", at_min[0], at_min[1]);
-    assert_true(at_min[0] > 0.5 * p.rho * p.rho * lam[N - 1]);
-    assert_true(at_min[1] == 0.0);
     free(H);
 }
 
@@ -368,7 +342,6 @@ int main(void)
         cmocka_unit_test(test_hessian_trace),
         cmocka_unit_test(test_worst_l2_at_minimum),
         cmocka_unit_test(test_worst_linf_closed_form),
-        cmocka_unit_test(test_worst_zero_start),
         cmocka_unit_test(test_worst_properties),
         cmocka_unit_test(test_average_sharpness),
         cmocka_unit_test(test_mlp_hessian),
