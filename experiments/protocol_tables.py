@@ -9,12 +9,33 @@ campaign, from docs/results/runs/*/ alone (no run directory is needed):
     docs/results/protocol_ps_<opt>.csv     test accuracy against rho by method (for the figure)
     docs/figures/protocol_*.png            drawn by samc plot
 
-and the Markdown tables of docs/RESULTS.md on stdout.  Called by
-`protocol.py tables`; a cell whose runs are not all in shows the seeds it has.
+and the Markdown tables, written into docs/RESULTS.md between its
+`<!-- protocol:NAME -->` and `<!-- /protocol -->` lines (and printed).  Called
+by `protocol.py tables`; a cell whose runs are not all in shows the seeds it has.
 """
 import math
 import os
+import re
 import subprocess
+
+BLOCKS = {}   # NAME: the Markdown lines of a table
+
+
+def emit(name, lines):
+    BLOCKS[name] = lines
+    print("\n%s\n\n%s" % (name, "\n".join(lines)))
+
+
+def splice(path):
+    """Replace each <!-- protocol:NAME --> ... <!-- /protocol --> block of path."""
+    text = open(path).read()
+    for name, lines in BLOCKS.items():
+        pat = re.compile(r"(<!-- protocol:%s -->\n).*?(<!-- /protocol -->)" % re.escape(name), re.S)
+        text = pat.sub(lambda m: m.group(1) + "\n".join(lines) + "\n" + m.group(2), text)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def mean_sd(v):
@@ -71,8 +92,7 @@ def ib_tables(P, res_dir, fig_dir):
         write_csv(os.path.join(res_dir, "protocol_ib_%s.csv" % tag),
                   ["optimizer", "variant", "seeds", "test_err", "test_err_sd", "worst_linf", "worst_linf_sd",
                    "hessian_top", "hessian_top_sd", "min_full_grad_norm", "min_full_grad_norm_sd"], out)
-        print("\n[IB] %s (%s, %d rows)\n" % (tag, model, rows))
-        print("\n".join(md))
+        emit("ib-" + tag, md)
         for opt in P.IB_OPTS:
             runs = [os.path.join(P.RUNS, "ib-%s-%s-%s-s0" % (tag, opt, v)) for v in variants]
             runs = [d for d in runs if os.path.exists(os.path.join(d, "result.txt"))]
@@ -123,24 +143,24 @@ def ps_tables(P, res_dir, fig_dir):
               ["optimizer", "rho", "lr", "val_acc", "test_acc", "diverged"], grid)
     write_csv(os.path.join(res_dir, "protocol_ps.csv"),
               ["optimizer", "rho", "method", "lr", "seeds", "test_acc", "test_acc_sd"], table)
-    print("\n[PS] test accuracy (%), resnet:20\n")
-    print("\n".join(md))
-    print("\n[PS] the seed-0 grid (validation / test accuracy, %)\n")
-    print("| optimizer | rho | " + " | ".join("lr %s" % lr for lr in P.GRID) + " |")
-    print("| --- | --- |" + " --- |" * len(P.GRID))
+    emit("ps", md)
+    g = ["| optimizer | rho | " + " | ".join("lr %s" % lr for lr in P.GRID) + " |",
+         "| --- | --- |" + " --- |" * len(P.GRID)]
     for opt in P.PS_OPTS:
         for rho in P.PS_RHOS:
             cells = []
             for lr in P.GRID:
-                g = [r for r in grid if r[0] == opt and r[1] == rho and r[2] == lr]
-                cells.append("-" if not g else "diverged" if g[0][5] else "%.1f / %.1f" % (100 * g[0][3], 100 * g[0][4]))
-            print("| %s | %s | %s |" % (opt.upper(), rho, " | ".join(cells)))
+                hit = [r for r in grid if r[0] == opt and r[1] == rho and r[2] == lr]
+                cells.append("-" if not hit else "diverged" if hit[0][5] else
+                             "%.1f / %.1f" % (100 * hit[0][3], 100 * hit[0][4]))
+            g.append("| %s | %s | %s |" % (opt.upper(), rho, " | ".join(cells)))
+    emit("ps-grid", g)
     # the plateau: the tuned constant runs' test accuracy per epoch, and the
     # mean over their last 5 epochs against the 5 before
-    print("\n[PS] has the tuned constant run stopped rising? per-epoch test accuracy (%d rows), %%, "
-          "mean of epochs 11-15 / 16-20, seeds in\n" % P.TEST_ROWS)
-    print("| optimizer | rho | lr | epochs 11-15 | epochs 16-20 | change |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    E = P.PS_EPOCHS
+    pl = ["| optimizer | rho | lr | test accuracy, epochs %d-%d | epochs %d-%d | change (points) |"
+          % (E - 9, E - 5, E - 4, E),
+          "| --- | --- | --- | --- | --- | --- |"]
     for opt in P.PS_OPTS:
         for rho in P.PS_RHOS:
             best = P.ps_best_lr(opt, rho)[0]
@@ -156,8 +176,9 @@ def ps_tables(P, res_dir, fig_dir):
                     a.append(sum(acc[-10:-5]) / 5)
                     b.append(sum(acc[-5:]) / 5)
             if a:
-                print("| %s | %s | %s | %s | %s | %+.2f |" % (opt.upper(), rho, best, cell(a, 100), cell(b, 100),
-                                                           100 * (sum(b) - sum(a)) / len(a)))
+                pl.append("| %s | %s | %s | %s | %s | %+.2f |" % (opt.upper(), rho, best, cell(a, 100), cell(b, 100),
+                                                                100 * (sum(b) - sum(a)) / len(a)))
+    emit("ps-plateau", pl)
     for opt in P.PS_OPTS:
         runs = []
         for rho in P.PS_RHOS:
@@ -178,3 +199,4 @@ def main(P):
     os.makedirs(fig_dir, exist_ok=True)
     ib_tables(P, res_dir, fig_dir)
     ps_tables(P, res_dir, fig_dir)
+    splice(os.path.join(P.ROOT, "docs", "RESULTS.md"))
