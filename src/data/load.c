@@ -173,8 +173,8 @@ static samc_status normalize(samc_data *data, char *err)
 
 samc_data_options samc_data_default_options(void)
 {
-    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .test_rows = 0, .shard = 0, .shards = 0,
-                           .normalize = 0};
+    samc_data_options o = {.data_dir = NULL, .train_rows = 0, .val = 0, .test_rows = 0,
+                           .shard = 0, .shards = 0, .normalize = 0};
     return o;
 }
 
