@@ -193,10 +193,27 @@ def ps_tables(P, res_dir, fig_dir):
                      "--output", os.path.join(fig_dir, "protocol_ps_%s_plateau.png" % opt)])
 
 
+def state_table(P):
+    groups = {}
+    for n, f in P.all_runs():
+        g = groups.setdefault(n.split("-")[0] + "-" + n.split("-")[1], [0, 0, 0.0])
+        g[0] += 1
+        r = P.result(n)
+        g[1] += r is not None
+        g[2] += r.get("train_s", 0.0) if r else 0.0
+    waiting = sum(5 for o in P.PS_OPTS for r in P.PS_RHOS if P.ps_best_lr(o, r)[0] is None)
+    lines = ["| runs | known | done | training time of those done |", "| --- | --- | --- | --- |"]
+    for g, (n, d, t) in groups.items():
+        lines.append("| %s | %d | %d | %.1f h |" % (g, n, d, t / 3600))
+    lines.append("| [PS] runs waiting for their grid | %d | 0 | |" % waiting)
+    emit("state", lines)
+
+
 def main(P):
     res_dir = os.path.dirname(P.RUNS)
     fig_dir = os.path.join(P.ROOT, "docs", "figures")
     os.makedirs(fig_dir, exist_ok=True)
     ib_tables(P, res_dir, fig_dir)
     ps_tables(P, res_dir, fig_dir)
+    state_table(P)
     splice(os.path.join(P.ROOT, "docs", "RESULTS.md"))
