@@ -52,6 +52,7 @@ def test_ps_runs_are_the_protocol(P):
                 f = runs[P.ps_name(opt, rho, "polyak", s)].split()
                 assert value(f, "--lr") == "polyak" and value(f, "--weight-decay") == "5e-4"
                 assert value(f, "--rho") == rho and value(f, "--model") == "resnet:20"
+                assert value(f, "--epochs") == "40"
             for lr in P.GRID_START:   # the grid runs at seed 0 before anything is tuned
                 assert P.ps_name(opt, rho, "const", 0, lr) in runs
 
@@ -59,7 +60,7 @@ def test_ps_runs_are_the_protocol(P):
 def test_the_grid_extends_at_its_edge(P, monkeypatch):
     acc = {"0.1": 0.9, "0.3": 0.8, "1": 0.1}
     monkeypatch.setattr(P, "result", lambda name: (
-        {"val_acc": acc[name.split("-lr")[1].split("-")[0]]}
+        {"val_acc_last5": acc[name.split("-lr")[1].split("-")[0]]}
         if "-const-lr" in name and name.split("-lr")[1].split("-")[0] in acc else None))
     assert P.ps_best_lr("sam", "0.1") == (None, ["0.1", "0.3", "1"], "0.03")   # best at the low edge
     acc["0.03"] = 0.85
