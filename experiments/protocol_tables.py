@@ -117,7 +117,7 @@ def ps_tables(P, res_dir, fig_dir):
             for lr in P.GRID:
                 r = P.result(P.ps_name(opt, rho, "const", 0, lr))
                 if r:
-                    grid.append([opt, rho, lr, r.get("val_acc", 0.0), r.get("test_acc_full", 0.0),
+                    grid.append([opt, rho, lr, r.get("val_acc_last5", 0.0), r.get("test_acc_full", 0.0),
                                  1 if r.get("diverged") else 0])
             best, _, _ = P.ps_best_lr(opt, rho)
             acc = lambda kind, lr: [r.get("test_acc_full", 0.0) for r in (
@@ -140,7 +140,7 @@ def ps_tables(P, res_dir, fig_dir):
                      % opt.upper(), "--xlabel", "rho", "--ylabel", "test accuracy (10000 rows)",
                      "--output", os.path.join(fig_dir, "protocol_ps_%s_rho.png" % opt)])
     write_csv(os.path.join(res_dir, "protocol_ps_grid.csv"),
-              ["optimizer", "rho", "lr", "val_acc", "test_acc", "diverged"], grid)
+              ["optimizer", "rho", "lr", "val_acc_last5", "test_acc", "diverged"], grid)
     write_csv(os.path.join(res_dir, "protocol_ps.csv"),
               ["optimizer", "rho", "method", "lr", "seeds", "test_acc", "test_acc_sd"], table)
     emit("ps", md)
