@@ -35,6 +35,7 @@ import fcntl
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,10 +62,10 @@ IB_VARIANTS = {"const": "--batch 128",
                "C": "--batch 128 --lr-schedule cosine:0.001",
                "L": "--batch 128 --lr-schedule linear:0.001"}
 # After training, on the first 1024 training rows (no augmentation) in batches of
-# 128, in evaluation mode: worst-case L-inf sharpness at rho 2e-4, 20 Auto-PGD
-# steps, one restart from delta = 0 (no random start), and the top Hessian
-# eigenvalue (Lanczos, 30 steps).
-IB_MEASURES = (("worst-linf", ["--ascent-start", "zero"]), ("hessian-top", []))
+# 128, in evaluation mode, in one `samc sharpness` call: worst-case L-inf
+# sharpness at rho 2e-4, 20 Auto-PGD steps, one restart from delta = 0 (no
+# random start), and the top Hessian eigenvalue (Lanczos, 30 steps).
+IB_MEASURES = ["--metric", "worst-linf,hessian-top", "--ascent-start", "zero", "--samples", "1024"]
 # [PS]: SAM and USAM, SGD base without momentum, weight decay 5e-4, batch 128,
 # crop + flip, on resnet:20 with 4000 training rows and 1000 validation rows.
 PS_RHOS = ("0.1", "0.2", "0.3", "0.4")
@@ -266,15 +267,14 @@ def measures(name, d, log):
     e = json.load(open(ev))
     out["test_acc_full"], out["test_loss_full"] = e["accuracy"], e["loss"]
     if name.startswith("ib-"):
-        for metric, extra in IB_MEASURES:
-            m = os.path.join(d, metric + ".txt")
-            if run_cmd([SAMC, "sharpness", "--checkpoint", os.path.join(d, "final.ckpt"), "--metric", metric,
-                        "--samples", "1024", "--threads", "1"] + extra, log, m) != 0:
-                raise RuntimeError("samc sharpness failed: " + last_line(log))
-            for line in open(m):
-                f = line.split()
-                if len(f) >= 2 and f[0] in ("worst_linf", "hessian_top"):
-                    out[f[0]] = float(f[1])
+        m = os.path.join(d, "sharpness.txt")
+        if run_cmd([SAMC, "sharpness", "--checkpoint", os.path.join(d, "final.ckpt"), "--threads", "1"]
+                   + IB_MEASURES, log, m) != 0:
+            raise RuntimeError("samc sharpness failed: " + last_line(log))
+        for line in open(m):
+            f = line.split()
+            if len(f) >= 2 and f[0] in ("worst_linf", "hessian_top"):
+                out[f[0]] = float(f[1])
     return out
 
 
@@ -300,8 +300,7 @@ def commit(name, d, res):
     os.makedirs(dst, exist_ok=True)
     for f in ("config.txt", "metrics.csv"):
         if os.path.exists(os.path.join(d, f)):
-            with open(os.path.join(d, f)) as a, open(os.path.join(dst, f), "w") as b:
-                b.write(a.read())
+            shutil.copyfile(os.path.join(d, f), os.path.join(dst, f))
     tmp = os.path.join(dst, "result.txt.tmp")
     with open(tmp, "w") as f:
         for k, v in res.items():
@@ -492,31 +491,34 @@ def cmd_run(a):
     print("protocol: %s" % ("stopped" if STOPPING.is_set() else "no run left to start"), flush=True)
 
 
-def cmd_budget(a):
-    runs = all_runs()
-    tot = done = 0.0
+def progress():
+    """{group: [runs known, runs done, their estimate s, the estimate s of
+    those done, their training s]} (group: "ib-cnn", "ps-sam", ...), and how
+    many [PS] runs still wait for their grid (5 per optimizer and rho)."""
     groups = {}
-    for n, f in runs:
-        e = estimate(n, f)
-        g = n.split("-")[0] + "-" + n.split("-")[1]
-        k = groups.setdefault(g, [0, 0, 0.0, 0.0])
-        k[0] += 1
-        k[2] += e
-        tot += e
-        r = result(n)
+    for n, f in all_runs():
+        g = groups.setdefault("-".join(n.split("-")[:2]), [0, 0, 0.0, 0.0, 0.0])
+        r, e = result(n), estimate(n, f)
+        g[0] += 1
+        g[2] += e
         if r is not None:
-            k[1] += 1
-            k[3] += r.get("train_s", 0)   # metrics.csv's time_s: the training, over every resume
-            done += e
-    print("%-14s %5s %5s %12s %12s" % ("group", "runs", "done", "estimate h", "training h"))
-    for g, (n, d, e, w) in groups.items():
-        print("%-14s %5d %5d %12.2f %12.2f" % (g, n, d, e / 3600, w / 3600))
-    # the [PS] runs still waiting for their grid: 5 per (optimizer, rho)
+            g[1] += 1
+            g[3] += e
+            g[4] += r.get("train_s", 0.0)   # metrics.csv's time_s: over every resume
     waiting = sum(5 for o in PS_OPTS for r in PS_RHOS if ps_best_lr(o, r)[0] is None)
+    return groups, waiting
+
+
+def cmd_budget(a):
+    groups, waiting = progress()
+    print("%-14s %5s %5s %12s %12s" % ("group", "runs", "done", "estimate h", "training h"))
+    for g, (n, d, e, _, t) in groups.items():
+        print("%-14s %5d %5d %12.2f %12.2f" % (g, n, d, e / 3600, t / 3600))
+    tot, done = sum(g[2] for g in groups.values()), sum(g[3] for g in groups.values())
     w = waiting * estimate("ps-", ps_flags("sam", "0.1", "0.1", "const", 0))
     print("known runs %d, estimated %.1f h on one core; %d [PS] runs wait for their grid, %.1f h more; "
-          "in all %.1f h of 2-core time, %.1f h of it done" % (len(runs), tot / 3600, waiting, w / 3600,
-                                                              (tot + w) / 7200, done / 7200))
+          "in all %.1f h of 2-core time, %.1f h of it done" % (sum(g[0] for g in groups.values()), tot / 3600,
+                                                              waiting, w / 3600, (tot + w) / 7200, done / 7200))
 
 
 def main():

@@ -194,16 +194,9 @@ def ps_tables(P, res_dir, fig_dir):
 
 
 def state_table(P):
-    groups = {}
-    for n, f in P.all_runs():
-        g = groups.setdefault(n.split("-")[0] + "-" + n.split("-")[1], [0, 0, 0.0])
-        g[0] += 1
-        r = P.result(n)
-        g[1] += r is not None
-        g[2] += r.get("train_s", 0.0) if r else 0.0
-    waiting = sum(5 for o in P.PS_OPTS for r in P.PS_RHOS if P.ps_best_lr(o, r)[0] is None)
+    groups, waiting = P.progress()
     lines = ["| runs | known | done | training time of those done |", "| --- | --- | --- | --- |"]
-    for g, (n, d, t) in groups.items():
+    for g, (n, d, _, _, t) in groups.items():
         lines.append("| %s | %d | %d | %.1f h |" % (g, n, d, t / 3600))
     lines.append("| [PS] runs waiting for their grid | %d | 0 | |" % waiting)
     emit("state", lines)

@@ -3,7 +3,6 @@ papers' protocols, every committed run in docs/results/runs/ follows it, and
 the check finds a departure."""
 import importlib.util
 import os
-import shutil
 
 import pytest
 
