@@ -75,11 +75,15 @@ PY
     "${M[@]}" --stop-at 17 --out "$T/sh-b" >/dev/null 2>&1
     timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 $MS train --resume "$T/sh-b" --stop-at 0 >/dev/null 2>&1
     check "--data-shard: stopped and resumed, the rows of the uninterrupted run" cmp "$T/sh-a/steps.csv" "$T/sh-b/steps.csv"
-    rss() {   # the larger of the two ranks' peak RSS (up to three tries if the job did not start)
+    rss() {   # the larger of the two ranks' peak RSS (up to three tries if the job did not start);
+              # each rank's time writes its own file: the ranks' stderr lines can interleave
         local r
         for _ in 1 2 3; do
-            r=$(timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 /usr/bin/time -f "rss %M" $MS train "${D[@]}" \
-                --steps 2 "$@" 2>&1 >/dev/null | sed -n 's/^rss //p' | sort -n | tail -1)
+            rm -f "$T"/rss.*
+            timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 sh -c \
+                'exec /usr/bin/time -o "$0.$OMPI_COMM_WORLD_RANK" -f %M "$@"' "$T/rss" $MS train "${D[@]}" \
+                --steps 2 "$@" >/dev/null 2>&1
+            r=$(cat "$T"/rss.* 2>/dev/null | sort -n | tail -1)
             [ -n "$r" ] && break
         done
         echo "$r"
